@@ -1,0 +1,2 @@
+// placeholder until the pipeline lands
+int main() { return 0; }

@@ -1,0 +1,38 @@
+// Pure functions from HTTP request parts to typed requests, unit-testable without sockets.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "http/service_api.hpp"
+#include "store/types.hpp"
+
+namespace memoryd {
+
+// application/x-www-form-urlencoded: name/value pairs in order ('+' is space, %XX decoded).
+// Returns nullopt on malformed percent escapes.
+std::optional<std::vector<std::pair<std::string, std::string>>> parse_form(std::string_view body);
+
+bool is_valid_utf8(std::string_view s);
+
+// A Twilio webhook form to a message: From (whatsapp: prefix -> channel "whatsapp", prefix
+// stripped from the user id; else "sms"), Body, MessageSid (external_id). Error text
+// names the bad field.
+struct parsed_messages {
+  std::vector<new_message> messages;
+  std::optional<api_failure> error;  // 400 with a code and message
+};
+parsed_messages parse_twilio_form(std::string_view body);
+
+// POST /v1/messages: one {user_id, role, content, channel?, external_id?, created_at?} or
+// {"messages": [...]}. Every field type checked; a bad message rejects the whole request.
+parsed_messages parse_messages_json(std::string_view body, std::size_t max_messages = 1000);
+
+// "+15551234567" -> "***4567": what may appear in info logs.
+std::string redact_user_id(std::string_view user_id);
+
+}  // namespace memoryd

@@ -1,0 +1,45 @@
+// The HTTP front door: Boost.Beast on its own io threads. Beast stays inside server.cpp.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "http/service_api.hpp"
+
+namespace memoryd {
+
+struct server_options {
+  std::string address = "127.0.0.1";
+  std::uint16_t port = 8080;  // 0: any free port (see server::start's result)
+  int threads = 2;
+  std::size_t body_limit = 64 * 1024;
+  std::size_t header_limit = 8 * 1024;
+  std::chrono::milliseconds read_timeout{10000};  // whole request, slowloris bound
+  std::chrono::milliseconds idle_timeout{60000};  // keep-alive between requests
+  std::size_t max_connections = 1024;
+};
+
+class http_server {
+ public:
+  http_server(server_options opts, std::shared_ptr<service_api> api);
+  ~http_server();  // stop(0) if still running
+  http_server(const http_server&) = delete;
+  http_server& operator=(const http_server&) = delete;
+
+  // Binds, listens and starts the io threads. Returns the bound port. Throws
+  // std::runtime_error naming the address when it cannot listen.
+  std::uint16_t start();
+
+  // Stops accepting, lets requests in flight finish for up to `grace` (responses switch
+  // to Connection: close), then closes what is left and joins the io threads.
+  void stop(std::chrono::milliseconds grace);
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace memoryd

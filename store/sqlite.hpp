@@ -1,0 +1,94 @@
+// A thin RAII layer over the SQLite C API: a connection, prepared statements, transactions,
+// numbered migrations. Errors throw sqlite::error with the SQLite result code.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace memoryd::sqlite {
+
+class error : public std::runtime_error {
+ public:
+  error(int code, const std::string& what) : std::runtime_error(what), code_(code) {}
+  int code() const { return code_; }  // primary SQLite result code (SQLITE_BUSY, _FULL, ...)
+  bool busy() const;                   // SQLITE_BUSY or SQLITE_LOCKED
+ private:
+  int code_;
+};
+
+class statement {
+ public:
+  statement(sqlite3* db, std::string_view sql);
+  ~statement();
+  statement(const statement&) = delete;
+  statement& operator=(const statement&) = delete;
+
+  // Binding is 1-based like SQLite's. Strings are copied (SQLITE_TRANSIENT).
+  statement& bind(int i, std::int64_t v);
+  statement& bind(int i, int v) { return bind(i, static_cast<std::int64_t>(v)); }
+  statement& bind(int i, double v);
+  statement& bind(int i, std::string_view v);
+  statement& bind(int i, const char* v) { return bind(i, std::string_view{v}); }
+  statement& bind(int i, const std::string& v) { return bind(i, std::string_view{v}); }
+  statement& bind_null(int i);
+
+  bool step();  // true: a row is ready; false: done
+  void exec();  // step to completion, then reset
+  void reset(); // reset + clear bindings
+
+  std::int64_t col_int(int i) const;
+  double col_double(int i) const;
+  std::string col_text(int i) const;
+  bool col_null(int i) const;
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* stmt_ = nullptr;
+};
+
+class database {
+ public:
+  // Opens (creating) the file, WAL, the given synchronous mode, busy timeout, foreign keys.
+  database(const std::string& path, const std::string& synchronous, int busy_timeout_ms);
+  ~database();
+  database(const database&) = delete;
+  database& operator=(const database&) = delete;
+
+  void exec(std::string_view sql);  // one or more statements, no results
+  statement prepare(std::string_view sql) { return statement(db_, sql); }
+  std::int64_t scalar_int(std::string_view sql);  // first column of first row
+  std::string scalar_text(std::string_view sql);
+  sqlite3* handle() { return db_; }
+  int changes() const;
+
+  // Applies migrations[i] for every i >= PRAGMA user_version, each in its own
+  // transaction, and sets user_version to i + 1.
+  void migrate(const std::vector<std::string_view>& migrations);
+
+ private:
+  sqlite3* db_ = nullptr;
+};
+
+// BEGIN IMMEDIATE on construction, ROLLBACK in the destructor unless commit() ran.
+class transaction {
+ public:
+  explicit transaction(database& db);
+  ~transaction();
+  void commit();
+
+ private:
+  database& db_;
+  bool done_ = false;
+};
+
+// Random UUID v4, lower-case with dashes.
+std::string new_uuid();
+
+}  // namespace memoryd::sqlite
