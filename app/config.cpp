@@ -1,1 +1,264 @@
-// placeholder
+#include "app/config.hpp"
+
+#include <toml++/toml.h>
+
+#include <charconv>
+#include <cstdlib>
+#include <limits>
+#include <set>
+
+namespace memoryd {
+namespace {
+
+// One configuration key: how to read it from a string (env, flags) or a TOML node, and
+// where it lives in the struct.
+struct key_def {
+  std::string key;
+  std::vector<std::string> env;
+  std::function<void(config&, const std::string&)> set;  // throws std::invalid_argument
+  std::function<std::string(const config&)> get;
+};
+
+std::int64_t parse_int(const std::string& s, std::int64_t lo, std::int64_t hi) {
+  std::int64_t v = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc{} || end != s.data() + s.size() || s.empty())
+    throw std::invalid_argument("'" + s + "' is not an integer");
+  if (v < lo || v > hi)
+    throw std::invalid_argument(std::to_string(v) + " is out of range [" + std::to_string(lo) +
+                                ", " + std::to_string(hi) + "]");
+  return v;
+}
+
+bool parse_bool(const std::string& s) {
+  if (s == "true" || s == "1" || s == "yes" || s == "on") return true;
+  if (s == "false" || s == "0" || s == "no" || s == "off") return false;
+  throw std::invalid_argument("'" + s + "' is not a boolean (true/false)");
+}
+
+std::string one_of(const std::string& s, std::initializer_list<const char*> allowed) {
+  std::string list;
+  for (auto a : allowed) {
+    if (s == a) return s;
+    list += list.empty() ? a : std::string(", ") + a;
+  }
+  throw std::invalid_argument("'" + s + "' is not one of: " + list);
+}
+
+constexpr std::int64_t max_i64 = std::numeric_limits<std::int64_t>::max();
+
+template <class Section>
+key_def int_field(std::string key, std::vector<std::string> env, Section config::*sec,
+                  std::int64_t Section::*field, std::int64_t lo, std::int64_t hi) {
+  return {std::move(key), std::move(env),
+          [=](config& c, const std::string& v) { (c.*sec).*field = parse_int(v, lo, hi); },
+          [=](const config& c) { return std::to_string((c.*sec).*field); }};
+}
+
+template <class Section>
+key_def string_field(std::string key, std::vector<std::string> env, Section config::*sec,
+                     std::string Section::*field,
+                     std::function<std::string(const std::string&)> check = {}) {
+  return {std::move(key), std::move(env),
+          [=](config& c, const std::string& v) { (c.*sec).*field = check ? check(v) : v; },
+          [=](const config& c) { return (c.*sec).*field; }};
+}
+
+template <class Section>
+key_def bool_field(std::string key, std::vector<std::string> env, Section config::*sec,
+                   bool Section::*field) {
+  return {std::move(key), std::move(env),
+          [=](config& c, const std::string& v) { (c.*sec).*field = parse_bool(v); },
+          [=](const config& c) { return std::string((c.*sec).*field ? "true" : "false"); }};
+}
+
+std::pair<std::string, std::uint16_t> split_listen(const std::string& s) {
+  auto colon = s.rfind(':');
+  if (colon == std::string::npos || colon + 1 == s.size())
+    throw std::invalid_argument("'" + s + "' is not HOST:PORT");
+  std::string host = s.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  if (host.empty()) throw std::invalid_argument("'" + s + "' has no host");
+  auto port = parse_int(s.substr(colon + 1), 0, 65535);
+  return {host, static_cast<std::uint16_t>(port)};
+}
+
+const std::vector<key_def>& key_defs() {
+  using C = config;
+  static const std::vector<key_def> defs = {
+      string_field("server.listen", {"MEMORYD_LISTEN"}, &C::server, &C::server_section::listen,
+                   [](const std::string& v) {
+                     split_listen(v);
+                     return v;
+                   }),
+      string_field("server.api_token", {"MEMORYD_API_TOKEN"}, &C::server,
+                   &C::server_section::api_token),
+      int_field("server.io_threads", {}, &C::server, &C::server_section::io_threads, 1, 64),
+      int_field("server.max_body_bytes", {"MEMORYD_MAX_BODY_BYTES"}, &C::server,
+                &C::server_section::max_body_bytes, 1024, 64 << 20),
+      int_field("server.max_header_bytes", {}, &C::server, &C::server_section::max_header_bytes,
+                1024, 1 << 20),
+      int_field("server.read_timeout_ms", {}, &C::server, &C::server_section::read_timeout_ms, 1,
+                3600000),
+      int_field("server.idle_timeout_ms", {}, &C::server, &C::server_section::idle_timeout_ms, 1,
+                3600000),
+      int_field("server.max_connections", {}, &C::server, &C::server_section::max_connections, 1,
+                1000000),
+      int_field("server.shutdown_grace_ms", {}, &C::server,
+                &C::server_section::shutdown_grace_ms, 0, 600000),
+      string_field("storage.conversation_db", {"CONVERSATION_DB_PATH"}, &C::storage,
+                   &C::storage_section::conversation_db,
+                   [](const std::string& v) {
+                     if (v.empty()) throw std::invalid_argument("must not be empty");
+                     return v;
+                   }),
+      string_field("storage.memory_db", {"MEMORY_DB_PATH"}, &C::storage,
+                   &C::storage_section::memory_db,
+                   [](const std::string& v) {
+                     if (v.empty()) throw std::invalid_argument("must not be empty");
+                     return v;
+                   }),
+      string_field("storage.synchronous", {"MEMORYD_SYNCHRONOUS"}, &C::storage,
+                   &C::storage_section::synchronous,
+                   [](const std::string& v) { return one_of(v, {"full", "normal"}); }),
+      int_field("storage.busy_timeout_ms", {}, &C::storage, &C::storage_section::busy_timeout_ms,
+                0, 600000),
+      int_field("storage.group_commit_max", {}, &C::storage,
+                &C::storage_section::group_commit_max, 1, 1000000),
+      bool_field("processor.enabled", {"MEMORY_PROCESSOR_ENABLED"}, &C::processor,
+                 &C::processor_section::enabled),
+      int_field("processor.interval_ms", {"MEMORY_PROCESSOR_INTERVAL_MS"}, &C::processor,
+                &C::processor_section::interval_ms, 10, max_i64 / 4),
+      int_field("processor.batch_size", {"MEMORY_PROCESSOR_BATCH_SIZE"}, &C::processor,
+                &C::processor_section::batch_size, 1, 100000),
+      int_field("processor.per_user_batch_size", {"MEMORY_PROCESSOR_PER_USER_BATCH_SIZE"},
+                &C::processor, &C::processor_section::per_user_batch_size, 1, 100000),
+      int_field("processor.max_attempts", {"MEMORY_PROCESSOR_MAX_ATTEMPTS"}, &C::processor,
+                &C::processor_section::max_attempts, 1, 1000),
+      int_field("processor.retry_base_ms", {"MEMORY_PROCESSOR_RETRY_BASE_MS"}, &C::processor,
+                &C::processor_section::retry_base_ms, 1, max_i64 / 4),
+      int_field("processor.retry_max_ms", {"MEMORY_PROCESSOR_RETRY_MAX_MS"}, &C::processor,
+                &C::processor_section::retry_max_ms, 1, max_i64 / 4),
+      int_field("processor.lease_ms", {"MEMORY_PROCESSOR_LEASE_MS"}, &C::processor,
+                &C::processor_section::lease_ms, 1000, max_i64 / 4),
+      string_field("extractor.backend", {"EXTRACTOR"}, &C::extractor,
+                   &C::extractor_section::backend,
+                   [](const std::string& v) { return one_of(v, {"rules", "anthropic", "openai"}); }),
+      int_field("extractor.pool_size", {"EXTRACTOR_POOL_SIZE"}, &C::extractor,
+                &C::extractor_section::pool_size, 1, 256),
+      int_field("llm.timeout_ms", {"LLM_TIMEOUT_MS"}, &C::llm, &C::llm_section::timeout_ms, 100,
+                3600000),
+      int_field("llm.max_tokens", {"LLM_MAX_TOKENS"}, &C::llm, &C::llm_section::max_tokens, 1,
+                1000000),
+      string_field("anthropic.api_key", {"ANTHROPIC_API_KEY"}, &C::anthropic,
+                   &C::provider_section::api_key),
+      string_field("anthropic.model", {"ANTHROPIC_MODEL"}, &C::anthropic,
+                   &C::provider_section::model),
+      string_field("anthropic.base_url", {"ANTHROPIC_BASE_URL"}, &C::anthropic,
+                   &C::provider_section::base_url),
+      string_field("openai.api_key", {"OPENAI_API_KEY"}, &C::openai, &C::provider_section::api_key),
+      string_field("openai.model", {"OPENAI_MODEL"}, &C::openai, &C::provider_section::model),
+      string_field("openai.base_url", {"OPENAI_BASE_URL"}, &C::openai,
+                   &C::provider_section::base_url),
+      string_field("twilio.auth_token", {"TWILIO_AUTH_TOKEN"}, &C::twilio,
+                   &C::twilio_section::auth_token),
+      string_field("twilio.webhook_url", {"TWILIO_WEBHOOK_URL"}, &C::twilio,
+                   &C::twilio_section::webhook_url),
+      string_field("log.level", {"MEMORYD_LOG_LEVEL"}, &C::log, &C::log_section::level,
+                   [](const std::string& v) {
+                     return one_of(v, {"trace", "debug", "info", "warn", "error", "off"});
+                   }),
+  };
+  return defs;
+}
+
+const key_def* find_key(const std::string& key) {
+  for (auto& d : key_defs())
+    if (d.key == key) return &d;
+  return nullptr;
+}
+
+void apply(config& c, const key_def& d, const std::string& value, const std::string& source) {
+  try {
+    d.set(c, value);
+  } catch (const std::invalid_argument& e) {
+    throw config_error(d.key, std::string(e.what()) + " (from " + source + ")");
+  }
+}
+
+// TOML values become strings and go through the same checks as env and flags.
+std::string toml_scalar(const toml::node& n, const std::string& key) {
+  if (auto s = n.as_string()) return s->get();
+  if (auto i = n.as_integer()) return std::to_string(i->get());
+  if (auto b = n.as_boolean()) return b->get() ? "true" : "false";
+  throw config_error(key, "expected a string, integer or boolean");
+}
+
+void load_file(config& c, const std::string& path) {
+  toml::table tbl;
+  try {
+    tbl = toml::parse_file(path);
+  } catch (const toml::parse_error& e) {
+    std::string where = e.source().begin ? " at line " + std::to_string(e.source().begin.line) : "";
+    throw config_error("config file", path + where + ": " + std::string(e.description()));
+  }
+  for (auto& [section, node] : tbl) {
+    auto* sub = node.as_table();
+    if (!sub) throw config_error(std::string(section.str()), "expected a [section]");
+    for (auto& [name, value] : *sub) {
+      std::string key = std::string(section.str()) + "." + std::string(name.str());
+      auto* d = find_key(key);
+      if (!d) throw config_error(key, "unknown key in " + path);
+      apply(c, *d, toml_scalar(value, key), path);
+    }
+  }
+}
+
+}  // namespace
+
+std::string config::listen_host() const { return split_listen(server.listen).first; }
+std::uint16_t config::listen_port() const { return split_listen(server.listen).second; }
+
+config load_config(const config_sources& src) {
+  config c;
+  if (src.file) load_file(c, *src.file);
+  for (auto& d : key_defs()) {
+    for (auto& name : d.env) {
+      std::optional<std::string> v;
+      if (src.getenv) {
+        v = src.getenv(name);
+      } else if (const char* e = std::getenv(name.c_str())) {
+        v = e;
+      }
+      if (v) apply(c, d, *v, "environment " + name);
+    }
+  }
+  for (auto& [key, value] : src.flags) {
+    auto* d = find_key(key);
+    if (!d) throw config_error(key, "unknown option --" + key);
+    apply(c, *d, value, "--" + key);
+  }
+  // Relations between keys.
+  if (c.processor.per_user_batch_size > c.processor.batch_size)
+    c.processor.per_user_batch_size = c.processor.batch_size;
+  if (c.processor.retry_max_ms < c.processor.retry_base_ms)
+    throw config_error("processor.retry_max_ms", "must be >= processor.retry_base_ms");
+  if (c.extractor.backend != "rules")
+    throw config_error("extractor.backend",
+                       "'" + c.extractor.backend +
+                           "' is not available in this build yet (only 'rules'); see README");
+  return c;
+}
+
+std::vector<config_key_info> config_keys(const config& defaults) {
+  std::vector<config_key_info> out;
+  for (auto& d : key_defs()) {
+    std::string env;
+    for (auto& e : d.env) env += (env.empty() ? "" : ", ") + e;
+    out.push_back({d.key, env, d.get(defaults)});
+  }
+  return out;
+}
+
+}  // namespace memoryd

@@ -1,2 +1,243 @@
-// placeholder until the pipeline lands
-int main() { return 0; }
+// memoryd: long-term memory for chat assistants. The command-line front end.
+//
+// Exit status: 0 ok, 2 usage or config error, 1 runtime failure.
+#include <caf/all.hpp>
+
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "actors/protocol.hpp"
+#include "app/config.hpp"
+#include "app/log.hpp"
+#include "app/pipeline.hpp"
+#include "extract/dry_run.hpp"
+#include "extract/extractor.hpp"
+
+#ifndef MEMORYD_VERSION
+#define MEMORYD_VERSION "dev"
+#endif
+
+namespace memoryd {
+namespace {
+
+constexpr int exit_ok = 0, exit_failure = 1, exit_usage = 2;
+
+const char* usage_text = R"(memoryd - long-term memory for chat assistants
+
+Usage:
+  memoryd [serve] [OPTIONS]           run the service (webhooks, API, background processor)
+  memoryd process-once [OPTIONS]      claim and process one cycle, print its result as JSON
+  memoryd extract [FILE.jsonl] [OPTIONS]
+                                      dry run of the configured extractor (stdin without FILE):
+                                      records {"id","user_id","messages":[...]} in,
+                                      {"id","facts":[{"text","category"}]} out, one per line
+  memoryd --help | --version
+
+Options:
+  --config FILE          TOML config file (see config/memoryd.toml for every key)
+  --listen HOST:PORT     same as --server.listen
+  --KEY VALUE, --KEY=VALUE
+                         set any config key, e.g. --processor.interval_ms=5000
+Precedence: defaults < config file < environment variables < options.
+
+Config keys (environment variable, default):
+)";
+
+struct cli {
+  std::string command = "serve";
+  std::vector<std::string> positional;
+  config_sources sources;
+  bool help = false, version = false;
+};
+
+// Throws config_error for usage problems (exit 2).
+cli parse_cli(int argc, char** argv) {
+  cli c;
+  bool have_command = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--help" || a == "-h") {
+      c.help = true;
+    } else if (a == "--version") {
+      c.version = true;
+    } else if (a.rfind("--", 0) == 0) {
+      std::string key = a.substr(2), value;
+      auto eq = key.find('=');
+      if (eq != std::string::npos) {
+        value = key.substr(eq + 1);
+        key = key.substr(0, eq);
+      } else {
+        if (i + 1 >= argc) throw config_error(key, "option --" + key + " needs a value");
+        value = argv[++i];
+      }
+      if (key == "config") {
+        c.sources.file = value;
+      } else {
+        c.sources.flags.emplace_back(key == "listen" ? "server.listen" : key, value);
+      }
+    } else if (!have_command && (a == "serve" || a == "process-once" || a == "extract")) {
+      c.command = a;
+      have_command = true;
+    } else if (have_command && c.command == "extract" && c.positional.empty()) {
+      c.positional.push_back(a);
+    } else {
+      throw config_error("command line", "unexpected argument '" + a + "' (see --help)");
+    }
+  }
+  if (!c.sources.file) {
+    if (const char* f = std::getenv("MEMORYD_CONFIG")) c.sources.file = f;
+  }
+  return c;
+}
+
+void print_help() {
+  std::cout << usage_text;
+  for (auto& k : config_keys()) {
+    std::cout << "  " << k.key;
+    if (!k.env.empty()) std::cout << " (" << k.env << ")";
+    std::cout << " = " << (k.default_value.empty() ? "\"\"" : k.default_value) << "\n";
+  }
+}
+
+struct caf_config : caf::actor_system_config {
+  caf_config() {
+    add_message_types<caf::id_block::memoryd>();
+    set("logger.file-name", "");
+    set("logger.verbosity", caf::atom("quiet"));
+  }
+};
+
+std::string cycle_json(const cycle_result& r) {
+  char buf[512];
+  std::snprintf(buf, sizeof buf,
+                "{\"cycle_id\":%llu,\"users\":%d,\"messages_processed\":%d,\"facts_written\":%d,"
+                "\"errors\":%d,\"retries_scheduled\":%d,\"dead_lettered\":%d,\"claim_ms\":%.3f,"
+                "\"extract_ms\":%.3f,\"write_ms\":%.3f,\"total_ms\":%.3f}",
+                static_cast<unsigned long long>(r.cycle_id), r.users, r.messages_processed,
+                r.facts_written, r.errors, r.retries_scheduled, r.dead_lettered, r.claim_ms,
+                r.extract_ms, r.write_ms, r.total_ms);
+  return buf;
+}
+
+// SIGINT/SIGTERM are blocked in every thread and taken here by sigwait, so no handler runs
+// in the middle of an actor or an io thread.
+sigset_t shutdown_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  return set;
+}
+
+bool is_loopback(const std::string& host) {
+  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
+int serve(const config& cfg) {
+  if (!is_loopback(cfg.listen_host()) && cfg.server.api_token.empty()) {
+    std::cerr << "memoryd: config error: server.api_token: refusing to listen on "
+              << cfg.server.listen
+              << " without an API token: the API would expose every user's messages and facts "
+                 "to the network. Set MEMORYD_API_TOKEN (or server.api_token), or listen on "
+                 "127.0.0.1.\n";
+    return exit_usage;
+  }
+  auto signals = shutdown_signals();
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);  // before any thread starts
+  caf_config caf_cfg;
+  caf::actor_system sys{caf_cfg};
+  pipeline p;
+  try {
+    p = start_pipeline(sys, cfg, pipeline_mode::serve);
+  } catch (const std::exception& e) {
+    log::error("startup_failed", {{"error", e.what()}});
+    std::cerr << "memoryd: " << e.what() << "\n";
+    return exit_failure;
+  }
+  log::info("server_started", {{"listen", cfg.listen_host()}, {"port", p.port},
+                               {"version", MEMORYD_VERSION}});
+  int sig = 0;
+  sigwait(&signals, &sig);
+  log::info("shutdown_requested", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
+  stop_pipeline(sys, p, std::chrono::milliseconds(cfg.server.shutdown_grace_ms));
+  log::info("server_stopped");
+  return exit_ok;
+}
+
+int process_once(const config& cfg) {
+  caf_config caf_cfg;
+  caf::actor_system sys{caf_cfg};
+  pipeline p;
+  try {
+    p = start_pipeline(sys, cfg, pipeline_mode::process_once);
+  } catch (const std::exception& e) {
+    std::cerr << "memoryd: " << e.what() << "\n";
+    return exit_failure;
+  }
+  int rc = exit_ok;
+  {
+    caf::scoped_actor self{sys};
+    self->request(p.batcher, std::chrono::milliseconds(cfg.processor.lease_ms) * 2, run_atom_v)
+        .receive([](cycle_result& r) { std::cout << cycle_json(r) << std::endl; },
+                 [&](caf::error& e) {
+                   std::cerr << "memoryd: process-once failed: " << sys.render(e) << "\n";
+                   rc = exit_failure;
+                 });
+  }
+  stop_pipeline(sys, p, std::chrono::milliseconds(cfg.server.shutdown_grace_ms));
+  return rc;
+}
+
+int extract(const config& cfg, const std::vector<std::string>& files) {
+  auto backend = make_extractor_backend(cfg);
+  if (files.empty()) return run_dry_run(std::cin, std::cout, std::cerr, *backend);
+  std::ifstream in(files[0]);
+  if (!in) {
+    std::cerr << "memoryd: cannot read " << files[0] << "\n";
+    return exit_failure;
+  }
+  return run_dry_run(in, std::cout, std::cerr, *backend);
+}
+
+int run(int argc, char** argv) {
+  cli c;
+  config cfg;
+  try {
+    c = parse_cli(argc, argv);
+    if (c.help) {
+      print_help();
+      return exit_ok;
+    }
+    if (c.version) {
+      std::cout << "memoryd " << MEMORYD_VERSION << "\n";
+      return exit_ok;
+    }
+    cfg = load_config(c.sources);
+  } catch (const config_error& e) {
+    std::cerr << "memoryd: config error: " << e.what() << "\n";
+    return exit_usage;
+  }
+  // The service logs to stdout; the other commands print their result there, so they log
+  // to stderr.
+  log::init(c.command == "extract" ? "warn" : cfg.log.level, c.command != "serve");
+  if (c.command == "extract") return extract(cfg, c.positional);
+  if (c.command == "process-once") return process_once(cfg);
+  return serve(cfg);
+}
+
+}  // namespace
+}  // namespace memoryd
+
+int main(int argc, char** argv) {
+  try {
+    return memoryd::run(argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << "memoryd: " << e.what() << "\n";
+    return 1;
+  }
+}

@@ -1,0 +1,381 @@
+// batcher: the scheduler of the memory pipeline.
+//
+//   tick/wake/run --> claim (persistence) --> queue of user batches
+//   queue + idle extractor --> extract --> outcome --> done | retry | dead (persistence)
+//
+// Correctness does not rest on this actor's memory: leases in the store keep a user out of
+// a second claim while their batch is in flight, here or in another process. The batcher
+// adds what only it can know: which extractors are idle, and which users it is running.
+#include "actors/batcher.hpp"
+
+#include <caf/all.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <deque>
+#include <map>
+#include <random>
+#include <set>
+
+#include "actors/protocol.hpp"
+#include "app/log.hpp"
+
+namespace memoryd {
+namespace {
+
+using steady = std::chrono::steady_clock;
+
+struct cycle {
+  cycle_result result;
+  std::int32_t remaining = 0;  // user batches not finished yet
+  steady::time_point started;
+  std::vector<caf::response_promise> waiters;  // run requests
+};
+
+struct job {
+  std::uint64_t cycle_id = 0;
+  user_batch batch;
+};
+
+struct batcher_state {
+  batcher_options opts;
+  caf::actor persistence;
+  std::vector<caf::actor> idle;
+  std::size_t pool_size = 0;
+  std::deque<job> queue;
+  std::set<std::string> running_users;
+  std::map<std::uint64_t, cycle> cycles;
+  std::uint64_t next_cycle = 1;
+  bool claiming = false;
+  bool backlog = false;  // the last claim came back full: there is probably more
+  bool draining = false;
+  std::vector<caf::response_promise> run_waiters;    // for the claim under way
+  std::vector<caf::response_promise> drain_waiters;
+  std::int32_t releasing = 0;
+  // Time: wall clock at start plus the actor clock's progress, so simulated time works.
+  millis wall_base = 0;
+  caf::actor_clock::time_point clock_base;
+  std::mt19937_64 rng;
+  processor_status totals;
+};
+
+using batcher_actor = caf::stateful_actor<batcher_state>;
+
+void dispatch(batcher_actor* self);
+void maybe_claim(batcher_actor* self);
+
+millis now_ms(batcher_actor* self) {
+  auto& st = self->state;
+  return st.wall_base + std::chrono::duration_cast<std::chrono::milliseconds>(
+                            self->clock().now() - st.clock_base)
+                            .count();
+}
+
+double ms_since(steady::time_point t0) {
+  return std::chrono::duration<double, std::milli>(steady::now() - t0).count();
+}
+
+std::vector<std::string> ids_of(const user_batch& b) {
+  std::vector<std::string> ids;
+  for (auto& m : b.messages) ids.push_back(m.id);
+  return ids;
+}
+
+std::int32_t attempts_of(const user_batch& b) {
+  std::int32_t n = 0;
+  for (auto& m : b.messages) n = std::max(n, m.attempts);
+  return n;
+}
+
+caf::timespan timeout(const batcher_options& o) { return std::chrono::milliseconds(o.lease_ms); }
+
+void finish_drain_if_idle(batcher_actor* self) {
+  auto& st = self->state;
+  if (!st.draining || !st.running_users.empty() || st.releasing > 0 || st.claiming) return;
+  for (auto& rp : st.drain_waiters) rp.deliver(true);
+  st.drain_waiters.clear();
+}
+
+void complete_cycle(batcher_actor* self, std::uint64_t id) {
+  auto& st = self->state;
+  auto it = st.cycles.find(id);
+  auto& c = it->second;
+  c.result.total_ms = ms_since(c.started);
+  auto& r = c.result;
+  log::info("memory_processor_complete",
+            {{"cycle", r.cycle_id}, {"users", r.users}, {"messages_processed", r.messages_processed},
+             {"facts_written", r.facts_written}, {"errors", r.errors},
+             {"retries_scheduled", r.retries_scheduled}, {"dead_lettered", r.dead_lettered},
+             {"claim_ms", r.claim_ms}, {"extract_ms", r.extract_ms}, {"write_ms", r.write_ms},
+             {"total_ms", r.total_ms}});
+  st.totals.cycles++;
+  st.totals.last_cycle = r;
+  for (auto& rp : c.waiters) rp.deliver(r);
+  st.cycles.erase(it);
+}
+
+// The store has recorded the user's outcome (or failed to): account for it.
+void user_finished(batcher_actor* self, const job& j) {
+  auto& st = self->state;
+  st.running_users.erase(j.batch.user_id);
+  auto it = st.cycles.find(j.cycle_id);
+  if (it != st.cycles.end() && --it->second.remaining == 0) complete_cycle(self, j.cycle_id);
+  dispatch(self);
+  if (st.queue.empty() && st.backlog && st.opts.drain_backlog) maybe_claim(self);
+  finish_drain_if_idle(self);
+}
+
+// Sends a state transition to persistence; accounts once it is durable.
+template <class... Ts>
+void record(batcher_actor* self, std::shared_ptr<job> j, Ts&&... xs) {
+  self->request(self->state.persistence, timeout(self->state.opts), std::forward<Ts>(xs)...)
+      .then([=](bool) { user_finished(self, *j); },
+            [=](caf::error& e) {
+              // The lease will expire and the messages come back: nothing is lost.
+              log::error("memory_processor_user_error",
+                         {{"cycle", j->cycle_id}, {"user", log::redact(j->batch.user_id)},
+                          {"error", "recording outcome: " + self->system().render(e)}});
+              user_finished(self, *j);
+            });
+}
+
+void on_outcome(batcher_actor* self, std::shared_ptr<job> j, extract_outcome& out) {
+  auto& st = self->state;
+  auto& b = j->batch;
+  auto ids = ids_of(b);
+  auto it = st.cycles.find(j->cycle_id);
+  cycle_result dummy;
+  auto& r = it != st.cycles.end() ? it->second.result : dummy;
+  r.extract_ms += out.extract_us / 1000.0;
+  r.write_ms += out.write_us / 1000.0;
+  auto now = now_ms(self);
+  if (out.kind == extract_outcome::ok || out.kind == extract_outcome::parse_error) {
+    auto facts = out.applied.added + out.applied.updated + out.applied.deleted;
+    r.messages_processed += static_cast<std::int32_t>(ids.size());
+    r.facts_written += facts;
+    st.totals.messages_processed += static_cast<std::int64_t>(ids.size());
+    st.totals.facts_written += facts;
+    if (out.kind == extract_outcome::parse_error) {
+      r.errors++;
+      st.totals.errors++;
+      log::warn("memory_processor_user_error",
+                {{"cycle", j->cycle_id}, {"user", log::redact(b.user_id)}, {"error", out.error},
+                 {"action", "processed_with_error"}});
+    } else {
+      log::info("memory_processor_user_complete",
+                {{"cycle", j->cycle_id}, {"user", log::redact(b.user_id)},
+                 {"messages", ids.size()}, {"facts_added", out.applied.added},
+                 {"facts_updated", out.applied.updated}, {"facts_deleted", out.applied.deleted},
+                 {"replay", out.applied.replay}, {"extract_ms", out.extract_us / 1000.0},
+                 {"input_tokens", out.input_tokens}, {"output_tokens", out.output_tokens}});
+    }
+    record(self, j, done_atom_v, b.user_id, ids, now, out.error);
+    return;
+  }
+  r.errors++;
+  st.totals.errors++;
+  auto attempts = attempts_of(b);
+  bool give_up = out.kind == extract_outcome::permanent || attempts >= st.opts.max_attempts;
+  if (give_up) {
+    r.dead_lettered += static_cast<std::int32_t>(ids.size());
+    log::warn("memory_processor_user_error",
+              {{"cycle", j->cycle_id}, {"user", log::redact(b.user_id)}, {"error", out.error},
+               {"attempts", attempts}, {"action", "dead_letter"}});
+    record(self, j, dead_atom_v, b.user_id, ids, out.error, now);
+    return;
+  }
+  auto delay = backoff_delay(st.opts, attempts, out.retry_after_ms, st.rng());
+  r.retries_scheduled += static_cast<std::int32_t>(ids.size());
+  log::warn("memory_processor_user_error",
+            {{"cycle", j->cycle_id}, {"user", log::redact(b.user_id)}, {"error", out.error},
+             {"attempts", attempts}, {"action", "retry"}, {"retry_in_ms", delay}});
+  // Wake up when the retry is due instead of waiting for the next tick.
+  self->delayed_send(self, std::chrono::milliseconds(delay), wake_atom_v);
+  record(self, j, retry_atom_v, b.user_id, ids, out.error, now + delay);
+}
+
+void dispatch(batcher_actor* self) {
+  auto& st = self->state;
+  while (!st.idle.empty() && !st.draining) {
+    // First queued batch whose user is not running (a user is in one extractor at most).
+    auto it = std::find_if(st.queue.begin(), st.queue.end(), [&](const job& j) {
+      return st.running_users.count(j.batch.user_id) == 0;
+    });
+    if (it == st.queue.end()) return;
+    auto j = std::make_shared<job>(std::move(*it));
+    st.queue.erase(it);
+    auto worker = st.idle.back();
+    st.idle.pop_back();
+    st.running_users.insert(j->batch.user_id);
+    self->request(worker, timeout(st.opts), extract_atom_v, extract_job{j->cycle_id, j->batch})
+        .then(
+            [=](extract_outcome& out) {
+              self->state.idle.push_back(worker);
+              on_outcome(self, j, out);
+            },
+            [=](caf::error& e) {
+              self->state.idle.push_back(worker);
+              extract_outcome out;
+              out.kind = extract_outcome::transient;
+              out.error = "extractor: " + self->system().render(e);
+              on_outcome(self, j, out);
+            });
+  }
+}
+
+// Shutting down: claimed work that never reached an extractor goes back to the store
+// without using up an attempt.
+void release_queue(batcher_actor* self) {
+  auto& st = self->state;
+  while (!st.queue.empty()) {
+    auto j = std::make_shared<job>(std::move(st.queue.front()));
+    st.queue.pop_front();
+    st.releasing++;
+    auto done = [=] {
+      auto& st = self->state;
+      st.releasing--;
+      auto it = st.cycles.find(j->cycle_id);
+      if (it != st.cycles.end() && --it->second.remaining == 0) complete_cycle(self, j->cycle_id);
+      finish_drain_if_idle(self);
+    };
+    self->request(st.persistence, timeout(st.opts), release_atom_v, j->batch.user_id,
+                  ids_of(j->batch))
+        .then([=](bool) { done(); },
+              [=](caf::error& e) {
+                log::error("memory_processor_release_failed",
+                           {{"user", log::redact(j->batch.user_id)},
+                            {"error", self->system().render(e)}});
+                done();
+              });
+  }
+}
+
+void on_claimed(batcher_actor* self, claim_result& res, steady::time_point t0) {
+  auto& st = self->state;
+  st.claiming = false;
+  auto waiters = std::move(st.run_waiters);
+  st.run_waiters.clear();
+  std::int32_t messages = 0;
+  for (auto& u : res.users) messages += static_cast<std::int32_t>(u.messages.size());
+  st.backlog = messages >= st.opts.batch_size;
+  if (res.users.empty()) {
+    cycle_result empty;
+    empty.claim_ms = empty.total_ms = ms_since(t0);
+    empty.dead_lettered = res.dead_lettered;
+    log::debug("memory_processor_no_work", {{"claim_ms", empty.claim_ms}});
+    for (auto& rp : waiters) rp.deliver(empty);
+    finish_drain_if_idle(self);
+    return;
+  }
+  auto id = st.next_cycle++;
+  auto& c = st.cycles[id];
+  c.started = t0;
+  c.waiters = std::move(waiters);
+  c.remaining = static_cast<std::int32_t>(res.users.size());
+  c.result.cycle_id = id;
+  c.result.users = c.remaining;
+  c.result.claim_ms = ms_since(t0);
+  c.result.dead_lettered = res.dead_lettered;
+  log::info("memory_processor_start", {{"cycle", id}, {"users", c.result.users},
+                                       {"messages", messages}, {"claim_ms", c.result.claim_ms}});
+  for (auto& u : res.users) st.queue.push_back({id, std::move(u)});
+  if (st.draining) {
+    release_queue(self);
+    return;
+  }
+  dispatch(self);
+}
+
+void claim(batcher_actor* self) {
+  auto& st = self->state;
+  st.claiming = true;
+  auto t0 = steady::now();
+  claim_request req{now_ms(self), st.opts.batch_size, st.opts.per_user_batch_size,
+                    st.opts.lease_ms, st.opts.max_attempts};
+  self->request(st.persistence, timeout(st.opts), claim_atom_v, req)
+      .then([=](claim_result& res) { on_claimed(self, res, t0); },
+            [=](caf::error& e) {
+              auto& st = self->state;
+              st.claiming = false;
+              log::error("memory_processor_claim_failed", {{"error", self->system().render(e)}});
+              for (auto& rp : st.run_waiters) rp.deliver(e);
+              st.run_waiters.clear();
+              finish_drain_if_idle(self);
+            });
+}
+
+// Claim unless a claim is under way or claimed work is still waiting for an extractor.
+void maybe_claim(batcher_actor* self) {
+  auto& st = self->state;
+  if (st.draining || st.claiming || !st.queue.empty()) return;
+  claim(self);
+}
+
+caf::result<cycle_result> on_run(batcher_actor* self) {
+  auto& st = self->state;
+  auto rp = self->make_response_promise<cycle_result>();
+  if (st.draining) return caf::make_error(caf::sec::runtime_error, "shutting down");
+  st.run_waiters.push_back(rp);
+  if (!st.claiming) claim(self);
+  return rp;
+}
+
+caf::result<bool> on_drain(batcher_actor* self) {
+  auto& st = self->state;
+  auto rp = self->make_response_promise<bool>();
+  st.draining = true;
+  st.drain_waiters.push_back(rp);
+  release_queue(self);
+  finish_drain_if_idle(self);
+  return rp;
+}
+
+processor_status on_status(batcher_actor* self) {
+  auto& st = self->state;
+  auto s = st.totals;
+  s.running = !st.draining;
+  s.pool_size = static_cast<std::int32_t>(st.pool_size);
+  s.in_flight = static_cast<std::int32_t>(st.pool_size - st.idle.size());
+  s.queued = static_cast<std::int32_t>(st.queue.size());
+  return s;
+}
+
+caf::behavior batcher(batcher_actor* self, caf::actor persistence,
+                      std::vector<caf::actor> extractors, batcher_options opts) {
+  auto& st = self->state;
+  st.opts = opts;
+  st.persistence = std::move(persistence);
+  st.pool_size = extractors.size();
+  st.idle = std::move(extractors);
+  st.wall_base = std::chrono::duration_cast<std::chrono::milliseconds>(
+                     std::chrono::system_clock::now().time_since_epoch())
+                     .count();
+  st.clock_base = self->clock().now();
+  st.rng.seed(opts.seed != 0 ? opts.seed : std::random_device{}());
+  return {
+      [=](tick_atom) { maybe_claim(self); },
+      [=](wake_atom) { maybe_claim(self); },
+      [=](run_atom) { return on_run(self); },
+      [=](drain_atom) { return on_drain(self); },
+      [=](status_atom) { return on_status(self); },
+  };
+}
+
+}  // namespace
+
+millis backoff_delay(const batcher_options& o, std::int32_t attempts, millis retry_after_ms,
+                     std::uint64_t random) {
+  millis d = o.retry_base_ms;
+  for (std::int32_t i = 1; i < attempts && d < o.retry_max_ms; ++i) d *= 2;
+  d = std::min(d, o.retry_max_ms);
+  millis half = d / 2;
+  millis jittered = half + static_cast<millis>(random % static_cast<std::uint64_t>(d - half + 1));
+  return std::max(jittered, std::min(retry_after_ms, o.retry_max_ms));
+}
+
+caf::actor spawn_batcher(caf::actor_system& sys, caf::actor persistence,
+                         std::vector<caf::actor> extractors, batcher_options opts) {
+  return sys.spawn(batcher, std::move(persistence), std::move(extractors), opts);
+}
+
+}  // namespace memoryd

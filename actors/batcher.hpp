@@ -1,0 +1,37 @@
+// batcher: claims batches from persistence, hands each user's messages to an idle extractor
+// (work pulling), and turns outcomes into done / retry-later / dead-lettered.
+#pragma once
+
+#include <caf/fwd.hpp>
+
+#include <cstdint>
+#include <vector>
+
+#include "store/types.hpp"
+
+namespace memoryd {
+
+struct batcher_options {
+  std::int32_t batch_size = 100;
+  std::int32_t per_user_batch_size = 25;
+  std::int32_t max_attempts = 3;
+  millis retry_base_ms = 30000;
+  millis retry_max_ms = 3600000;
+  millis lease_ms = 600000;  // also the bound on one extraction
+  std::uint64_t seed = 0;    // jitter; 0: random
+  // Keep claiming while claims come back full, instead of waiting for the next tick.
+  bool drain_backlog = true;
+};
+
+// Messages: tick / wake (claim if nothing is waiting), run (claim now; replies the
+// cycle_result once that cycle is complete), status (processor_status), drain (stop
+// claiming, give back what is queued, reply once nothing is in flight).
+caf::actor spawn_batcher(caf::actor_system& sys, caf::actor persistence,
+                         std::vector<caf::actor> extractors, batcher_options opts);
+
+// The retry delay after `attempts` failed attempts: base * 2^(attempts-1) capped at max,
+// with "equal jitter" (uniformly in [d/2, d]); never less than a server's Retry-After.
+millis backoff_delay(const batcher_options& opts, std::int32_t attempts, millis retry_after_ms,
+                     std::uint64_t random);
+
+}  // namespace memoryd

@@ -1,0 +1,32 @@
+// ingress: owns the HTTP listener and turns its requests into messages to persistence
+// and the fact writer. A request is answered only once its target has answered (for an
+// ingest: once the messages are committed).
+#pragma once
+
+#include <caf/actor.hpp>
+
+#include <chrono>
+#include <cstdint>
+
+#include "http/server.hpp"
+
+namespace memoryd {
+
+struct ingress_options {
+  server_options http;
+  std::chrono::milliseconds request_timeout{10000};  // pipeline answer bound (-> 503)
+  std::chrono::milliseconds shutdown_grace{5000};
+};
+
+struct ingress_handle {
+  caf::actor actor;
+  std::uint16_t port = 0;
+};
+
+// Spawns the ingress and starts listening. Throws std::runtime_error if it cannot listen.
+// `stop` makes it stop accepting, finish requests in flight (up to the grace period),
+// close the listener and quit; it replies true when done.
+ingress_handle start_ingress(caf::actor_system& sys, caf::actor persistence,
+                             caf::actor fact_writer, ingress_options opts, bool detach);
+
+}  // namespace memoryd

@@ -1,0 +1,141 @@
+// persistence: the only writer of conversation.db.
+//
+// Group commit: an ingest request is queued and, if it is the first of a group, a commit
+// message is sent to ourselves. That message lands behind every ingest already in the
+// mailbox, so one transaction (one fsync) covers all of them; each requester is answered
+// only after COMMIT returned.
+#include "actors/persistence.hpp"
+
+#include <caf/all.hpp>
+
+#include <chrono>
+
+#include "actors/protocol.hpp"
+#include "app/log.hpp"
+#include "store/conversation_store.hpp"
+
+namespace memoryd {
+namespace {
+
+struct queued_ingest {
+  std::vector<new_message> messages;
+  caf::response_promise promise;
+};
+
+struct persistence_state {
+  std::shared_ptr<conversation_store> store;
+  persistence_options opts;
+  std::vector<queued_ingest> queue;
+  std::size_t queued_messages = 0;
+  bool commit_scheduled = false;
+};
+
+using persistence_actor = caf::stateful_actor<persistence_state>;
+
+millis wall_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+caf::error storage_error(const std::exception& e) {
+  return caf::make_error(caf::sec::runtime_error, std::string("storage: ") + e.what());
+}
+
+void commit_queue(persistence_actor* self) {
+  auto& st = self->state;
+  st.commit_scheduled = false;
+  if (st.queue.empty()) return;
+  auto batch = std::move(st.queue);
+  st.queue.clear();
+  st.queued_messages = 0;
+  std::vector<std::vector<ingest_outcome>> results;
+  results.reserve(batch.size());
+  try {
+    auto now = wall_ms();
+    st.store->begin();
+    for (auto& q : batch) results.push_back(st.store->ingest_in_transaction(q.messages, now));
+    st.store->commit();
+  } catch (const std::exception& e) {
+    try {
+      st.store->rollback();
+    } catch (...) {
+    }
+    log::error("ingest_commit_failed", {{"requests", batch.size()}, {"error", e.what()}});
+    for (auto& q : batch) q.promise.deliver(storage_error(e));
+    return;
+  }
+  for (std::size_t i = 0; i < batch.size(); ++i) batch[i].promise.deliver(std::move(results[i]));
+}
+
+caf::result<std::vector<ingest_outcome>> enqueue_ingest(persistence_actor* self,
+                                                        std::vector<new_message>& msgs) {
+  auto& st = self->state;
+  auto rp = self->make_response_promise();
+  st.queued_messages += msgs.size();
+  st.queue.push_back({std::move(msgs), rp});
+  if (st.queued_messages >= st.opts.group_commit_max) {
+    commit_queue(self);
+  } else if (!st.commit_scheduled) {
+    st.commit_scheduled = true;
+    self->send(self, commit_atom_v);
+  }
+  return rp;
+}
+
+// Runs a store call, turning exceptions into an error reply.
+template <class F>
+auto guarded(F&& f) -> caf::result<decltype(f())> {
+  try {
+    return f();
+  } catch (const std::exception& e) {
+    log::error("storage_error", {{"error", e.what()}});
+    return storage_error(e);
+  }
+}
+
+caf::behavior persistence(persistence_actor* self, std::shared_ptr<conversation_store> store,
+                          persistence_options opts) {
+  self->state.store = std::move(store);
+  self->state.opts = opts;
+  self->attach_functor([self] {
+    // Exit: nothing acknowledged is pending (acks follow commits), but commit what queued.
+    if (!self->state.queue.empty()) commit_queue(self);
+    self->state.store.reset();
+  });
+  using ids = std::vector<std::string>;
+  auto& st = self->state;
+  return {
+      [=](ingest_atom, std::vector<new_message>& m) { return enqueue_ingest(self, m); },
+      [=](commit_atom) { commit_queue(self); },
+      [=, &st](history_atom, const history_query& q) { return guarded([&] { return st.store->history(q); }); },
+      [=, &st](claim_atom, const claim_request& r) { return guarded([&] { return st.store->claim(r); }); },
+      [=, &st](done_atom, const std::string& user, const ids& m, millis now, const std::string& note) {
+        return guarded([&] { st.store->mark_done(user, m, now, note); return true; });
+      },
+      [=, &st](retry_atom, const std::string& user, const ids& m, const std::string& err, millis at) {
+        return guarded([&] { st.store->schedule_retry(user, m, err, at); return true; });
+      },
+      [=, &st](dead_atom, const std::string& user, const ids& m, const std::string& err, millis now) {
+        return guarded([&] { st.store->dead_letter(user, m, err, now); return true; });
+      },
+      [=, &st](release_atom, const std::string& user, const ids& m) {
+        return guarded([&] { st.store->release(user, m); return true; });
+      },
+      [=, &st](dead_atom, retry_atom, const ids& m) {
+        return guarded([&] { return st.store->retry_dead(m, wall_ms()); });
+      },
+      [=, &st](stats_atom, millis now) { return guarded([&] { return st.store->stats(now); }); },
+      [=, &st](health_atom) { return guarded([&] { return st.store->count_messages() >= 0; }); },
+  };
+}
+
+}  // namespace
+
+caf::actor spawn_persistence(caf::actor_system& sys, std::shared_ptr<conversation_store> store,
+                             persistence_options opts, bool detach) {
+  return detach ? sys.spawn<caf::detached>(persistence, std::move(store), opts)
+                : sys.spawn(persistence, std::move(store), opts);
+}
+
+}  // namespace memoryd

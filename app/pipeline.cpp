@@ -1,0 +1,131 @@
+#include "app/pipeline.hpp"
+
+#include <caf/all.hpp>
+
+#include <filesystem>
+
+#include "actors/batcher.hpp"
+#include "actors/extractor.hpp"
+#include "actors/fact_writer.hpp"
+#include "actors/ingress.hpp"
+#include "actors/persistence.hpp"
+#include "actors/protocol.hpp"
+#include "actors/ticker.hpp"
+#include "app/log.hpp"
+#include "extract/rules.hpp"
+#include "store/conversation_store.hpp"
+#include "store/memory_store.hpp"
+
+namespace memoryd {
+namespace {
+
+void ensure_parent_dir(const std::string& path) {
+  if (path.empty() || path == ":memory:") return;
+  auto parent = std::filesystem::path(path).parent_path();
+  if (parent.empty()) return;
+  std::error_code ec;
+  std::filesystem::create_directories(parent, ec);
+  if (ec) throw std::runtime_error("cannot create directory " + parent.string() + ": " + ec.message());
+}
+
+template <class Store, class Options>
+std::shared_ptr<Store> open_store(const char* key, const Options& opts) {
+  try {
+    ensure_parent_dir(opts.path);
+    return std::make_shared<Store>(opts);
+  } catch (const std::exception& e) {
+    throw std::runtime_error(std::string("cannot open ") + key + " '" + opts.path + "': " + e.what());
+  }
+}
+
+}  // namespace
+
+std::shared_ptr<extractor_backend> make_extractor_backend(const config& cfg) {
+  if (cfg.extractor.backend == "rules") return std::make_shared<rule_extractor>();
+  throw config_error("extractor.backend", "'" + cfg.extractor.backend + "' is not available");
+}
+
+pipeline start_pipeline(caf::actor_system& sys, const config& cfg, pipeline_mode mode) {
+  auto conv = open_store<conversation_store>(
+      "storage.conversation_db",
+      conversation_store_options{cfg.storage.conversation_db, cfg.storage.synchronous,
+                                 static_cast<int>(cfg.storage.busy_timeout_ms)});
+  auto mem = open_store<memory_store>(
+      "storage.memory_db", memory_store_options{cfg.storage.memory_db, cfg.storage.synchronous,
+                                                static_cast<int>(cfg.storage.busy_timeout_ms)});
+  pipeline p;
+  p.persistence = spawn_persistence(
+      sys, conv, persistence_options{static_cast<std::size_t>(cfg.storage.group_commit_max)}, true);
+  p.fact_writer = spawn_fact_writer(sys, mem, true);
+  auto backend = make_extractor_backend(cfg);
+  for (std::int64_t i = 0; i < cfg.extractor.pool_size; ++i)
+    p.extractors.push_back(spawn_extractor(sys, p.fact_writer, backend, extractor_options{}, true));
+  batcher_options bo;
+  bo.batch_size = static_cast<std::int32_t>(cfg.processor.batch_size);
+  bo.per_user_batch_size = static_cast<std::int32_t>(cfg.processor.per_user_batch_size);
+  bo.max_attempts = static_cast<std::int32_t>(cfg.processor.max_attempts);
+  bo.retry_base_ms = cfg.processor.retry_base_ms;
+  bo.retry_max_ms = cfg.processor.retry_max_ms;
+  bo.lease_ms = cfg.processor.lease_ms;
+  bo.drain_backlog = mode == pipeline_mode::serve;
+  p.batcher = spawn_batcher(sys, p.persistence, p.extractors, bo);
+  if (mode == pipeline_mode::process_once) return p;
+
+  ingress_options io;
+  io.http.address = cfg.listen_host();
+  io.http.port = cfg.listen_port();
+  io.http.threads = static_cast<int>(cfg.server.io_threads);
+  io.http.body_limit = static_cast<std::size_t>(cfg.server.max_body_bytes);
+  io.http.header_limit = static_cast<std::size_t>(cfg.server.max_header_bytes);
+  io.http.read_timeout = std::chrono::milliseconds(cfg.server.read_timeout_ms);
+  io.http.idle_timeout = std::chrono::milliseconds(cfg.server.idle_timeout_ms);
+  io.http.max_connections = static_cast<std::size_t>(cfg.server.max_connections);
+  io.shutdown_grace = std::chrono::milliseconds(cfg.server.shutdown_grace_ms);
+  try {
+    auto h = start_ingress(sys, p.persistence, p.fact_writer, io, true);
+    p.ingress = h.actor;
+    p.port = h.port;
+  } catch (...) {
+    stop_pipeline(sys, p, std::chrono::milliseconds(1000));
+    throw;
+  }
+  if (cfg.processor.enabled) {
+    p.ticker = spawn_ticker(sys, p.batcher, std::chrono::milliseconds(cfg.processor.interval_ms));
+    log::info("memory_processor_started",
+              {{"interval_ms", cfg.processor.interval_ms}, {"batch_size", cfg.processor.batch_size},
+               {"per_user_batch_size", cfg.processor.per_user_batch_size},
+               {"pool_size", cfg.extractor.pool_size}, {"extractor", cfg.extractor.backend}});
+  } else {
+    log::info("memory_processor_disabled");
+  }
+  return p;
+}
+
+void stop_pipeline(caf::actor_system& sys, pipeline& p, std::chrono::milliseconds grace) {
+  caf::scoped_actor self{sys};
+  auto ask = [&](const caf::actor& a, auto atom, const char* what) {
+    if (!a) return;
+    self->request(a, grace + std::chrono::seconds(1), atom)
+        .receive([](bool) {},
+                 [&](caf::error& e) {
+                   log::warn("shutdown_step_failed", {{"step", what}, {"error", sys.render(e)}});
+                 });
+  };
+  ask(p.ingress, stop_atom_v, "http");  // answers what is in flight, accepts nothing new
+  auto stop = [&](caf::actor& a) {
+    if (!a) return;
+    self->send_exit(a, caf::exit_reason::user_shutdown);
+    self->wait_for(a);
+    a = nullptr;
+  };
+  stop(p.ticker);
+  ask(p.batcher, drain_atom_v, "processor");  // in-flight work finishes, queued work released
+  stop(p.batcher);
+  for (auto& e : p.extractors) stop(e);
+  stop(p.ingress);
+  stop(p.fact_writer);
+  stop(p.persistence);
+  log::info("memory_processor_stopped");
+}
+
+}  // namespace memoryd

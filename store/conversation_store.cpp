@@ -1,0 +1,523 @@
+#include "store/conversation_store.hpp"
+
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <set>
+#include <unordered_map>
+
+namespace memoryd {
+
+namespace {
+
+// Numbered migrations: index i brings user_version from i to i + 1. Never edit an entry
+// that has shipped; append a new one.
+const std::vector<std::string_view> k_migrations = {
+    // 1: messages + the per-user claim queue.
+    R"sql(
+CREATE TABLE messages (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  id TEXT NOT NULL UNIQUE,
+  user_id TEXT NOT NULL,
+  role TEXT NOT NULL,
+  content TEXT NOT NULL,
+  channel TEXT NOT NULL DEFAULT '',
+  external_id TEXT,
+  created_at INTEGER NOT NULL,
+  status TEXT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at INTEGER NOT NULL DEFAULT 0,
+  lease_until INTEGER NOT NULL DEFAULT 0,
+  last_error TEXT,
+  memory_processed_at INTEGER NOT NULL DEFAULT 0
+);
+CREATE UNIQUE INDEX messages_external_id ON messages(external_id)
+  WHERE external_id IS NOT NULL;
+CREATE INDEX messages_user_seq ON messages(user_id, seq);
+CREATE INDEX messages_status ON messages(status, next_attempt_at);
+CREATE INDEX messages_waiting ON messages(user_id, seq)
+  WHERE status IN ('pending','leased');
+CREATE INDEX messages_leased ON messages(user_id, lease_until)
+  WHERE status = 'leased';
+CREATE INDEX messages_retry ON messages(user_id, next_attempt_at)
+  WHERE status = 'pending' AND next_attempt_at > 0;
+
+-- One row per user with waiting (pending or leased) user messages.
+-- head_seq: seq of the user's oldest waiting message (FIFO key);
+-- available_at: the user may be claimed from this time on (lease / retry gate).
+CREATE TABLE user_queue (
+  user_id TEXT PRIMARY KEY,
+  head_seq INTEGER NOT NULL,
+  available_at INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+CREATE INDEX user_queue_head ON user_queue(head_seq);
+)sql",
+};
+
+constexpr const char* k_msg_columns =
+    "seq, id, user_id, role, content, channel, external_id, created_at, status, attempts, "
+    "next_attempt_at, lease_until, last_error, memory_processed_at";
+
+// The claim's two queries (also shown by explain_claim()).
+constexpr const char* k_claim_users_sql =
+    "SELECT user_id, head_seq FROM user_queue INDEXED BY user_queue_head "
+    "WHERE available_at <= ?1 AND head_seq > ?2 ORDER BY head_seq LIMIT ?3";
+constexpr const char* k_claim_messages_sql =
+    "SELECT seq, id, content, created_at, attempts, status FROM messages "
+    "INDEXED BY messages_waiting "
+    "WHERE user_id = ?1 AND status IN ('pending','leased') AND seq > ?3 ORDER BY seq LIMIT ?2";
+
+// Resets a cached statement on entry and on exit (also when an exception leaves the scope),
+// so no statement keeps a read snapshot open.
+class use {
+ public:
+  explicit use(sqlite::statement& s) : s_(s) { s_.reset(); }
+  ~use() { s_.reset(); }
+  use(const use&) = delete;
+  use& operator=(const use&) = delete;
+  sqlite::statement* operator->() { return &s_; }
+  sqlite::statement& operator*() { return s_; }
+
+ private:
+  sqlite::statement& s_;
+};
+
+}  // namespace
+
+struct conversation_store::impl {
+  sqlite::database db;
+  std::unordered_map<std::string, std::unique_ptr<sqlite::statement>> cache;
+  bool in_tx = false;
+
+  impl(const conversation_store_options& o) : db(o.path, o.synchronous, o.busy_timeout_ms) {
+    db.migrate(k_migrations);
+  }
+
+  sqlite::statement& stmt(const std::string& sql) {
+    auto it = cache.find(sql);
+    if (it == cache.end())
+      it = cache.emplace(sql, std::make_unique<sqlite::statement>(db.handle(), sql)).first;
+    return *it->second;
+  }
+
+  static stored_message read_message(const sqlite::statement& s) {
+    stored_message m;
+    m.seq = s.col_int(0);
+    m.id = s.col_text(1);
+    m.user_id = s.col_text(2);
+    m.role = s.col_text(3);
+    m.content = s.col_text(4);
+    m.channel = s.col_text(5);
+    m.external_id = s.col_text(6);
+    m.created_at = s.col_int(7);
+    m.status = s.col_text(8);
+    m.attempts = static_cast<std::int32_t>(s.col_int(9));
+    m.next_attempt_at = s.col_int(10);
+    m.lease_until = s.col_int(11);
+    m.last_error = s.col_text(12);
+    m.processed_at = s.col_int(13);
+    return m;
+  }
+
+  std::vector<ingest_outcome> ingest(const std::vector<new_message>& msgs, millis now) {
+    std::vector<ingest_outcome> out;
+    out.reserve(msgs.size());
+    auto& find_ext = stmt("SELECT id, seq FROM messages WHERE external_id = ?1");
+    auto& insert = stmt(
+        "INSERT INTO messages (id, user_id, role, content, channel, external_id, created_at, "
+        "status) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+    auto& enqueue = stmt(
+        "INSERT INTO user_queue (user_id, head_seq, available_at) VALUES (?1, ?2, 0) "
+        "ON CONFLICT(user_id) DO NOTHING");
+    for (const auto& m : msgs) {
+      ingest_outcome o;
+      if (!m.external_id.empty()) {
+        use q(find_ext);
+        q->bind(1, m.external_id);
+        if (q->step()) {
+          o.id = q->col_text(0);
+          o.seq = q->col_int(1);
+          o.duplicate = true;
+          out.push_back(std::move(o));
+          continue;
+        }
+      }
+      const bool mined = m.role == "user";
+      o.id = sqlite::new_uuid();
+      {
+        use q(insert);
+        q->bind(1, o.id).bind(2, m.user_id).bind(3, m.role).bind(4, m.content).bind(5, m.channel);
+        if (m.external_id.empty())
+          q->bind_null(6);
+        else
+          q->bind(6, m.external_id);
+        q->bind(7, static_cast<std::int64_t>(m.created_at != 0 ? m.created_at : now));
+        q->bind(8, mined ? message_status::pending : message_status::skipped);
+        q->exec();
+      }
+      o.seq = sqlite3_last_insert_rowid(db.handle());
+      if (mined) {
+        use q(enqueue);
+        q->bind(1, m.user_id).bind(2, o.seq);
+        q->exec();
+      }
+      out.push_back(std::move(o));
+    }
+    return out;
+  }
+
+  // Brings the user's user_queue row in line with their messages: head_seq = oldest waiting
+  // message, available_at = the latest of any live lease and any scheduled retry; no row
+  // when nothing waits. All lookups go through partial indexes: O(log n).
+  void refresh_user(const std::string& user_id) {
+    std::int64_t head = 0;
+    {
+      use q(
+          stmt("SELECT seq FROM messages INDEXED BY messages_waiting WHERE user_id = ?1 AND "
+               "status IN ('pending','leased') ORDER BY seq LIMIT 1"));
+      q->bind(1, user_id);
+      if (q->step()) head = q->col_int(0);
+    }
+    if (head == 0) {
+      use q(stmt("DELETE FROM user_queue WHERE user_id = ?1"));
+      q->bind(1, user_id);
+      q->exec();
+      return;
+    }
+    millis available = 0;
+    {
+      use q(
+          stmt("SELECT max(lease_until) FROM messages INDEXED BY messages_leased "
+               "WHERE user_id = ?1 AND status = 'leased'"));
+      q->bind(1, user_id);
+      if (q->step() && !q->col_null(0)) available = std::max(available, q->col_int(0));
+    }
+    {
+      use q(
+          stmt("SELECT max(next_attempt_at) FROM messages INDEXED BY messages_retry "
+               "WHERE user_id = ?1 AND status = 'pending' AND next_attempt_at > 0"));
+      q->bind(1, user_id);
+      if (q->step() && !q->col_null(0)) available = std::max(available, q->col_int(0));
+    }
+    use q(
+        stmt("INSERT INTO user_queue (user_id, head_seq, available_at) VALUES (?1, ?2, ?3) "
+             "ON CONFLICT(user_id) DO UPDATE SET head_seq = excluded.head_seq, "
+             "available_at = excluded.available_at"));
+    q->bind(1, user_id).bind(2, head).bind(3, static_cast<std::int64_t>(available));
+    q->exec();
+  }
+
+  // Applies `sql` (bound: ?1 id, ?2 user_id, then extra) to each leased message of the user.
+  template <typename Bind>
+  void transition(const std::string& user_id, const std::vector<std::string>& ids,
+                  const std::string& sql, Bind&& bind_extra) {
+    if (ids.empty()) return;
+    sqlite::transaction tx(db);
+    auto& st = stmt(sql);
+    bool changed = false;
+    for (const auto& id : ids) {
+      use q(st);
+      q->bind(1, id).bind(2, user_id);
+      bind_extra(*q);
+      q->exec();
+      changed = changed || db.changes() > 0;
+    }
+    if (changed) refresh_user(user_id);
+    tx.commit();
+  }
+};
+
+conversation_store::conversation_store(const conversation_store_options& opts)
+    : impl_(std::make_unique<impl>(opts)) {}
+
+conversation_store::~conversation_store() = default;
+
+sqlite::database& conversation_store::db() { return impl_->db; }
+
+std::vector<ingest_outcome> conversation_store::ingest(const std::vector<new_message>& msgs,
+                                                       millis now) {
+  if (impl_->in_tx) return impl_->ingest(msgs, now);  // inside begin()/commit()
+  sqlite::transaction tx(impl_->db);
+  auto out = impl_->ingest(msgs, now);
+  tx.commit();
+  return out;
+}
+
+void conversation_store::begin() {
+  impl_->db.exec("BEGIN IMMEDIATE");
+  impl_->in_tx = true;
+}
+
+std::vector<ingest_outcome> conversation_store::ingest_in_transaction(
+    const std::vector<new_message>& msgs, millis now) {
+  return impl_->ingest(msgs, now);
+}
+
+void conversation_store::commit() {
+  impl_->db.exec("COMMIT");
+  impl_->in_tx = false;
+}
+
+void conversation_store::rollback() {
+  impl_->in_tx = false;
+  impl_->db.exec("ROLLBACK");
+}
+
+std::vector<stored_message> conversation_store::history(const history_query& q) {
+  std::string sql = std::string("SELECT ") + k_msg_columns + " FROM messages";
+  std::vector<std::string> where;
+  int n = 0;
+  if (!q.user_id.empty()) where.push_back("user_id = ?" + std::to_string(++n));
+  if (q.since != 0) where.push_back("created_at >= ?" + std::to_string(++n));
+  if (q.until != 0) where.push_back("created_at < ?" + std::to_string(++n));
+  if (!q.role.empty()) where.push_back("role = ?" + std::to_string(++n));
+  if (q.processed == 1) where.push_back("status IN ('done','dead','skipped')");
+  if (q.processed == 0) where.push_back("status IN ('pending','leased')");
+  for (std::size_t i = 0; i < where.size(); ++i) sql += (i == 0 ? " WHERE " : " AND ") + where[i];
+  sql += " ORDER BY seq DESC LIMIT ?" + std::to_string(++n);
+
+  const std::int32_t limit = std::clamp<std::int32_t>(q.limit, 1, 1000);
+  use s(impl_->stmt(sql));
+  int i = 0;
+  if (!q.user_id.empty()) s->bind(++i, q.user_id);
+  if (q.since != 0) s->bind(++i, static_cast<std::int64_t>(q.since));
+  if (q.until != 0) s->bind(++i, static_cast<std::int64_t>(q.until));
+  if (!q.role.empty()) s->bind(++i, q.role);
+  s->bind(++i, limit);
+  std::vector<stored_message> out;
+  while (s->step()) out.push_back(impl::read_message(*s));
+  std::reverse(out.begin(), out.end());
+  return out;
+}
+
+std::vector<std::string> conversation_store::users() {
+  use s(impl_->stmt("SELECT DISTINCT user_id FROM messages ORDER BY user_id"));
+  std::vector<std::string> out;
+  while (s->step()) out.push_back(s->col_text(0));
+  return out;
+}
+
+std::int64_t conversation_store::count_messages() {
+  use s(impl_->stmt("SELECT count(*) FROM messages"));
+  return s->step() ? s->col_int(0) : 0;
+}
+
+claim_result conversation_store::claim(const claim_request& req) {
+  claim_result result;
+  if (req.batch_size <= 0 || req.per_user_batch_size <= 0) return result;
+  auto& d = *impl_;
+  sqlite::transaction tx(d.db);
+  auto& users_q = d.stmt(k_claim_users_sql);
+  auto& msgs_q = d.stmt(k_claim_messages_sql);
+  auto& lease_q = d.stmt(
+      "UPDATE messages SET status = 'leased', lease_until = ?2, attempts = attempts + 1 "
+      "WHERE seq = ?1");
+  auto& dead_q = d.stmt(
+      "UPDATE messages SET status = 'dead', lease_until = 0, last_error = ?2 WHERE seq = ?1");
+  auto& gate_q = d.stmt("UPDATE user_queue SET available_at = ?2 WHERE user_id = ?1");
+
+  const millis lease_until = req.now + req.lease_ms;
+  std::int32_t remaining = req.batch_size;
+  std::int64_t after_seq = 0;  // users are read in chunks, resuming after the last head_seq
+  while (remaining > 0) {
+    // Read a chunk of candidate users first: we update user_queue while processing them.
+    std::vector<std::pair<std::string, std::int64_t>> candidates;
+    {
+      use q(users_q);
+      q->bind(1, static_cast<std::int64_t>(req.now)).bind(2, after_seq).bind(3, remaining);
+      while (q->step()) candidates.emplace_back(q->col_text(0), q->col_int(1));
+    }
+    if (candidates.empty()) break;
+    for (const auto& [user_id, head_seq] : candidates) {
+      after_seq = head_seq;
+      if (remaining <= 0) break;
+      const std::int32_t cap = std::min(req.per_user_batch_size, remaining);
+      user_batch batch;
+      batch.user_id = user_id;
+      bool dead_lettered = false;
+      // Expired leases at max_attempts are dead-lettered, which frees room: read on after
+      // the last seen seq until the cap is reached or nothing more waits.
+      std::int64_t last_seq = 0;
+      for (;;) {
+        const auto want = cap - static_cast<std::int32_t>(batch.messages.size());
+        std::vector<std::pair<claimed_message, bool>> rows;  // message, currently leased
+        {
+          use q(msgs_q);
+          q->bind(1, user_id).bind(2, want).bind(3, last_seq);
+          while (q->step()) {
+            claimed_message m;
+            m.seq = q->col_int(0);
+            m.id = q->col_text(1);
+            m.content = q->col_text(2);
+            m.created_at = q->col_int(3);
+            m.attempts = static_cast<std::int32_t>(q->col_int(4));
+            rows.emplace_back(std::move(m), q->col_text(5) == message_status::leased);
+          }
+        }
+        for (auto& [m, leased] : rows) {
+          last_seq = m.seq;
+          if (leased && m.attempts >= req.max_attempts) {
+            use q(dead_q);
+            q->bind(1, m.seq).bind(
+                2, "lease expired after " + std::to_string(m.attempts) + " attempts");
+            q->exec();
+            ++result.dead_lettered;
+            dead_lettered = true;
+            continue;
+          }
+          use q(lease_q);
+          q->bind(1, m.seq).bind(2, static_cast<std::int64_t>(lease_until));
+          q->exec();
+          m.attempts += 1;
+          batch.messages.push_back(std::move(m));
+        }
+        if (static_cast<std::int32_t>(rows.size()) < want) break;  // nothing more waiting
+        if (static_cast<std::int32_t>(batch.messages.size()) >= cap) break;
+      }
+      if (dead_lettered) d.refresh_user(user_id);
+      if (!batch.messages.empty()) {
+        use q(gate_q);
+        q->bind(1, user_id).bind(2, static_cast<std::int64_t>(lease_until));
+        q->exec();
+        remaining -= static_cast<std::int32_t>(batch.messages.size());
+        result.users.push_back(std::move(batch));
+      }
+    }
+  }
+  tx.commit();
+  return result;
+}
+
+void conversation_store::mark_done(const std::string& user_id, const std::vector<std::string>& ids,
+                                   millis now, const std::string& note) {
+  impl_->transition(user_id, ids,
+                    "UPDATE messages SET status = 'done', lease_until = 0, "
+                    "memory_processed_at = ?3, last_error = ?4 "
+                    "WHERE id = ?1 AND user_id = ?2 AND status = 'leased'",
+                    [&](sqlite::statement& s) {
+                      s.bind(3, static_cast<std::int64_t>(now));
+                      if (note.empty())
+                        s.bind_null(4);
+                      else
+                        s.bind(4, note);
+                    });
+}
+
+void conversation_store::schedule_retry(const std::string& user_id,
+                                        const std::vector<std::string>& ids,
+                                        const std::string& error, millis retry_at) {
+  impl_->transition(user_id, ids,
+                    "UPDATE messages SET status = 'pending', lease_until = 0, "
+                    "next_attempt_at = ?3, last_error = ?4 "
+                    "WHERE id = ?1 AND user_id = ?2 AND status = 'leased'",
+                    [&](sqlite::statement& s) {
+                      s.bind(3, static_cast<std::int64_t>(retry_at));
+                      s.bind(4, error);
+                    });
+}
+
+void conversation_store::dead_letter(const std::string& user_id,
+                                     const std::vector<std::string>& ids, const std::string& error,
+                                     millis /*now*/) {
+  impl_->transition(user_id, ids,
+                    "UPDATE messages SET status = 'dead', lease_until = 0, last_error = ?3 "
+                    "WHERE id = ?1 AND user_id = ?2 AND status = 'leased'",
+                    [&](sqlite::statement& s) { s.bind(3, error); });
+}
+
+void conversation_store::release(const std::string& user_id, const std::vector<std::string>& ids) {
+  impl_->transition(user_id, ids,
+                    "UPDATE messages SET status = 'pending', lease_until = 0, "
+                    "attempts = max(attempts - 1, 0) "
+                    "WHERE id = ?1 AND user_id = ?2 AND status = 'leased'",
+                    [](sqlite::statement&) {});
+}
+
+std::int64_t conversation_store::retry_dead(const std::vector<std::string>& ids, millis /*now*/) {
+  auto& d = *impl_;
+  sqlite::transaction tx(d.db);
+  std::set<std::string> users;
+  std::int64_t n = 0;
+  auto revive = [&](sqlite::statement& find) {
+    std::vector<std::pair<std::int64_t, std::string>> rows;
+    while (find.step()) rows.emplace_back(find.col_int(0), find.col_text(1));
+    find.reset();
+    for (const auto& [seq, user] : rows) {
+      use q(
+          d.stmt("UPDATE messages SET status = 'pending', attempts = 0, next_attempt_at = 0, "
+                 "lease_until = 0 WHERE seq = ?1 AND status = 'dead'"));
+      q->bind(1, seq);
+      q->exec();
+      n += d.db.changes();
+      users.insert(user);
+    }
+  };
+  if (ids.empty()) {
+    use q(d.stmt("SELECT seq, user_id FROM messages WHERE status = 'dead'"));
+    revive(*q);
+  } else {
+    for (const auto& id : ids) {
+      use q(d.stmt("SELECT seq, user_id FROM messages WHERE id = ?1 AND status = 'dead'"));
+      q->bind(1, id);
+      revive(*q);
+    }
+  }
+  for (const auto& u : users) d.refresh_user(u);
+  tx.commit();
+  return n;
+}
+
+queue_stats conversation_store::stats(millis now) {
+  auto& d = *impl_;
+  queue_stats st;
+  {
+    use q(d.stmt("SELECT status, count(*) FROM messages GROUP BY status"));
+    while (q->step()) {
+      const auto s = q->col_text(0);
+      const auto c = q->col_int(1);
+      if (s == message_status::pending)
+        st.pending = c;
+      else if (s == message_status::leased)
+        st.leased = c;
+      else if (s == message_status::done)
+        st.done = c;
+      else if (s == message_status::dead)
+        st.dead = c;
+      else if (s == message_status::skipped)
+        st.skipped = c;
+    }
+  }
+  {
+    use q(
+        d.stmt("SELECT count(*) FROM messages WHERE status = 'pending' AND next_attempt_at > ?1"));
+    q->bind(1, static_cast<std::int64_t>(now));
+    if (q->step()) st.retry_scheduled = q->col_int(0);
+  }
+  {
+    use q(
+        d.stmt("SELECT m.created_at FROM messages m WHERE m.seq = "
+               "(SELECT min(head_seq) FROM user_queue)"));
+    if (q->step()) st.oldest_pending_age_ms = std::max<millis>(0, now - q->col_int(0));
+  }
+  {
+    use q(d.stmt("SELECT count(*) FROM user_queue"));
+    if (q->step()) st.users_waiting = q->col_int(0);
+  }
+  return st;
+}
+
+std::vector<std::string> conversation_store::explain_claim() {
+  std::vector<std::string> out;
+  for (const char* sql : {k_claim_users_sql, k_claim_messages_sql}) {
+    sqlite::statement s(impl_->db.handle(), std::string("EXPLAIN QUERY PLAN ") + sql);
+    // Dummy bindings; the plan does not depend on them.
+    if (sql == k_claim_users_sql)
+      s.bind(1, std::int64_t{0}).bind(2, std::int64_t{0}).bind(3, 1);
+    else
+      s.bind(1, "user").bind(2, 1).bind(3, std::int64_t{0});
+    while (s.step()) out.push_back(s.col_text(3));
+  }
+  return out;
+}
+
+}  // namespace memoryd

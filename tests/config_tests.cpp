@@ -1,0 +1,173 @@
+// Configuration: defaults < TOML file < environment < flags; bad values name their key.
+#include <catch2/catch.hpp>
+
+#include <fstream>
+#include <map>
+
+#include "app/config.hpp"
+#include "tests/support/temp_dir.hpp"
+
+using memoryd::config;
+using memoryd::config_error;
+using memoryd::config_sources;
+using memoryd::load_config;
+
+namespace {
+
+config_sources no_env() {
+  config_sources s;
+  s.getenv = [](const std::string&) { return std::optional<std::string>{}; };
+  return s;
+}
+
+config_sources with_env(std::map<std::string, std::string> env) {
+  config_sources s;
+  s.getenv = [env](const std::string& k) -> std::optional<std::string> {
+    auto it = env.find(k);
+    if (it == env.end()) return std::nullopt;
+    return it->second;
+  };
+  return s;
+}
+
+std::string write(const memoryd::testing::temp_dir& dir, const std::string& text) {
+  auto path = dir.file("memoryd.toml");
+  std::ofstream(path) << text;
+  return path;
+}
+
+std::string error_key(const config_sources& s) {
+  try {
+    load_config(s);
+  } catch (const config_error& e) {
+    return e.key();
+  }
+  return "(no error)";
+}
+
+}  // namespace
+
+TEST_CASE("defaults are the design's") {
+  auto c = load_config(no_env());
+  CHECK(c.storage.conversation_db == "./data/conversation.db");
+  CHECK(c.storage.memory_db == "./data/memory.db");
+  CHECK(c.processor.interval_ms == 300000);
+  CHECK(c.processor.batch_size == 100);
+  CHECK(c.processor.per_user_batch_size == 25);
+  CHECK(c.processor.enabled);
+  CHECK(c.processor.max_attempts == 3);
+  CHECK(c.processor.retry_base_ms == 30000);
+  CHECK(c.processor.retry_max_ms == 3600000);
+  CHECK(c.processor.lease_ms == 600000);
+  CHECK(c.llm.timeout_ms == 60000);
+  CHECK(c.extractor.backend == "rules");
+  CHECK(c.extractor.pool_size == 4);
+  CHECK(c.server.listen == "127.0.0.1:8080");
+  CHECK(c.storage.synchronous == "full");
+  CHECK(c.server.max_body_bytes == 65536);
+  CHECK(c.listen_host() == "127.0.0.1");
+  CHECK(c.listen_port() == 8080);
+}
+
+TEST_CASE("file then environment then flags") {
+  memoryd::testing::temp_dir dir;
+  auto s = with_env({{"MEMORY_PROCESSOR_BATCH_SIZE", "50"}, {"MEMORYD_LISTEN", "127.0.0.1:9000"}});
+  s.file = write(dir, R"(
+[processor]
+interval_ms = 1000
+batch_size = 10
+enabled = false
+[storage]
+memory_db = "/tmp/m.db"
+)");
+  s.flags = {{"server.listen", "[::1]:9100"}};
+  auto c = load_config(s);
+  CHECK(c.processor.interval_ms == 1000);  // file
+  CHECK(c.processor.batch_size == 50);     // env over file
+  CHECK_FALSE(c.processor.enabled);
+  CHECK(c.storage.memory_db == "/tmp/m.db");
+  CHECK(c.listen_host() == "::1");  // flag over env
+  CHECK(c.listen_port() == 9100);
+}
+
+TEST_CASE("every original environment name is read") {
+  auto c = load_config(with_env({{"CONVERSATION_DB_PATH", "/x/c.db"},
+                                 {"MEMORY_DB_PATH", "/x/m.db"},
+                                 {"MEMORY_PROCESSOR_INTERVAL_MS", "5000"},
+                                 {"MEMORY_PROCESSOR_PER_USER_BATCH_SIZE", "7"},
+                                 {"MEMORY_PROCESSOR_ENABLED", "false"},
+                                 {"MEMORY_PROCESSOR_MAX_ATTEMPTS", "9"},
+                                 {"MEMORY_PROCESSOR_RETRY_BASE_MS", "10"},
+                                 {"MEMORY_PROCESSOR_RETRY_MAX_MS", "20"},
+                                 {"MEMORY_PROCESSOR_LEASE_MS", "30000"},
+                                 {"LLM_TIMEOUT_MS", "1234"},
+                                 {"EXTRACTOR_POOL_SIZE", "16"},
+                                 {"MEMORYD_SYNCHRONOUS", "normal"},
+                                 {"TWILIO_AUTH_TOKEN", "tok"},
+                                 {"MEMORYD_API_TOKEN", "api"}}));
+  CHECK(c.storage.conversation_db == "/x/c.db");
+  CHECK(c.storage.memory_db == "/x/m.db");
+  CHECK(c.processor.interval_ms == 5000);
+  CHECK(c.processor.per_user_batch_size == 7);
+  CHECK_FALSE(c.processor.enabled);
+  CHECK(c.processor.max_attempts == 9);
+  CHECK(c.processor.retry_base_ms == 10);
+  CHECK(c.processor.retry_max_ms == 20);
+  CHECK(c.processor.lease_ms == 30000);
+  CHECK(c.llm.timeout_ms == 1234);
+  CHECK(c.extractor.pool_size == 16);
+  CHECK(c.storage.synchronous == "normal");
+  CHECK(c.twilio.auth_token == "tok");
+  CHECK(c.server.api_token == "api");
+}
+
+TEST_CASE("invalid values name their key") {
+  CHECK(error_key(with_env({{"MEMORY_PROCESSOR_BATCH_SIZE", "lots"}})) == "processor.batch_size");
+  CHECK(error_key(with_env({{"MEMORY_PROCESSOR_BATCH_SIZE", "0"}})) == "processor.batch_size");
+  CHECK(error_key(with_env({{"MEMORY_PROCESSOR_ENABLED", "maybe"}})) == "processor.enabled");
+  CHECK(error_key(with_env({{"MEMORYD_SYNCHRONOUS", "off"}})) == "storage.synchronous");
+  CHECK(error_key(with_env({{"MEMORYD_LISTEN", "localhost"}})) == "server.listen");
+  CHECK(error_key(with_env({{"MEMORYD_LISTEN", "127.0.0.1:70000"}})) == "server.listen");
+  CHECK(error_key(with_env({{"EXTRACTOR", "magic"}})) == "extractor.backend");
+  CHECK(error_key(with_env({{"EXTRACTOR_POOL_SIZE", "-1"}})) == "extractor.pool_size");
+  CHECK(error_key(with_env({{"MEMORY_PROCESSOR_RETRY_MAX_MS", "10"}})) ==
+        "processor.retry_max_ms");
+  auto s = no_env();
+  s.flags = {{"processor.nope", "1"}};
+  CHECK(error_key(s) == "processor.nope");
+}
+
+TEST_CASE("bad files name the key or the line") {
+  memoryd::testing::temp_dir dir;
+  auto s = no_env();
+  s.file = write(dir, "[processor]\nbatch_sise = 3\n");
+  CHECK(error_key(s) == "processor.batch_sise");
+  s.file = write(dir, "[processor]\nbatch_size = \"ten\"\n");
+  CHECK(error_key(s) == "processor.batch_size");
+  s.file = write(dir, "[processor\nbatch_size = 3\n");
+  CHECK(error_key(s) == "config file");
+  s.file = dir.file("missing.toml");
+  CHECK(error_key(s) == "config file");
+}
+
+TEST_CASE("the per-user cap never exceeds the total cap") {
+  auto c = load_config(with_env({{"MEMORY_PROCESSOR_BATCH_SIZE", "10"}}));
+  CHECK(c.processor.per_user_batch_size == 10);
+}
+
+TEST_CASE("config/memoryd.toml documents every key with its default") {
+  auto s = no_env();
+  s.file = std::string(MEMORYD_SOURCE_DIR) + "/config/memoryd.toml";
+  auto from_file = memoryd::config_keys(load_config(s));
+  auto defaults = memoryd::config_keys();
+  REQUIRE(from_file.size() == defaults.size());
+  std::ifstream in(*s.file);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  for (std::size_t i = 0; i < defaults.size(); ++i) {
+    INFO(defaults[i].key);
+    CHECK(from_file[i].default_value == defaults[i].default_value);
+    auto dot = defaults[i].key.find('.');
+    CHECK(text.find("[" + defaults[i].key.substr(0, dot) + "]") != std::string::npos);
+    CHECK(text.find("\n" + defaults[i].key.substr(dot + 1) + " = ") != std::string::npos);
+  }
+}

@@ -1,0 +1,240 @@
+// The real memoryd binary on a free loopback port with temporary databases.
+#include <signal.h>
+
+#include <boost/json.hpp>
+#include <catch2/catch.hpp>
+
+#include <sstream>
+#include <thread>
+
+#include "tests/support/http_client.hpp"
+#include "tests/support/process.hpp"
+#include "tests/support/temp_dir.hpp"
+
+using namespace std::chrono_literals;
+using namespace memoryd::testing;
+namespace json = boost::json;
+
+namespace {
+
+const std::string binary = MEMORYD_BINARY;
+
+std::map<std::string, std::string> env_for(const temp_dir& dir) {
+  return {{"CONVERSATION_DB_PATH", dir.file("conversation.db")},
+          {"MEMORY_DB_PATH", dir.file("memory.db")},
+          {"MEMORYD_LISTEN", "127.0.0.1:0"},
+          {"MEMORY_PROCESSOR_ENABLED", "false"},
+          {"MEMORYD_SYNCHRONOUS", "normal"}};
+}
+
+// A running memoryd; the port comes from its "server_started" log line.
+struct service {
+  temp_dir& dir;
+  child_process proc;
+  std::uint16_t port = 0;
+
+  service(temp_dir& d, std::map<std::string, std::string> env,
+          std::vector<std::string> extra = {})
+      : dir(d), proc(args(extra), env, d.path()) {
+    REQUIRE(proc.wait_for_output("\"server_started\"", 20s));
+    std::istringstream lines(proc.out());
+    for (std::string line; std::getline(lines, line);) {
+      if (line.find("\"server_started\"") == std::string::npos) continue;
+      port = static_cast<std::uint16_t>(json::parse(line).at("port").as_int64());
+    }
+    REQUIRE(port != 0);
+  }
+  static std::vector<std::string> args(const std::vector<std::string>& extra) {
+    std::vector<std::string> a{binary, "serve"};
+    a.insert(a.end(), extra.begin(), extra.end());
+    return a;
+  }
+  int stop() {
+    proc.signal(SIGTERM);
+    auto rc = proc.wait(20s);
+    REQUIRE(rc.has_value());
+    return *rc;
+  }
+};
+
+http_response twilio(std::uint16_t port, const std::string& form) {
+  return http_request(port, "POST", "/webhooks/twilio", form, "application/x-www-form-urlencoded");
+}
+
+json::array messages_of(std::uint16_t port, const std::string& user_path) {
+  auto r = http_request(port, "GET", "/v1/users/" + user_path + "/messages");
+  REQUIRE(r.status == 200);
+  return json::parse(r.body).at("messages").as_array();
+}
+
+std::vector<std::string> fact_texts(std::uint16_t port, const std::string& user_path) {
+  auto r = http_request(port, "GET", "/v1/users/" + user_path + "/facts");
+  REQUIRE(r.status == 200);
+  std::vector<std::string> out;
+  for (auto& f : json::parse(r.body).at("facts").as_array())
+    out.emplace_back(f.at("text").as_string().c_str());
+  return out;
+}
+
+const std::string dog_form =
+    "From=whatsapp%3A%2B15551234567&To=whatsapp%3A%2B15550000000&Body=I+have+a+dog+named+Max+"
+    "and+I%27m+allergic+to+peanuts.&MessageSid=SM0001&NumMedia=0";
+
+}  // namespace
+
+TEST_CASE("a WhatsApp message becomes facts after one cycle of the running service") {
+  temp_dir dir;
+  auto env = env_for(dir);
+  env["MEMORY_PROCESSOR_ENABLED"] = "true";
+  env["MEMORY_PROCESSOR_INTERVAL_MS"] = "200";
+  service svc(dir, env);
+  auto r = twilio(svc.port, dog_form);
+  CHECK(r.status == 200);
+  CHECK(r.headers["content-type"].find("text/xml") != std::string::npos);
+  CHECK(r.body.find("<Response") != std::string::npos);
+  std::vector<std::string> facts;
+  for (int i = 0; i < 100 && facts.size() < 2; ++i) {  // bounded: 10 s at most
+    std::this_thread::sleep_for(100ms);
+    facts = fact_texts(svc.port, "%2B15551234567");
+  }
+  CHECK(facts.size() == 2);
+  CHECK(std::count(facts.begin(), facts.end(), "Has a dog named Max") == 1);
+  CHECK(std::count(facts.begin(), facts.end(), "Is allergic to peanuts") == 1);
+  auto msgs = messages_of(svc.port, "%2B15551234567");
+  REQUIRE(msgs.size() == 1);
+  CHECK(msgs[0].at("channel").as_string() == "whatsapp");
+  CHECK(msgs[0].at("status").as_string() == "done");
+  // Info logs carry no message text and no full phone number.
+  auto out = svc.proc.out();
+  CHECK(out.find("peanuts") == std::string::npos);
+  CHECK(out.find("15551234567") == std::string::npos);
+  CHECK(out.find("memory_processor_complete") != std::string::npos);
+  CHECK(svc.stop() == 0);
+}
+
+TEST_CASE("process-once processes what the service stored and prints the cycle as JSON") {
+  temp_dir dir;
+  auto env = env_for(dir);
+  {
+    service svc(dir, env);
+    CHECK(twilio(svc.port, dog_form).status == 200);
+    auto r = http_request(svc.port, "POST", "/v1/messages",
+                          R"({"messages":[{"user_id":"u1","role":"user","content":"I live in New York."},
+                              {"user_id":"u1","role":"assistant","content":"I love New York too!"}]})",
+                          "application/json");
+    CHECK(r.status == 202);
+    CHECK(svc.stop() == 0);
+  }
+  auto once = run_command({binary, "process-once"}, env);
+  REQUIRE(once.exit_code == 0);
+  auto result = json::parse(once.out).as_object();
+  CHECK(result.at("messages_processed").as_int64() == 2);
+  CHECK(result.at("facts_written").as_int64() == 3);
+  CHECK(result.at("errors").as_int64() == 0);
+  for (auto key : {"claim_ms", "extract_ms", "write_ms", "total_ms"}) CHECK(result.contains(key));
+  // Facts are there for the next start; the assistant's words made none.
+  service svc(dir, env);
+  CHECK(fact_texts(svc.port, "u1") == std::vector<std::string>{"Lives in New York"});
+  CHECK(fact_texts(svc.port, "%2B15551234567").size() == 2);
+  CHECK(svc.stop() == 0);
+  auto again = run_command({binary, "process-once"}, env);
+  CHECK(json::parse(again.out).at("messages_processed").as_int64() == 0);
+}
+
+TEST_CASE("a repeated MessageSid adds no row and still answers 200") {
+  temp_dir dir;
+  service svc(dir, env_for(dir));
+  CHECK(twilio(svc.port, dog_form).status == 200);
+  CHECK(twilio(svc.port, dog_form).status == 200);
+  CHECK(messages_of(svc.port, "%2B15551234567").size() == 1);
+  CHECK(svc.stop() == 0);
+}
+
+TEST_CASE("malformed bodies get a 4xx with a JSON error and write nothing") {
+  temp_dir dir;
+  service svc(dir, env_for(dir));
+  struct bad {
+    std::string target, body, type;
+  };
+  std::vector<bad> cases = {
+      {"/v1/messages", "{not json", "application/json"},
+      {"/v1/messages", R"({"user_id":"x","role":"user","content":5})", "application/json"},
+      {"/v1/messages", R"({"user_id":"x","role":"boss","content":"hi"})", "application/json"},
+      {"/v1/messages", R"({"user_id":"","role":"user","content":"hi"})", "application/json"},
+      {"/v1/messages", "{\"user_id\":\"x\",\"role\":\"user\",\"content\":\"\xff\xfe\"}",
+       "application/json"},
+      {"/v1/messages", R"({"messages":[{"user_id":"x","role":"user","content":"ok"},{"user_id":"x"}]})",
+       "application/json"},
+      {"/webhooks/twilio", "Body=hello&MessageSid=SM1", "application/x-www-form-urlencoded"},
+      {"/webhooks/twilio", "From=%2B1555&Body=%ZZ", "application/x-www-form-urlencoded"},
+      {"/sms", "From=%2B1555&Body=%FF%FE", "application/x-www-form-urlencoded"},
+      {"/v1/messages", std::string(70000, 'a'), "application/json"},
+  };
+  for (auto& c : cases) {
+    auto r = http_request(svc.port, "POST", c.target, c.body, c.type);
+    INFO(c.target << " " << c.body.substr(0, 80));
+    CHECK(r.status >= 400);
+    CHECK(r.status < 500);
+    auto err = json::parse(r.body).at("error").as_object();
+    CHECK(!err.at("code").as_string().empty());
+    CHECK(!err.at("message").as_string().empty());
+  }
+  CHECK(messages_of(svc.port, "x").empty());
+  CHECK(messages_of(svc.port, "%2B1555").empty());
+  CHECK(svc.stop() == 0);
+}
+
+TEST_CASE("SIGTERM exits cleanly and every acknowledged message is there after a restart") {
+  temp_dir dir;
+  auto env = env_for(dir);
+  env["MEMORYD_SYNCHRONOUS"] = "full";
+  int acked = 0;
+  {
+    service svc(dir, env);
+    for (int i = 0; i < 20; ++i) {
+      auto r = http_request(svc.port, "POST", "/v1/messages",
+                            R"({"user_id":"d","role":"user","content":"note )" +
+                                std::to_string(i) + R"("})",
+                            "application/json");
+      acked += r.status == 202 ? 1 : 0;
+    }
+    CHECK(svc.stop() == 0);
+    CHECK(svc.proc.out().find("server_stopped") != std::string::npos);
+  }
+  CHECK(acked == 20);
+  service svc(dir, env);
+  CHECK(messages_of(svc.port, "d").size() == 20);
+  CHECK(svc.stop() == 0);
+}
+
+TEST_CASE("command line: help, version, config errors exit 2 naming the key") {
+  auto help = run_command({binary, "--help"}, {});
+  CHECK(help.exit_code == 0);
+  CHECK(help.out.find("process-once") != std::string::npos);
+  CHECK(run_command({binary, "--version"}, {}).exit_code == 0);
+  auto bad = run_command({binary, "serve"}, {{"MEMORY_PROCESSOR_BATCH_SIZE", "many"}});
+  CHECK(bad.exit_code == 2);
+  CHECK(bad.err.find("processor.batch_size") != std::string::npos);
+  auto unknown = run_command({binary, "frobnicate"}, {});
+  CHECK(unknown.exit_code == 2);
+  auto open = run_command({binary, "serve"}, {{"MEMORYD_LISTEN", "0.0.0.0:0"}});
+  CHECK(open.exit_code == 2);
+  CHECK(open.err.find("server.api_token") != std::string::npos);
+}
+
+TEST_CASE("extract is a dry run over JSONL records") {
+  auto r = run_command(
+      {binary, "extract"}, {},
+      "{\"id\":\"a\",\"user_id\":\"u\",\"messages\":[\"I have a dog named Max.\",\"how are you?\"]}\n"
+      "{\"id\":\"b\",\"user_id\":\"v\",\"messages\":[\"lol\"]}\n");
+  REQUIRE(r.exit_code == 0);
+  std::istringstream lines(r.out);
+  std::string first, second;
+  std::getline(lines, first);
+  std::getline(lines, second);
+  auto a = json::parse(first);
+  CHECK(a.at("id").as_string() == "a");
+  REQUIRE(a.at("facts").as_array().size() == 1);
+  CHECK(a.at("facts").as_array()[0].at("text").as_string() == "Has a dog named Max");
+  CHECK(json::parse(second).at("facts").as_array().empty());
+}

@@ -1,0 +1,289 @@
+#include <catch2/catch.hpp>
+
+#include <string>
+#include <vector>
+
+#include "store/memory_store.hpp"
+#include "tests/support/temp_dir.hpp"
+
+using namespace memoryd;
+using memoryd::testing::temp_dir;
+
+namespace {
+
+memory_store_options opts_for(const temp_dir& dir) {
+  memory_store_options o;
+  o.path = dir.file("memory.db");
+  return o;
+}
+
+fact_op add(const std::string& text, const std::string& category = "interests",
+            millis observed = 1000, std::vector<std::string> sources = {"m1"}) {
+  fact_op op;
+  op.kind = "add";
+  op.text = text;
+  op.category = category;
+  op.observed_at = observed;
+  op.source_ids = std::move(sources);
+  return op;
+}
+
+fact_op update(const std::string& id, const std::string& text, millis observed = 2000,
+               const std::string& category = {}) {
+  fact_op op;
+  op.kind = "update";
+  op.fact_id = id;
+  op.text = text;
+  op.category = category;
+  op.observed_at = observed;
+  op.source_ids = {"m2"};
+  return op;
+}
+
+fact_op del(const std::string& id, millis observed = 3000) {
+  fact_op op;
+  op.kind = "delete";
+  op.fact_id = id;
+  op.observed_at = observed;
+  op.source_ids = {"m3"};
+  return op;
+}
+
+fact_batch batch(const std::string& user, std::vector<fact_op> ops, millis now = 10000,
+                 const std::string& key = {}) {
+  fact_batch b;
+  b.user_id = user;
+  b.batch_key = key;
+  b.extractor = "rules/1";
+  b.ops = std::move(ops);
+  b.now = now;
+  return b;
+}
+
+}  // namespace
+
+TEST_CASE("normalize_fact_text folds case punctuation and spaces", "[store][memory]") {
+  CHECK(normalize_fact_text("Has a dog named Max.") == "has a dog named max");
+  CHECK(normalize_fact_text("  has a DOG named max") == "has a dog named max");
+  CHECK(normalize_fact_text("likes   rock-n-roll!!") == "likes rock n roll");
+  CHECK(normalize_fact_text("Café au lait") == "caf\xc3\xa9 au lait");
+  CHECK(normalize_fact_text("...") == "");
+  CHECK(is_valid_category("health"));
+  CHECK_FALSE(is_valid_category("hobbies"));
+}
+
+TEST_CASE("memory store adds facts with an event", "[store][memory]") {
+  temp_dir dir;
+  memory_store s(opts_for(dir));
+  auto r = s.apply(
+      batch("alice", {add("  Has a dog named Max. ", "relationships", 1500, {"m1", "m\"2,3"})}));
+  CHECK(r.added == 1);
+  CHECK_FALSE(r.replay);
+  REQUIRE(r.fact_ids.size() == 1);
+  auto facts = s.active_facts("alice");
+  REQUIRE(facts.size() == 1);
+  const auto& f = facts[0];
+  CHECK(f.id == r.fact_ids[0]);
+  CHECK(f.user_id == "alice");
+  CHECK(f.text == "Has a dog named Max.");
+  CHECK(f.category == "relationships");
+  CHECK(f.status == "active");
+  CHECK(f.observed_at == 1500);
+  CHECK(f.created_at == 10000);
+  CHECK(f.updated_at == 10000);
+  CHECK(f.source_ids == std::vector<std::string>{"m1", "m\"2,3"});
+  auto ev = s.events("alice");
+  REQUIRE(ev.size() == 1);
+  CHECK(ev[0].kind == "add");
+  CHECK(ev[0].fact_id == f.id);
+  CHECK(ev[0].new_text == "Has a dog named Max.");
+  CHECK(ev[0].old_text.empty());
+  CHECK(ev[0].cause == "extractor");
+  CHECK(ev[0].extractor == "rules/1");
+  CHECK(ev[0].source_ids == f.source_ids);
+  CHECK(ev[0].observed_at == 1500);
+  CHECK(ev[0].at == 10000);
+  CHECK(s.active_facts("bob").empty());
+  CHECK(s.count_facts() == 1);
+}
+
+TEST_CASE("duplicate adds are detected regardless of case spaces and punctuation",
+          "[store][memory]") {
+  temp_dir dir;
+  memory_store s(opts_for(dir));
+  s.apply(batch("alice", {add("Has a dog named Max.", "relationships", 1000, {"m1"})}));
+  auto r = s.apply(batch("alice", {add("  has a DOG   named max", "other", 2000, {"m2"}),
+                                   add("HAS A DOG, NAMED MAX!", "other", 2000, {"m1"})}));
+  CHECK(r.added == 0);
+  CHECK(r.unchanged == 2);
+  auto facts = s.active_facts("alice");
+  REQUIRE(facts.size() == 1);
+  CHECK(facts[0].text == "Has a dog named Max.");
+  CHECK(facts[0].source_ids == std::vector<std::string>{"m1", "m2"});
+  CHECK(s.events("alice").size() == 1);
+  // Another user's identical fact is separate.
+  CHECK(s.apply(batch("bob", {add("has a dog named max")})).added == 1);
+  // Within one batch too.
+  auto r2 = s.apply(batch("carol", {add("likes tea"), add("Likes tea.")}));
+  CHECK(r2.added == 1);
+  CHECK(r2.unchanged == 1);
+}
+
+TEST_CASE("update supersedes the old fact and keeps the history", "[store][memory]") {
+  temp_dir dir;
+  memory_store s(opts_for(dir));
+  const auto id = s.apply(batch("alice", {add("lives in Paris", "location")})).fact_ids.at(0);
+  auto r = s.apply(batch("alice", {update(id, "lives in Berlin", 2000)}, 20000));
+  CHECK(r.updated == 1);
+  REQUIRE(r.fact_ids.size() == 1);
+  const auto new_id = r.fact_ids[0];
+  CHECK(new_id != id);
+
+  auto active = s.active_facts("alice");
+  REQUIRE(active.size() == 1);
+  CHECK(active[0].id == new_id);
+  CHECK(active[0].text == "lives in Berlin");
+  CHECK(active[0].category == "location");  // kept from the old fact
+  CHECK(active[0].observed_at == 2000);
+  auto all = s.all_facts("alice");
+  REQUIRE(all.size() == 2);
+  CHECK(all[0].id == id);
+  CHECK(all[0].status == "superseded");
+  CHECK(all[0].updated_at == 20000);
+
+  auto ev = s.events("alice");
+  REQUIRE(ev.size() == 2);
+  CHECK(ev[1].kind == "update");
+  CHECK(ev[1].fact_id == id);
+  CHECK(ev[1].new_fact_id == new_id);
+  CHECK(ev[1].old_text == "lives in Paris");
+  CHECK(ev[1].new_text == "lives in Berlin");
+  CHECK(ev[1].observed_at == 2000);
+
+  SECTION("the superseded fact cannot be updated again") {
+    auto again = s.apply(batch("alice", {update(id, "lives in Rome", 3000)}));
+    CHECK(again.rejected == 1);
+    CHECK(s.active_facts("alice").at(0).text == "lives in Berlin");
+  }
+  SECTION("an explicit category replaces the old one") {
+    s.apply(batch("alice", {update(new_id, "works in Rome", 3000, "work")}));
+    CHECK(s.active_facts("alice").at(0).category == "work");
+  }
+  SECTION("update to the same normalized text is unchanged") {
+    auto same = s.apply(batch("alice", {update(new_id, "Lives in BERLIN!", 3000)}));
+    CHECK(same.unchanged == 1);
+    CHECK(same.updated == 0);
+    CHECK(s.events("alice").size() == 2);
+  }
+}
+
+TEST_CASE("a stale update is rejected", "[store][memory]") {
+  temp_dir dir;
+  memory_store s(opts_for(dir));
+  const auto id = s.apply(batch("alice", {add("lives in Paris", "location", 5000)})).fact_ids.at(0);
+  auto r = s.apply(batch("alice", {update(id, "lives in Lyon", 4999)}));
+  CHECK(r.rejected == 1);
+  CHECK(r.updated == 0);
+  CHECK(s.active_facts("alice").at(0).text == "lives in Paris");
+  CHECK(s.events("alice").size() == 1);
+  CHECK(s.apply(batch("alice", {update(id, "lives in Lyon", 5000)})).updated == 1);
+}
+
+TEST_CASE("delete marks the fact deleted", "[store][memory]") {
+  temp_dir dir;
+  memory_store s(opts_for(dir));
+  const auto id = s.apply(batch("alice", {add("likes jazz")})).fact_ids.at(0);
+  auto r = s.apply(batch("alice", {del(id)}, 30000));
+  CHECK(r.deleted == 1);
+  CHECK(s.active_facts("alice").empty());
+  auto all = s.all_facts("alice");
+  REQUIRE(all.size() == 1);
+  CHECK(all[0].status == "deleted");
+  auto ev = s.events("alice");
+  REQUIRE(ev.size() == 2);
+  CHECK(ev[1].kind == "delete");
+  CHECK(ev[1].old_text == "likes jazz");
+  CHECK(ev[1].at == 30000);
+  // Deleting again or an unknown id: unchanged.
+  auto again = s.apply(batch("alice", {del(id), del("no-such-id")}));
+  CHECK(again.unchanged == 2);
+  CHECK(again.deleted == 0);
+  // The text can be added again as a new fact.
+  CHECK(s.apply(batch("alice", {add("likes jazz")})).added == 1);
+}
+
+TEST_CASE("the same batch_key twice changes nothing", "[store][memory]") {
+  temp_dir dir;
+  memory_store s(opts_for(dir));
+  const auto id = s.apply(batch("alice", {add("likes jazz")})).fact_ids.at(0);
+  auto b = batch("alice", {add("has a cat"), update(id, "likes blues"), add("")}, 10000, "k1");
+  auto first = s.apply(b);
+  CHECK(first.added == 1);
+  CHECK(first.updated == 1);
+  CHECK(first.rejected == 1);
+  CHECK_FALSE(first.replay);
+  const auto events = s.events("alice").size();
+  const auto facts = s.count_facts();
+
+  auto second = s.apply(b);
+  CHECK(second.replay);
+  CHECK(second.added == 1);
+  CHECK(second.updated == 1);
+  CHECK(second.rejected == 1);
+  CHECK(second.fact_ids == first.fact_ids);
+  CHECK(s.events("alice").size() == events);
+  CHECK(s.count_facts() == facts);
+}
+
+TEST_CASE("replaying an unkeyed identical batch adds no facts", "[store][memory]") {
+  temp_dir dir;
+  memory_store s(opts_for(dir));
+  auto b = batch("alice", {add("has a cat"), add("works at ACME", "work")});
+  CHECK(s.apply(b).added == 2);
+  auto again = s.apply(b);
+  CHECK(again.added == 0);
+  CHECK(again.unchanged == 2);
+  CHECK(s.count_facts() == 2);
+  CHECK(s.events("alice").size() == 2);
+}
+
+TEST_CASE("update and delete of another user's fact are rejected", "[store][memory]") {
+  temp_dir dir;
+  memory_store s(opts_for(dir));
+  const auto id = s.apply(batch("alice", {add("likes jazz")})).fact_ids.at(0);
+  auto r = s.apply(batch("mallory", {update(id, "likes noise"), del(id)}));
+  CHECK(r.rejected == 2);
+  CHECK(r.updated == 0);
+  CHECK(r.deleted == 0);
+  CHECK(s.active_facts("alice").at(0).text == "likes jazz");
+  CHECK(s.active_facts("mallory").empty());
+  CHECK(s.events("mallory").empty());
+}
+
+TEST_CASE("unknown categories become other and bad texts are rejected", "[store][memory]") {
+  temp_dir dir;
+  memory_store s(opts_for(dir));
+  auto r =
+      s.apply(batch("alice", {add("likes chess", "hobbies"), add("   "), add(std::string(501, 'x')),
+                              add(std::string(500, 'y')), add("?!"), fact_op{}}));
+  CHECK(r.added == 2);
+  CHECK(r.rejected == 4);
+  auto f = s.active_facts("alice");
+  REQUIRE(f.size() == 2);
+  CHECK(f[0].category == "other");
+  CHECK(s.apply(batch("alice", {update(f[0].id, "   ")})).rejected == 1);
+}
+
+TEST_CASE("memory store migrations re-open an existing file", "[store][memory]") {
+  temp_dir dir;
+  {
+    memory_store s(opts_for(dir));
+    s.apply(batch("alice", {add("likes jazz")}, 10000, "k"));
+    CHECK(s.db().scalar_int("PRAGMA user_version") == 1);
+  }
+  memory_store s(opts_for(dir));
+  CHECK(s.db().scalar_int("PRAGMA user_version") == 1);
+  CHECK(s.db().scalar_text("PRAGMA journal_mode") == "wal");
+  CHECK(s.active_facts("alice").size() == 1);
+  CHECK(s.apply(batch("alice", {add("likes jazz")}, 10000, "k")).replay);
+}
