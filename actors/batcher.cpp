@@ -49,7 +49,7 @@ struct batcher_state {
   bool claiming = false;
   bool backlog = false;  // the last claim came back full: there is probably more
   bool draining = false;
-  std::vector<caf::response_promise> run_waiters;    // for the claim under way
+  std::vector<caf::response_promise> run_waiters;  // for the claim under way
   std::vector<caf::response_promise> drain_waiters;
   std::int32_t releasing = 0;
   // Time: wall clock at start plus the actor clock's progress, so simulated time works.
@@ -66,9 +66,9 @@ void maybe_claim(batcher_actor* self);
 
 millis now_ms(batcher_actor* self) {
   auto& st = self->state;
-  return st.wall_base + std::chrono::duration_cast<std::chrono::milliseconds>(
-                            self->clock().now() - st.clock_base)
-                            .count();
+  return st.wall_base +
+         std::chrono::duration_cast<std::chrono::milliseconds>(self->clock().now() - st.clock_base)
+             .count();
 }
 
 double ms_since(steady::time_point t0) {
@@ -102,12 +102,17 @@ void complete_cycle(batcher_actor* self, std::uint64_t id) {
   auto& c = it->second;
   c.result.total_ms = ms_since(c.started);
   auto& r = c.result;
-  log::info("memory_processor_complete",
-            {{"cycle", r.cycle_id}, {"users", r.users}, {"messages_processed", r.messages_processed},
-             {"facts_written", r.facts_written}, {"errors", r.errors},
-             {"retries_scheduled", r.retries_scheduled}, {"dead_lettered", r.dead_lettered},
-             {"claim_ms", r.claim_ms}, {"extract_ms", r.extract_ms}, {"write_ms", r.write_ms},
-             {"total_ms", r.total_ms}});
+  log::info("memory_processor_complete", {{"cycle", r.cycle_id},
+                                          {"users", r.users},
+                                          {"messages_processed", r.messages_processed},
+                                          {"facts_written", r.facts_written},
+                                          {"errors", r.errors},
+                                          {"retries_scheduled", r.retries_scheduled},
+                                          {"dead_lettered", r.dead_lettered},
+                                          {"claim_ms", r.claim_ms},
+                                          {"extract_ms", r.extract_ms},
+                                          {"write_ms", r.write_ms},
+                                          {"total_ms", r.total_ms}});
   st.totals.cycles++;
   st.totals.last_cycle = r;
   for (auto& rp : c.waiters) rp.deliver(r);
@@ -133,7 +138,8 @@ void record(batcher_actor* self, std::shared_ptr<job> j, Ts&&... xs) {
             [=](caf::error& e) {
               // The lease will expire and the messages come back: nothing is lost.
               log::error("memory_processor_user_error",
-                         {{"cycle", j->cycle_id}, {"user", log::redact(j->batch.user_id)},
+                         {{"cycle", j->cycle_id},
+                          {"user", log::redact(j->batch.user_id)},
                           {"error", "recording outcome: " + self->system().render(e)}});
               user_finished(self, *j);
             });
@@ -158,16 +164,21 @@ void on_outcome(batcher_actor* self, std::shared_ptr<job> j, extract_outcome& ou
     if (out.kind == extract_outcome::parse_error) {
       r.errors++;
       st.totals.errors++;
-      log::warn("memory_processor_user_error",
-                {{"cycle", j->cycle_id}, {"user", log::redact(b.user_id)}, {"error", out.error},
-                 {"action", "processed_with_error"}});
+      log::warn("memory_processor_user_error", {{"cycle", j->cycle_id},
+                                                {"user", log::redact(b.user_id)},
+                                                {"error", out.error},
+                                                {"action", "processed_with_error"}});
     } else {
-      log::info("memory_processor_user_complete",
-                {{"cycle", j->cycle_id}, {"user", log::redact(b.user_id)},
-                 {"messages", ids.size()}, {"facts_added", out.applied.added},
-                 {"facts_updated", out.applied.updated}, {"facts_deleted", out.applied.deleted},
-                 {"replay", out.applied.replay}, {"extract_ms", out.extract_us / 1000.0},
-                 {"input_tokens", out.input_tokens}, {"output_tokens", out.output_tokens}});
+      log::info("memory_processor_user_complete", {{"cycle", j->cycle_id},
+                                                   {"user", log::redact(b.user_id)},
+                                                   {"messages", ids.size()},
+                                                   {"facts_added", out.applied.added},
+                                                   {"facts_updated", out.applied.updated},
+                                                   {"facts_deleted", out.applied.deleted},
+                                                   {"replay", out.applied.replay},
+                                                   {"extract_ms", out.extract_us / 1000.0},
+                                                   {"input_tokens", out.input_tokens},
+                                                   {"output_tokens", out.output_tokens}});
     }
     record(self, j, done_atom_v, b.user_id, ids, now, out.error);
     return;
@@ -178,17 +189,22 @@ void on_outcome(batcher_actor* self, std::shared_ptr<job> j, extract_outcome& ou
   bool give_up = out.kind == extract_outcome::permanent || attempts >= st.opts.max_attempts;
   if (give_up) {
     r.dead_lettered += static_cast<std::int32_t>(ids.size());
-    log::warn("memory_processor_user_error",
-              {{"cycle", j->cycle_id}, {"user", log::redact(b.user_id)}, {"error", out.error},
-               {"attempts", attempts}, {"action", "dead_letter"}});
+    log::warn("memory_processor_user_error", {{"cycle", j->cycle_id},
+                                              {"user", log::redact(b.user_id)},
+                                              {"error", out.error},
+                                              {"attempts", attempts},
+                                              {"action", "dead_letter"}});
     record(self, j, dead_atom_v, b.user_id, ids, out.error, now);
     return;
   }
   auto delay = backoff_delay(st.opts, attempts, out.retry_after_ms, st.rng());
   r.retries_scheduled += static_cast<std::int32_t>(ids.size());
-  log::warn("memory_processor_user_error",
-            {{"cycle", j->cycle_id}, {"user", log::redact(b.user_id)}, {"error", out.error},
-             {"attempts", attempts}, {"action", "retry"}, {"retry_in_ms", delay}});
+  log::warn("memory_processor_user_error", {{"cycle", j->cycle_id},
+                                            {"user", log::redact(b.user_id)},
+                                            {"error", out.error},
+                                            {"attempts", attempts},
+                                            {"action", "retry"},
+                                            {"retry_in_ms", delay}});
   // Wake up when the retry is due instead of waiting for the next tick.
   self->delayed_send(self, std::chrono::milliseconds(delay), wake_atom_v);
   record(self, j, retry_atom_v, b.user_id, ids, out.error, now + delay);
@@ -242,9 +258,9 @@ void release_queue(batcher_actor* self) {
                   ids_of(j->batch))
         .then([=](bool) { done(); },
               [=](caf::error& e) {
-                log::error("memory_processor_release_failed",
-                           {{"user", log::redact(j->batch.user_id)},
-                            {"error", self->system().render(e)}});
+                log::error(
+                    "memory_processor_release_failed",
+                    {{"user", log::redact(j->batch.user_id)}, {"error", self->system().render(e)}});
                 done();
               });
   }
@@ -276,8 +292,10 @@ void on_claimed(batcher_actor* self, claim_result& res, steady::time_point t0) {
   c.result.users = c.remaining;
   c.result.claim_ms = ms_since(t0);
   c.result.dead_lettered = res.dead_lettered;
-  log::info("memory_processor_start", {{"cycle", id}, {"users", c.result.users},
-                                       {"messages", messages}, {"claim_ms", c.result.claim_ms}});
+  log::info("memory_processor_start", {{"cycle", id},
+                                       {"users", c.result.users},
+                                       {"messages", messages},
+                                       {"claim_ms", c.result.claim_ms}});
   for (auto& u : res.users) st.queue.push_back({id, std::move(u)});
   if (st.draining) {
     release_queue(self);
@@ -290,8 +308,8 @@ void claim(batcher_actor* self) {
   auto& st = self->state;
   st.claiming = true;
   auto t0 = steady::now();
-  claim_request req{now_ms(self), st.opts.batch_size, st.opts.per_user_batch_size,
-                    st.opts.lease_ms, st.opts.max_attempts};
+  claim_request req{now_ms(self), st.opts.batch_size, st.opts.per_user_batch_size, st.opts.lease_ms,
+                    st.opts.max_attempts};
   self->request(st.persistence, timeout(st.opts), claim_atom_v, req)
       .then([=](claim_result& res) { on_claimed(self, res, t0); },
             [=](caf::error& e) {
@@ -353,10 +371,8 @@ caf::behavior batcher(batcher_actor* self, caf::actor persistence,
   st.clock_base = self->clock().now();
   st.rng.seed(opts.seed != 0 ? opts.seed : std::random_device{}());
   return {
-      [=](tick_atom) { maybe_claim(self); },
-      [=](wake_atom) { maybe_claim(self); },
-      [=](run_atom) { return on_run(self); },
-      [=](drain_atom) { return on_drain(self); },
+      [=](tick_atom) { maybe_claim(self); },        [=](wake_atom) { maybe_claim(self); },
+      [=](run_atom) { return on_run(self); },       [=](drain_atom) { return on_drain(self); },
       [=](status_atom) { return on_status(self); },
   };
 }

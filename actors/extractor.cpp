@@ -144,9 +144,9 @@ caf::behavior extractor(extractor_actor* self, caf::actor fact_writer,
 caf::actor spawn_extractor(caf::actor_system& sys, caf::actor fact_writer,
                            std::shared_ptr<extractor_backend> backend, extractor_options opts,
                            bool detach) {
-  return detach ? sys.spawn<caf::detached>(extractor, std::move(fact_writer), std::move(backend),
-                                           opts)
-                : sys.spawn(extractor, std::move(fact_writer), std::move(backend), opts);
+  return detach
+             ? sys.spawn<caf::detached>(extractor, std::move(fact_writer), std::move(backend), opts)
+             : sys.spawn(extractor, std::move(fact_writer), std::move(backend), opts);
 }
 
 }  // namespace memoryd

@@ -32,9 +32,15 @@ caf::behavior fact_writer(fact_writer_actor* self, std::shared_ptr<memory_store>
   self->attach_functor([self] { self->state.store.reset(); });
   auto& st = self->state;
   return {
-      [=, &st](facts_atom, const std::string& user) { return guarded([&] { return st.store->active_facts(user); }); },
-      [=, &st](events_atom, const std::string& user) { return guarded([&] { return st.store->events(user); }); },
-      [=, &st](apply_atom, const fact_batch& b) { return guarded([&] { return st.store->apply(b); }); },
+      [=, &st](facts_atom, const std::string& user) {
+        return guarded([&] { return st.store->active_facts(user); });
+      },
+      [=, &st](events_atom, const std::string& user) {
+        return guarded([&] { return st.store->events(user); });
+      },
+      [=, &st](apply_atom, const fact_batch& b) {
+        return guarded([&] { return st.store->apply(b); });
+      },
       [=, &st](health_atom) { return guarded([&] { return st.store->count_facts() >= 0; }); },
   };
 }

@@ -19,8 +19,7 @@ class actor_api final : public service_api {
       : sys_(sys), timeout_(timeout) {}
   void set_target(caf::actor ingress) { target_ = std::move(ingress); }
 
-  void ingest(std::vector<new_message> msgs,
-              callback<std::vector<ingest_outcome>> done) override {
+  void ingest(std::vector<new_message> msgs, callback<std::vector<ingest_outcome>> done) override {
     ask<std::vector<ingest_outcome>>(std::move(done), ingest_atom_v, std::move(msgs));
   }
   void history(history_query q, callback<std::vector<stored_message>> done) override {
@@ -29,32 +28,35 @@ class actor_api final : public service_api {
   void facts(std::string user_id, bool with_history, callback<fact_listing> done) override {
     auto target = target_;
     auto timeout = timeout_;
-    sys_.spawn([=, user_id = std::move(user_id), done = std::move(done)](
-                   caf::event_based_actor* self) {
-      self->request(target, timeout, facts_atom_v, user_id, with_history)
-          .then(
-              [=](std::vector<fact>& f, std::vector<fact_event>& e) {
-                done(outcome<fact_listing>::success({std::move(f), std::move(e)}));
-              },
-              [=](caf::error& e) { done(outcome<fact_listing>::fail(unavailable(self, e))); });
-    });
+    sys_.spawn(
+        [=, user_id = std::move(user_id), done = std::move(done)](caf::event_based_actor* self) {
+          self->request(target, timeout, facts_atom_v, user_id, with_history)
+              .then(
+                  [=](std::vector<fact>& f, std::vector<fact_event>& e) {
+                    done(outcome<fact_listing>::success({std::move(f), std::move(e)}));
+                  },
+                  [=](caf::error& e) { done(outcome<fact_listing>::fail(unavailable(self, e))); });
+        });
   }
   void health(callback<health_report> done) override {
     auto target = target_;
     auto timeout = timeout_;
     sys_.spawn([=, done = std::move(done)](caf::event_based_actor* self) {
       self->request(target, timeout, health_atom_v)
-          .then([=](bool) { done(outcome<health_report>::success({true, ""})); },
-                [=](caf::error& e) {
-                  done(outcome<health_report>::success({false, self->system().render(e)}));
-                });
+          .then(
+              [=](bool) {
+                done(outcome<health_report>::success({true, ""}));
+              },
+              [=](caf::error& e) {
+                done(outcome<health_report>::success({false, self->system().render(e)}));
+              });
     });
   }
 
  private:
   static api_failure unavailable(caf::event_based_actor* self, const caf::error& e) {
-    return {503, "unavailable", "the service could not complete the request: " +
-                                    self->system().render(e)};
+    return {503, "unavailable",
+            "the service could not complete the request: " + self->system().render(e)};
   }
 
   template <class T, class... Ts>
@@ -96,9 +98,9 @@ caf::result<bool> on_health(ingress_actor* self, caf::actor persistence, caf::ac
 }
 
 caf::result<std::vector<fact>, std::vector<fact_event>> on_facts(ingress_actor* self,
-                                                                  caf::actor fact_writer,
-                                                                  const std::string& user,
-                                                                  bool with_history) {
+                                                                 caf::actor fact_writer,
+                                                                 const std::string& user,
+                                                                 bool with_history) {
   auto rp = self->make_response_promise<std::vector<fact>, std::vector<fact_event>>();
   auto t = self->state.opts.request_timeout;
   self->request(fact_writer, t, facts_atom_v, user)
@@ -109,8 +111,9 @@ caf::result<std::vector<fact>, std::vector<fact_event>> on_facts(ingress_actor* 
               return;
             }
             self->request(fact_writer, t, events_atom_v, user)
-                .then([=](std::vector<fact_event>& ev) mutable { rp.deliver(facts, std::move(ev)); },
-                      [=](caf::error& e) mutable { rp.deliver(e); });
+                .then(
+                    [=](std::vector<fact_event>& ev) mutable { rp.deliver(facts, std::move(ev)); },
+                    [=](caf::error& e) mutable { rp.deliver(e); });
           },
           [=](caf::error& e) mutable { rp.deliver(e); });
   return rp;
@@ -129,18 +132,28 @@ caf::behavior ingress(ingress_actor* self, std::shared_ptr<http_server> server,
   self->state.opts = opts;
   self->attach_functor([self] { stop_server(self); });
   return {
-      [=](ingest_atom a, std::vector<new_message>& m) { return self->delegate(persistence, a, std::move(m)); },
-      [=](history_atom a, history_query& q) { return self->delegate(persistence, a, std::move(q)); },
-      [=](facts_atom, const std::string& user, bool with_history) { return on_facts(self, fact_writer, user, with_history); },
+      [=](ingest_atom a, std::vector<new_message>& m) {
+        return self->delegate(persistence, a, std::move(m));
+      },
+      [=](history_atom a, history_query& q) {
+        return self->delegate(persistence, a, std::move(q));
+      },
+      [=](facts_atom, const std::string& user, bool with_history) {
+        return on_facts(self, fact_writer, user, with_history);
+      },
       [=](health_atom) { return on_health(self, persistence, fact_writer); },
-      [=](stop_atom) { stop_server(self); self->quit(); return true; },
+      [=](stop_atom) {
+        stop_server(self);
+        self->quit();
+        return true;
+      },
   };
 }
 
 }  // namespace
 
-ingress_handle start_ingress(caf::actor_system& sys, caf::actor persistence,
-                             caf::actor fact_writer, ingress_options opts, bool detach) {
+ingress_handle start_ingress(caf::actor_system& sys, caf::actor persistence, caf::actor fact_writer,
+                             ingress_options opts, bool detach) {
   auto api = std::make_shared<actor_api>(sys, opts.request_timeout);
   auto server = std::make_shared<http_server>(opts.http, api);
   auto actor = detach ? sys.spawn<caf::detached>(ingress, server, persistence, fact_writer, opts)

@@ -26,7 +26,7 @@ struct ingress_handle {
 // Spawns the ingress and starts listening. Throws std::runtime_error if it cannot listen.
 // `stop` makes it stop accepting, finish requests in flight (up to the grace period),
 // close the listener and quit; it replies true when done.
-ingress_handle start_ingress(caf::actor_system& sys, caf::actor persistence,
-                             caf::actor fact_writer, ingress_options opts, bool detach);
+ingress_handle start_ingress(caf::actor_system& sys, caf::actor persistence, caf::actor fact_writer,
+                             ingress_options opts, bool detach);
 
 }  // namespace memoryd

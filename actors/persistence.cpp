@@ -108,19 +108,38 @@ caf::behavior persistence(persistence_actor* self, std::shared_ptr<conversation_
   return {
       [=](ingest_atom, std::vector<new_message>& m) { return enqueue_ingest(self, m); },
       [=](commit_atom) { commit_queue(self); },
-      [=, &st](history_atom, const history_query& q) { return guarded([&] { return st.store->history(q); }); },
-      [=, &st](claim_atom, const claim_request& r) { return guarded([&] { return st.store->claim(r); }); },
-      [=, &st](done_atom, const std::string& user, const ids& m, millis now, const std::string& note) {
-        return guarded([&] { st.store->mark_done(user, m, now, note); return true; });
+      [=, &st](history_atom, const history_query& q) {
+        return guarded([&] { return st.store->history(q); });
       },
-      [=, &st](retry_atom, const std::string& user, const ids& m, const std::string& err, millis at) {
-        return guarded([&] { st.store->schedule_retry(user, m, err, at); return true; });
+      [=, &st](claim_atom, const claim_request& r) {
+        return guarded([&] { return st.store->claim(r); });
       },
-      [=, &st](dead_atom, const std::string& user, const ids& m, const std::string& err, millis now) {
-        return guarded([&] { st.store->dead_letter(user, m, err, now); return true; });
+      [=, &st](done_atom, const std::string& user, const ids& m, millis now,
+               const std::string& note) {
+        return guarded([&] {
+          st.store->mark_done(user, m, now, note);
+          return true;
+        });
+      },
+      [=, &st](retry_atom, const std::string& user, const ids& m, const std::string& err,
+               millis at) {
+        return guarded([&] {
+          st.store->schedule_retry(user, m, err, at);
+          return true;
+        });
+      },
+      [=, &st](dead_atom, const std::string& user, const ids& m, const std::string& err,
+               millis now) {
+        return guarded([&] {
+          st.store->dead_letter(user, m, err, now);
+          return true;
+        });
       },
       [=, &st](release_atom, const std::string& user, const ids& m) {
-        return guarded([&] { st.store->release(user, m); return true; });
+        return guarded([&] {
+          st.store->release(user, m);
+          return true;
+        });
       },
       [=, &st](dead_atom, retry_atom, const ids& m) {
         return guarded([&] { return st.store->retry_dead(m, wall_ms()); });

@@ -30,7 +30,7 @@ struct extract_job {
 struct extract_outcome {
   enum kind_t : std::uint8_t { ok = 0, parse_error = 1, transient = 2, permanent = 3 };
   std::uint8_t kind = ok;
-  std::string error;           // for every kind but ok
+  std::string error;  // for every kind but ok
   std::int64_t retry_after_ms = 0;
   apply_result applied;
   std::int64_t extract_us = 0;  // time in the backend
@@ -52,9 +52,9 @@ struct cycle_result {
 
 // Processor status for /v1/processor/status and metrics.
 struct processor_status {
-  bool running = false;       // the pipeline accepts work
-  std::int32_t in_flight = 0; // user batches in extractors
-  std::int32_t queued = 0;    // claimed, waiting for an idle extractor
+  bool running = false;        // the pipeline accepts work
+  std::int32_t in_flight = 0;  // user batches in extractors
+  std::int32_t queued = 0;     // claimed, waiting for an idle extractor
   std::int32_t pool_size = 0;
   std::uint64_t cycles = 0;
   std::int64_t messages_processed = 0, errors = 0, facts_written = 0;
@@ -121,8 +121,8 @@ typename Inspector::result_type inspect(Inspector& f, fact_op& x) {
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, fact_batch& x) {
-  return f(caf::meta::type_name("fact_batch"), x.user_id, x.batch_key, x.cause, x.extractor,
-           x.ops, x.now);
+  return f(caf::meta::type_name("fact_batch"), x.user_id, x.batch_key, x.cause, x.extractor, x.ops,
+           x.now);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, apply_result& x) {
@@ -146,8 +146,8 @@ typename Inspector::result_type inspect(Inspector& f, cycle_result& x) {
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, processor_status& x) {
-  return f(caf::meta::type_name("processor_status"), x.running, x.in_flight, x.queued,
-           x.pool_size, x.cycles, x.messages_processed, x.errors, x.facts_written, x.last_cycle);
+  return f(caf::meta::type_name("processor_status"), x.running, x.in_flight, x.queued, x.pool_size,
+           x.cycles, x.messages_processed, x.errors, x.facts_written, x.last_cycle);
 }
 
 }  // namespace memoryd

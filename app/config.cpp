@@ -105,8 +105,8 @@ const std::vector<key_def>& key_defs() {
                 3600000),
       int_field("server.max_connections", {}, &C::server, &C::server_section::max_connections, 1,
                 1000000),
-      int_field("server.shutdown_grace_ms", {}, &C::server,
-                &C::server_section::shutdown_grace_ms, 0, 600000),
+      int_field("server.shutdown_grace_ms", {}, &C::server, &C::server_section::shutdown_grace_ms,
+                0, 600000),
       string_field("storage.conversation_db", {"CONVERSATION_DB_PATH"}, &C::storage,
                    &C::storage_section::conversation_db,
                    [](const std::string& v) {
@@ -121,11 +121,13 @@ const std::vector<key_def>& key_defs() {
                    }),
       string_field("storage.synchronous", {"MEMORYD_SYNCHRONOUS"}, &C::storage,
                    &C::storage_section::synchronous,
-                   [](const std::string& v) { return one_of(v, {"full", "normal"}); }),
-      int_field("storage.busy_timeout_ms", {}, &C::storage, &C::storage_section::busy_timeout_ms,
-                0, 600000),
-      int_field("storage.group_commit_max", {}, &C::storage,
-                &C::storage_section::group_commit_max, 1, 1000000),
+                   [](const std::string& v) {
+                     return one_of(v, {"full", "normal"});
+                   }),
+      int_field("storage.busy_timeout_ms", {}, &C::storage, &C::storage_section::busy_timeout_ms, 0,
+                600000),
+      int_field("storage.group_commit_max", {}, &C::storage, &C::storage_section::group_commit_max,
+                1, 1000000),
       bool_field("processor.enabled", {"MEMORY_PROCESSOR_ENABLED"}, &C::processor,
                  &C::processor_section::enabled),
       int_field("processor.interval_ms", {"MEMORY_PROCESSOR_INTERVAL_MS"}, &C::processor,
@@ -144,7 +146,9 @@ const std::vector<key_def>& key_defs() {
                 &C::processor_section::lease_ms, 1000, max_i64 / 4),
       string_field("extractor.backend", {"EXTRACTOR"}, &C::extractor,
                    &C::extractor_section::backend,
-                   [](const std::string& v) { return one_of(v, {"rules", "anthropic", "openai"}); }),
+                   [](const std::string& v) {
+                     return one_of(v, {"rules", "anthropic", "openai"});
+                   }),
       int_field("extractor.pool_size", {"EXTRACTOR_POOL_SIZE"}, &C::extractor,
                 &C::extractor_section::pool_size, 1, 256),
       int_field("llm.timeout_ms", {"LLM_TIMEOUT_MS"}, &C::llm, &C::llm_section::timeout_ms, 100,

@@ -77,9 +77,9 @@ class config_error : public std::runtime_error {
 };
 
 struct config_sources {
-  std::optional<std::string> file;  // TOML file; nullopt: none
+  std::optional<std::string> file;                                       // TOML file; nullopt: none
   std::function<std::optional<std::string>(const std::string&)> getenv;  // null: real env
-  std::vector<std::pair<std::string, std::string>> flags;  // dotted key -> value
+  std::vector<std::pair<std::string, std::string>> flags;                // dotted key -> value
 };
 
 config load_config(const config_sources& sources);

@@ -18,14 +18,15 @@ class json_formatter final : public spdlog::formatter {
  public:
   void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
     auto t = std::chrono::system_clock::to_time_t(msg.time);
-    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(msg.time.time_since_epoch())
-                  .count() %
-              1000;
+    auto ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(msg.time.time_since_epoch()).count() %
+        1000;
     std::tm tm{};
     gmtime_r(&t, &tm);
     char ts[64];
     std::snprintf(ts, sizeof ts, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
+                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                  static_cast<int>(ms));
     std::string_view payload(msg.payload.data(), msg.payload.size());
     std::string line = std::string("{\"ts\":\"") + ts + "\",\"level\":\"" +
                        std::string(spdlog::level::to_string_view(msg.level).data(),
@@ -70,7 +71,8 @@ void append_value(std::string& out, const field::value_type& v) {
 }  // namespace
 
 void init(const std::string& level, bool to_stderr) {
-  auto logger = to_stderr ? spdlog::stderr_logger_mt("memoryd") : spdlog::stdout_logger_mt("memoryd");
+  auto logger =
+      to_stderr ? spdlog::stderr_logger_mt("memoryd") : spdlog::stdout_logger_mt("memoryd");
   logger->set_formatter(std::make_unique<json_formatter>());
   logger->set_level(spdlog::level::from_str(level));
   logger->flush_on(spdlog::level::info);
@@ -100,11 +102,21 @@ std::string quote(std::string_view s) {
   std::string out = "\"";
   for (unsigned char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (c < 0x20 || c == 0x1e) {
           char buf[8];

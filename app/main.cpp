@@ -159,8 +159,8 @@ int serve(const config& cfg) {
     std::cerr << "memoryd: " << e.what() << "\n";
     return exit_failure;
   }
-  log::info("server_started", {{"listen", cfg.listen_host()}, {"port", p.port},
-                               {"version", MEMORYD_VERSION}});
+  log::info("server_started",
+            {{"listen", cfg.listen_host()}, {"port", p.port}, {"version", MEMORYD_VERSION}});
   int sig = 0;
   sigwait(&signals, &sig);
   log::info("shutdown_requested", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});

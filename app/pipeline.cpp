@@ -25,7 +25,8 @@ void ensure_parent_dir(const std::string& path) {
   if (parent.empty()) return;
   std::error_code ec;
   std::filesystem::create_directories(parent, ec);
-  if (ec) throw std::runtime_error("cannot create directory " + parent.string() + ": " + ec.message());
+  if (ec)
+    throw std::runtime_error("cannot create directory " + parent.string() + ": " + ec.message());
 }
 
 template <class Store, class Options>
@@ -34,7 +35,8 @@ std::shared_ptr<Store> open_store(const char* key, const Options& opts) {
     ensure_parent_dir(opts.path);
     return std::make_shared<Store>(opts);
   } catch (const std::exception& e) {
-    throw std::runtime_error(std::string("cannot open ") + key + " '" + opts.path + "': " + e.what());
+    throw std::runtime_error(std::string("cannot open ") + key + " '" + opts.path +
+                             "': " + e.what());
   }
 }
 
@@ -92,9 +94,11 @@ pipeline start_pipeline(caf::actor_system& sys, const config& cfg, pipeline_mode
   if (cfg.processor.enabled) {
     p.ticker = spawn_ticker(sys, p.batcher, std::chrono::milliseconds(cfg.processor.interval_ms));
     log::info("memory_processor_started",
-              {{"interval_ms", cfg.processor.interval_ms}, {"batch_size", cfg.processor.batch_size},
+              {{"interval_ms", cfg.processor.interval_ms},
+               {"batch_size", cfg.processor.batch_size},
                {"per_user_batch_size", cfg.processor.per_user_batch_size},
-               {"pool_size", cfg.extractor.pool_size}, {"extractor", cfg.extractor.backend}});
+               {"pool_size", cfg.extractor.pool_size},
+               {"extractor", cfg.extractor.backend}});
   } else {
     log::info("memory_processor_disabled");
   }

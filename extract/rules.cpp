@@ -1,1 +1,2070 @@
-// placeholder
+// The rule-based extractor. Token-based, no regex: a message is tokenized (contractions
+// joined and expanded, so "i 'm", "i'm", "im" and "I'm" all read "i am"), split into
+// sentences and clauses, and each clause that starts with the user as subject ("i", "my",
+// "we") is matched against a small set of verb rules. Anything else produces nothing.
+#include "extract/rules.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <cstddef>
+#include <initializer_list>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <utility>
+#include <vector>
+
+#include "store/memory_store.hpp"
+
+namespace memoryd {
+namespace {
+
+using word_set = std::unordered_set<std::string_view>;
+
+bool has(const word_set& s, std::string_view w) { return s.find(w) != s.end(); }
+
+// ---------------------------------------------------------------------------------------
+// Word lists.
+
+const word_set& occupation_words() {
+  static const word_set s = {"nurse",        "teacher",       "doctor",
+                             "engineer",     "lawyer",        "attorney",
+                             "accountant",   "chef",          "cook",
+                             "waiter",       "waitress",      "bartender",
+                             "barista",      "cashier",       "mechanic",
+                             "electrician",  "plumber",       "carpenter",
+                             "farmer",       "firefighter",   "fireman",
+                             "policeman",    "cop",           "officer",
+                             "detective",    "soldier",       "marine",
+                             "pilot",        "driver",        "trucker",
+                             "programmer",   "developer",     "designer",
+                             "writer",       "author",        "journalist",
+                             "reporter",     "editor",        "photographer",
+                             "musician",     "singer",        "actor",
+                             "actress",      "dancer",        "model",
+                             "student",      "professor",     "librarian",
+                             "scientist",    "researcher",    "therapist",
+                             "counselor",    "psychologist",  "dentist",
+                             "pharmacist",   "vet",           "veterinarian",
+                             "surgeon",      "paramedic",     "emt",
+                             "secretary",    "receptionist",  "assistant",
+                             "manager",      "ceo",           "entrepreneur",
+                             "salesman",     "saleswoman",    "realtor",
+                             "banker",       "analyst",       "consultant",
+                             "clerk",        "janitor",       "housekeeper",
+                             "nanny",        "babysitter",    "tutor",
+                             "coach",        "trainer",       "instructor",
+                             "principal",    "athlete",       "builder",
+                             "contractor",   "architect",     "welder",
+                             "miner",        "fisherman",     "baker",
+                             "butcher",      "tailor",        "hairdresser",
+                             "hairstylist",  "stylist",       "barber",
+                             "beautician",   "cosmetologist", "caregiver",
+                             "caretaker",    "intern",        "freelancer",
+                             "mailman",      "postman",       "lifeguard",
+                             "guard",        "ranger",        "sheriff",
+                             "judge",        "politician",    "pastor",
+                             "priest",       "minister",      "preacher",
+                             "rabbi",        "missionary",    "comedian",
+                             "dj",           "producer",      "director",
+                             "animator",     "technician",    "biologist",
+                             "chemist",      "physicist",     "mathematician",
+                             "economist",    "coder",         "administrator",
+                             "housewife",    "homemaker",     "stuntman",
+                             "double",       "painter",       "artist",
+                             "sculptor",     "veteran",       "employee",
+                             "worker",       "programer",     "surveyor",
+                             "pediatrician", "nutritionist",  "dietitian",
+                             "midwife",      "optometrist",   "chiropractor",
+                             "psychiatrist", "physician",     "custodian",
+                             "dispatcher",   "courier",       "broker",
+                             "investor",     "auditor",       "lecturer",
+                             "educator",     "graduate",      "undergrad",
+                             "freshman",     "sophomore",     "junior",
+                             "senior",       "retiree",       "boss",
+                             "owner",        "supervisor",    "server",
+                             "host",         "hostess",       "firefighter",
+                             "astronaut",    "youtuber",      "blogger",
+                             "influencer",   "streamer",      "gamer",
+                             "recruiter",    "paralegal",     "cook"};
+  return s;
+}
+
+const word_set& job_words() {
+  static const word_set s = {"job",        "jobs",       "career",    "company", "business",
+                             "office",     "boss",       "coworkers", "shift",   "shifts",
+                             "salary",     "employer",   "degree",    "retired", "unemployed",
+                             "work",       "works",      "working",   "clients", "customers",
+                             "profession", "internship", "promotion"};
+  return s;
+}
+
+const word_set& family_words() {
+  static const word_set s = {"wife",
+                             "husband",
+                             "spouse",
+                             "partner",
+                             "boyfriend",
+                             "girlfriend",
+                             "bf",
+                             "gf",
+                             "fiance",
+                             "fiancee",
+                             "son",
+                             "sons",
+                             "daughter",
+                             "daughters",
+                             "kid",
+                             "kids",
+                             "child",
+                             "children",
+                             "baby",
+                             "babies",
+                             "toddler",
+                             "sister",
+                             "sisters",
+                             "brother",
+                             "brothers",
+                             "sibling",
+                             "siblings",
+                             "mom",
+                             "mother",
+                             "mum",
+                             "mommy",
+                             "dad",
+                             "father",
+                             "daddy",
+                             "parent",
+                             "parents",
+                             "grandma",
+                             "grandmother",
+                             "grandpa",
+                             "grandfather",
+                             "grandparents",
+                             "grandson",
+                             "granddaughter",
+                             "grandkids",
+                             "grandchildren",
+                             "aunt",
+                             "uncle",
+                             "cousin",
+                             "cousins",
+                             "nephew",
+                             "niece",
+                             "nieces",
+                             "nephews",
+                             "twin",
+                             "twins",
+                             "stepson",
+                             "stepdaughter",
+                             "stepmom",
+                             "stepdad",
+                             "family",
+                             "married",
+                             "divorced",
+                             "engaged",
+                             "widow",
+                             "widowed",
+                             "widower",
+                             "friends",
+                             "friend",
+                             "girlfriends",
+                             "boyfriends",
+                             "grandson",
+                             "relationship",
+                             "mothers",
+                             "fathers",
+                             "moms",
+                             "dads",
+                             "stepbrother",
+                             "stepsister",
+                             "grandsons",
+                             "granddaughters",
+                             "husbands",
+                             "wives"};
+  return s;
+}
+
+const word_set& pet_words() {
+  static const word_set s = {
+      "dog",      "dogs",      "puppy",    "puppies",  "cat",    "cats",     "kitten", "kittens",
+      "pet",      "pets",      "hamster",  "hamsters", "parrot", "parrots",  "bird",   "birds",
+      "rabbit",   "rabbits",   "bunny",    "bunnies",  "horse",  "horses",   "snake",  "snakes",
+      "lizard",   "turtle",    "turtles",  "pig",      "pigs",   "goat",     "goats",  "chickens",
+      "ferret",   "gecko",     "goldfish", "pony",     "iguana", "tortoise", "guinea", "poodle",
+      "labrador", "retriever", "husky",    "beagle",   "cows",   "ducks",    "sheep"};
+  return s;
+}
+
+const word_set& health_words() {
+  static const word_set s = {
+      "allergic",   "allergy",    "allergies",   "asthma",      "diabetes",   "diabetic",
+      "cancer",     "vegan",      "vegetarian",  "pescatarian", "gluten",     "lactose",
+      "celiac",     "dairy",      "meat",        "surgery",     "disease",    "condition",
+      "disorder",   "anxiety",    "depression",  "adhd",        "autism",     "autistic",
+      "arthritis",  "migraines",  "migraine",    "blind",       "deaf",       "wheelchair",
+      "pregnant",   "sober",      "alcohol",     "smoke",       "smoking",    "cigarettes",
+      "diet",       "medication", "medications", "therapy",     "injury",     "insomnia",
+      "illness",    "epilepsy",   "epileptic",   "diabetic",    "allergic",   "intolerant",
+      "overweight", "obese",      "paralyzed",   "disabled",    "disability", "ptsd",
+      "ocd",        "bipolar",    "kidney",      "heart",       "chronic",    "pain",
+      "transplant", "leukemia",   "hearing",     "sight",       "eyesight",   "colorblind",
+      "keto",       "peanuts",    "peanut",      "shellfish",   "drink",      "drinking",
+      "weight",     "calories",   "sugar"};
+  return s;
+}
+
+const word_set& hobby_words() {
+  static const word_set s = {
+      "music",    "reading",     "books",      "book",       "movies",      "movie",
+      "films",    "tv",          "shows",      "anime",      "games",       "video",
+      "gaming",   "sports",      "sport",      "football",   "soccer",      "basketball",
+      "baseball", "hockey",      "tennis",     "golf",       "guitar",      "piano",
+      "drums",    "violin",      "singing",    "dancing",    "painting",    "drawing",
+      "art",      "photography", "cooking",    "baking",     "hiking",      "camping",
+      "fishing",  "hunting",     "swimming",   "running",    "yoga",        "gym",
+      "travel",   "traveling",   "travelling", "gardening",  "knitting",    "chess",
+      "poetry",   "writing",     "crafts",     "concerts",   "band",        "bands",
+      "rock",     "jazz",        "rap",        "pop",        "hip",         "netflix",
+      "podcasts", "puzzles",     "nature",     "outdoors",   "skiing",      "surfing",
+      "biking",   "cycling",     "horseback",  "skating",    "comics",      "marvel",
+      "museums",  "theater",     "theatre",    "broadway",   "opera",       "festivals",
+      "workout",  "exercise",    "fitness",    "marathons",  "marathon",    "volunteering",
+      "karate",   "boxing",      "wrestling",  "volleyball", "softball",    "climbing",
+      "sewing",   "crochet",     "pottery",    "collecting", "songs",       "song",
+      "album",    "albums",      "novels",     "mystery",    "sci",         "fantasy",
+      "history",  "science",     "country",    "classical",  "metal",       "punk",
+      "blues",    "vinyl",       "records",    "instrument", "instruments", "cars",
+      "beach",    "ocean",       "kayaking",   "sailing",    "running",     "jogging",
+      "walks",    "rugby",       "cricket",    "nfl",        "nba",         "team",
+      "hobby",    "hobbies",     "singer",     "artist",     "genre",       "shows",
+      "playing",  "watching",    "listening",  "dance"};
+  return s;
+}
+
+const word_set& relationship_status_words() {
+  static const word_set s = {"married", "single", "divorced", "engaged", "widowed", "separated"};
+  return s;
+}
+
+const word_set& diet_words() {
+  static const word_set s = {"vegan", "vegetarian", "pescatarian", "pescetarian"};
+  return s;
+}
+
+const word_set& number_words() {
+  static const word_set s = {"one",      "two",      "three",   "four",    "five",      "six",
+                             "seven",    "eight",    "nine",    "ten",     "eleven",    "twelve",
+                             "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen",
+                             "nineteen", "twenty",   "thirty",  "forty",   "fifty",     "sixty",
+                             "seventy",  "eighty",   "ninety",  "hundred"};
+  return s;
+}
+
+const word_set& nationality_words() {
+  static const word_set s = {
+      "american",   "canadian",   "mexican",  "british",    "english",   "irish",   "scottish",
+      "welsh",      "italian",    "french",   "german",     "spanish",   "chinese", "japanese",
+      "korean",     "indian",     "russian",  "australian", "brazilian", "african", "asian",
+      "hispanic",   "latino",     "latina",   "polish",     "greek",     "swedish", "dutch",
+      "filipino",   "vietnamese", "nigerian", "kenyan",     "puerto",    "cuban",   "colombian",
+      "portuguese", "turkish",    "egyptian", "norwegian",  "danish",    "finnish", "jamaican",
+      "ukrainian",  "israeli",    "persian",  "iranian",    "pakistani", "thai",    "argentinian",
+      "peruvian",   "chilean",    "austrian", "swiss",      "belgian"};
+  return s;
+}
+
+// "i am X" with a bare adjective: only these (everything else is too often a passing state).
+const std::unordered_map<std::string_view, std::string_view>& am_adjectives() {
+  static const std::unordered_map<std::string_view, std::string_view> m = {
+      {"pregnant", "health"},
+      {"blind", "health"},
+      {"deaf", "health"},
+      {"diabetic", "health"},
+      {"disabled", "health"},
+      {"sober", "health"},
+      {"epileptic", "health"},
+      {"autistic", "health"},
+      {"celiac", "health"},
+      {"paralyzed", "health"},
+      {"colorblind", "health"},
+      {"lactose", "health"},
+      {"gluten", "health"},
+      {"overweight", "health"},
+      {"obese", "health"},
+      {"asthmatic", "health"},
+      {"retired", "work"},
+      {"unemployed", "work"},
+      {"employed", "work"},
+      {"homeschooled", "other"},
+      {"tall", "other"},
+      {"short", "other"},
+      {"shy", "other"},
+      {"introverted", "other"},
+      {"extroverted", "other"},
+      {"introvert", "other"},
+      {"extrovert", "other"},
+      {"religious", "other"},
+      {"christian", "other"},
+      {"catholic", "other"},
+      {"muslim", "other"},
+      {"jewish", "other"},
+      {"atheist", "other"},
+      {"buddhist", "other"},
+      {"hindu", "other"},
+      {"mormon", "other"},
+      {"agnostic", "other"},
+      {"adopted", "relationships"},
+      {"bilingual", "other"},
+      {"left", "other"},
+      {"right", "other"},
+      {"gay", "other"},
+      {"straight", "other"},
+      {"bisexual", "other"},
+      {"transgender", "other"},
+      {"vegan", "health"},
+      {"vegetarian", "health"},
+      {"pescatarian", "health"},
+      {"pescetarian", "health"},
+      {"married", "relationships"},
+      {"single", "relationships"},
+      {"divorced", "relationships"},
+      {"engaged", "relationships"},
+      {"widowed", "relationships"},
+      {"separated", "relationships"},
+      {"expecting", "relationships"},
+      {"partly", "other"},
+      {"partially", "other"},
+      {"colour", "other"},
+      {"color", "other"},
+      {"bald", "other"},
+      {"skinny", "other"},
+      {"petite", "other"},
+      {"blonde", "other"},
+      {"blond", "other"},
+      {"red", "other"},
+      {"brunette", "other"},
+      {"athletic", "interests"},
+      {"artistic", "interests"},
+      {"creative", "interests"},
+      {"musical", "interests"},
+      {"self", "work"},
+      {"fluent", "other"},
+      {"allergic", "health"},
+      {"afraid", "other"},
+      {"scared", "other"},
+      {"terrified", "other"},
+      {"deathly", "health"},
+      {"frightened", "other"},
+      {"good", "other"},
+      {"great", "other"},
+      {"bad", "other"},
+      {"terrible", "other"},
+      {"awful", "other"},
+      {"interested", "interests"},
+      {"obsessed", "interests"},
+      {"addicted", "interests"},
+      {"passionate", "interests"},
+      {"crazy", "interests"},
+      {"fascinated", "interests"},
+      {"related", "relationships"},
+      {"close", "relationships"},
+      {"originally", "location"},
+      {"currently", "other"}};
+  return m;
+}
+
+// Adjectives that need a complement ("afraid of X", "good at X").
+const std::unordered_map<std::string_view, word_set>& adjective_preps() {
+  static const std::unordered_map<std::string_view, word_set> m = {
+      {"allergic", {"to"}},
+      {"afraid", {"of"}},
+      {"scared", {"of"}},
+      {"terrified", {"of"}},
+      {"frightened", {"of"}},
+      {"good", {"at", "with"}},
+      {"great", {"at", "with"}},
+      {"bad", {"at", "with"}},
+      {"terrible", {"at", "with"}},
+      {"awful", {"at"}},
+      {"interested", {"in"}},
+      {"obsessed", {"with"}},
+      {"addicted", {"to"}},
+      {"passionate", {"about"}},
+      {"crazy", {"about"}},
+      {"fascinated", {"by", "with"}},
+      {"fluent", {"in"}},
+      {"related", {"to"}},
+      {"close", {"to", "with"}},
+      {"left", {"handed"}},
+      {"right", {"handed"}},
+      {"self", {"employed", "taught"}},
+      {"partly", {"deaf", "blind"}},
+      {"partially", {"deaf", "blind"}},
+      {"colour", {"blind"}},
+      {"color", {"blind"}},
+      {"deathly", {"allergic", "afraid"}},
+      {"lactose", {"intolerant"}},
+      {"gluten", {"free", "intolerant"}},
+      {"currently", {"employed", "unemployed"}}};
+  return m;
+}
+
+// Present-tense verbs of habits and lasting activities: "i play guitar" -> "Plays guitar".
+const std::unordered_map<std::string_view, std::string_view>& habit_verbs() {
+  static const std::unordered_map<std::string_view, std::string_view> m = {
+      {"play", "interests"},    {"drive", "other"},         {"eat", "preferences"},
+      {"drink", "health"},      {"read", "interests"},      {"write", "interests"},
+      {"cook", "interests"},    {"bake", "interests"},      {"watch", "interests"},
+      {"listen", "interests"},  {"collect", "interests"},   {"run", "interests"},
+      {"swim", "interests"},    {"ride", "interests"},      {"teach", "work"},
+      {"study", "work"},        {"volunteer", "interests"}, {"grow", "interests"},
+      {"speak", "other"},       {"smoke", "health"},        {"travel", "interests"},
+      {"go", "other"},          {"attend", "work"},         {"paint", "interests"},
+      {"draw", "interests"},    {"sing", "interests"},      {"dance", "interests"},
+      {"knit", "interests"},    {"sew", "interests"},       {"crochet", "interests"},
+      {"walk", "interests"},    {"jog", "interests"},       {"hike", "interests"},
+      {"fish", "interests"},    {"hunt", "interests"},      {"surf", "interests"},
+      {"ski", "interests"},     {"snowboard", "interests"}, {"skate", "interests"},
+      {"garden", "interests"},  {"coach", "work"},          {"train", "interests"},
+      {"raise", "other"},       {"rescue", "interests"},    {"foster", "interests"},
+      {"build", "interests"},   {"fix", "interests"},       {"wear", "other"},
+      {"sell", "work"},         {"belong", "other"},        {"support", "interests"},
+      {"follow", "interests"},  {"practice", "interests"},  {"practise", "interests"},
+      {"do", "interests"},      {"make", "interests"},      {"spend", "interests"},
+      {"help", "other"},        {"believe", "other"},       {"homeschool", "relationships"},
+      {"tutor", "work"},        {"babysit", "work"},        {"mentor", "work"},
+      {"manage", "work"},       {"lift", "interests"},      {"meditate", "interests"},
+      {"pray", "other"},        {"bike", "interests"},      {"climb", "interests"},
+      {"sail", "interests"},    {"box", "interests"},       {"golf", "interests"},
+      {"bowl", "interests"},    {"camp", "interests"},      {"kayak", "interests"},
+      {"blog", "interests"},    {"design", "work"},         {"code", "work"},
+      {"program", "work"},      {"brew", "interests"},      {"grill", "interests"},
+      {"farm", "work"},         {"keep", "interests"},      {"own", "other"},
+      {"breed", "interests"},   {"care", "other"},          {"take", "other"},
+      {"write", "interests"},   {"vote", "other"},          {"cycle", "interests"},
+      {"commute", "work"},      {"attend", "work"},         {"shop", "preferences"},
+      {"love", "preferences"},  {"miss", "other"},          {"wake", "other"},
+      {"sleep", "health"},      {"exercise", "health"},     {"workout", "interests"},
+      {"use", "other"},         {"root", "interests"},      {"cheer", "interests"},
+      {"compete", "interests"}, {"race", "interests"},      {"perform", "interests"},
+      {"juggle", "interests"},  {"act", "interests"},       {"sculpt", "interests"},
+      {"film", "interests"},    {"record", "interests"},    {"restore", "interests"},
+      {"hate", "preferences"}};
+  return m;
+}
+
+// Habit verbs that make a fact without an object: "i smoke", "i don't drink".
+const word_set& intransitive_habits() {
+  static const word_set s = {
+      "smoke",     "drink",     "run",      "swim",     "surf",  "hunt",    "fish",       "garden",
+      "knit",      "volunteer", "dance",    "sing",     "cook",  "bake",    "paint",      "draw",
+      "travel",    "hike",      "meditate", "pray",     "sew",   "crochet", "jog",        "ski",
+      "snowboard", "skate",     "bike",     "climb",    "sail",  "box",     "golf",       "bowl",
+      "camp",      "kayak",     "blog",     "exercise", "cycle", "drive",   "homeschool", "vote",
+      "write",     "read",      "workout",  "compete",  "race",  "perform"};
+  return s;
+}
+
+// ---------------------------------------------------------------------------------------
+// Tokens.
+
+struct token {
+  std::string low;   // lower-cased
+  std::string orig;  // as typed
+  char punct = 0;    // '.', '?', '!', ',' for punctuation tokens; 0 for words
+};
+using tokens = std::vector<token>;
+
+bool is_word(const token& t) { return t.punct == 0; }
+
+std::string lower(std::string_view s) {
+  std::string r(s);
+  for (auto& c : r)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  return r;
+}
+
+bool all_digits(std::string_view s) {
+  if (s.empty()) return false;
+  for (char c : s)
+    if (c < '0' || c > '9') return false;
+  return true;
+}
+
+// Replaces the non-ASCII punctuation that matters (curly apostrophes, quotes, dashes,
+// ellipsis, emoji) with ASCII; keeps other UTF-8 (accented letters) as word bytes.
+std::string clean_utf8(std::string_view in) {
+  std::string out;
+  out.reserve(in.size());
+  for (std::size_t i = 0; i < in.size();) {
+    const auto c = static_cast<unsigned char>(in[i]);
+    if (c < 0x80) {
+      out += static_cast<char>(c);
+      ++i;
+      continue;
+    }
+    std::size_t len = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+    if (i + len > in.size()) len = in.size() - i;
+    const std::string_view seq = in.substr(i, len);
+    i += len;
+    if (len == 3 && c == 0xE2 && static_cast<unsigned char>(seq[1]) == 0x80) {
+      const auto d = static_cast<unsigned char>(seq[2]);
+      if (d == 0x98 || d == 0x99)
+        out += '\'';
+      else if (d == 0xA6)
+        out += '.';
+      else if (d == 0x93 || d == 0x94)
+        out += ',';
+      else
+        out += ' ';
+    } else if (len == 4 || c == 0xE2 || c == 0xEF) {
+      out += " , ";  // emoji and symbols: a soft break
+    } else if (len == 2 && c == 0xC2) {
+      out += ' ';  // nbsp, inverted marks
+    } else if (len == 1) {
+      out += ' ';  // stray continuation byte
+    } else {
+      out += seq;
+    }
+  }
+  return out;
+}
+
+const std::unordered_map<std::string_view, std::vector<std::string_view>>& expansions() {
+  static const std::unordered_map<std::string_view, std::vector<std::string_view>> m = {
+      {"i'm", {"i", "am"}},
+      {"im", {"i", "am"}},
+      {"i've", {"i", "have"}},
+      {"ive", {"i", "have"}},
+      {"i'd", {"i", "would"}},
+      {"i'll", {"i", "will"}},
+      {"don't", {"do", "not"}},
+      {"dont", {"do", "not"}},
+      {"doesn't", {"does", "not"}},
+      {"doesnt", {"does", "not"}},
+      {"didn't", {"did", "not"}},
+      {"didnt", {"did", "not"}},
+      {"can't", {"can", "not"}},
+      {"cant", {"can", "not"}},
+      {"cannot", {"can", "not"}},
+      {"won't", {"will", "not"}},
+      {"isn't", {"is", "not"}},
+      {"isnt", {"is", "not"}},
+      {"aren't", {"are", "not"}},
+      {"arent", {"are", "not"}},
+      {"wasn't", {"was", "not"}},
+      {"wasnt", {"was", "not"}},
+      {"haven't", {"have", "not"}},
+      {"havent", {"have", "not"}},
+      {"hasn't", {"has", "not"}},
+      {"hasnt", {"has", "not"}},
+      {"wouldn't", {"would", "not"}},
+      {"wouldnt", {"would", "not"}},
+      {"couldn't", {"could", "not"}},
+      {"couldnt", {"could", "not"}},
+      {"shouldn't", {"should", "not"}},
+      {"ain't", {"am", "not"}},
+      {"it's", {"it", "is"}},
+      {"that's", {"that", "is"}},
+      {"thats", {"that", "is"}},
+      {"what's", {"what", "is"}},
+      {"whats", {"what", "is"}},
+      {"there's", {"there", "is"}},
+      {"he's", {"he", "is"}},
+      {"she's", {"she", "is"}},
+      {"we're", {"we", "are"}},
+      {"you're", {"you", "are"}},
+      {"youre", {"you", "are"}},
+      {"they're", {"they", "are"}},
+      {"we've", {"we", "have"}},
+      {"you've", {"you", "have"}},
+      {"they've", {"they", "have"}},
+      {"we'll", {"we", "will"}},
+      {"gonna", {"going", "to"}},
+      {"wanna", {"want", "to"}},
+      {"u", {"you"}},
+      {"ur", {"your"}},
+      {"luv", {"love"}},
+      {"we'd", {"we", "would"}},
+      {"gotta", {"got", "to"}},
+      {"i'ma", {"i", "am", "going", "to"}},
+      {"fave", {"favorite"}},
+      {"fav", {"favorite"}},
+      {"favourite", {"favorite"}},
+      {"favorit", {"favorite"}}};
+  return m;
+}
+
+bool is_contraction_tail(std::string_view s) {
+  return s == "m" || s == "s" || s == "re" || s == "ve" || s == "ll" || s == "d" || s == "t";
+}
+
+tokens tokenize(std::string_view message) {
+  const std::string text = clean_utf8(message);
+  // 1. raw words and punctuation
+  struct raw {
+    std::string s;
+    char punct;
+  };
+  std::vector<raw> rs;
+  std::string cur;
+  auto flush = [&] {
+    if (!cur.empty()) rs.push_back({std::move(cur), 0});
+    cur.clear();
+  };
+  const std::size_t n = text.size();
+  for (std::size_t i = 0; i < n; ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (std::isalnum(c) || c >= 0x80 || c == '\'' || c == '-') {
+      cur += static_cast<char>(c);
+    } else if (c == '.' && !cur.empty() && std::isdigit(static_cast<unsigned char>(cur.back())) &&
+               i + 1 < n && std::isdigit(static_cast<unsigned char>(text[i + 1]))) {
+      cur += '.';
+    } else if (c == '.' || c == '!' || c == '?' || c == ';') {
+      flush();
+      const char p = c == ';' ? '.' : static_cast<char>(c);
+      if (!rs.empty() && rs.back().punct != 0 && rs.back().punct != ',') {
+        if (p == '?') rs.back().punct = '?';
+      } else {
+        rs.push_back({std::string(1, p), p});
+      }
+    } else if (c == ',' || c == ':' || c == '(' || c == ')') {
+      flush();
+      if (rs.empty() || rs.back().punct == 0) rs.push_back({",", ','});
+    } else {
+      flush();
+    }
+  }
+  flush();
+
+  // 2. join split contractions ("i 'm", "i ' m", "do n't"), trim quotes and dashes
+  std::vector<raw> ws;
+  for (std::size_t i = 0; i < rs.size(); ++i) {
+    raw& r = rs[i];
+    if (r.punct != 0) {
+      ws.push_back(std::move(r));
+      continue;
+    }
+    const bool prev_word = !ws.empty() && ws.back().punct == 0;
+    if (r.s == "'" || r.s == "''") {
+      if (prev_word && i + 1 < rs.size() && rs[i + 1].punct == 0 &&
+          is_contraction_tail(lower(rs[i + 1].s))) {
+        ws.back().s += "'" + rs[i + 1].s;
+        ++i;
+      }
+      continue;
+    }
+    if (prev_word && r.s.size() > 1 && r.s[0] == '\'' &&
+        is_contraction_tail(lower(std::string_view(r.s).substr(1)))) {
+      ws.back().s += r.s;
+      continue;
+    }
+    if (prev_word) {  // apostrophe lost: "i m", "i ve", "don t"
+      const std::string lo = lower(r.s), prev = lower(ws.back().s);
+      if ((prev == "i" && (lo == "m" || lo == "ve" || lo == "ll" || lo == "d")) ||
+          (lo == "t" && prev.size() > 2 && prev.back() == 'n')) {
+        ws.back().s += "'" + r.s;
+        continue;
+      }
+    }
+    if (prev_word && lower(r.s) == "n't") {
+      ws.back().s += r.s;
+      continue;
+    }
+    ws.push_back(std::move(r));
+  }
+
+  tokens out;
+  out.reserve(ws.size() + 4);
+  for (auto& w : ws) {
+    if (w.punct != 0) {
+      out.push_back({w.s, w.s, w.punct});
+      continue;
+    }
+    std::string s = w.s;
+    while (!s.empty() && (s.back() == '\'' || s.back() == '-')) s.pop_back();
+    std::size_t b = 0;
+    while (b < s.size() && (s[b] == '\'' || s[b] == '-')) ++b;
+    s.erase(0, b);
+    if (s.empty()) continue;
+    std::string lo = lower(s);
+    const auto& ex = expansions();
+    auto it = ex.find(lo);
+    if (it != ex.end()) {
+      for (std::size_t k = 0; k < it->second.size(); ++k) {
+        std::string part(it->second[k]);
+        // keep the typed spelling of a one-word replacement's case ("Fave" -> "Favorite")
+        std::string orig = part;
+        if (k == 0 && !s.empty() && std::isupper(static_cast<unsigned char>(s[0])) && part != "i")
+          orig[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(orig[0])));
+        if (part == "i") orig = "I";
+        out.push_back({part, orig, 0});
+      }
+      continue;
+    }
+    out.push_back({std::move(lo), std::move(s), 0});
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------
+// Clauses.
+
+struct clause {
+  tokens toks;
+  bool skip = false;  // question, subordinate or hypothetical
+};
+
+const word_set& clause_starters() {
+  static const word_set s = {
+      "i",        "my",    "we",     "you",      "he",       "she",   "they",    "it",
+      "that",     "this",  "there",  "but",      "so",       "and",   "because", "cause",
+      "cuz",      "since", "though", "although", "plus",     "or",    "lol",     "haha",
+      "hahaha",   "lmao",  "yes",    "no",       "well",     "oh",    "yeah",    "ok",
+      "okay",     "wow",   "cool",   "nice",     "hi",       "hey",   "hello",   "thanks",
+      "thank",    "do",    "does",   "did",      "are",      "is",    "can",     "what",
+      "how",      "who",   "where",  "why",      "when",     "have",  "if",      "not",
+      "which",    "your",  "our",    "his",      "her",      "their", "anyway",  "also",
+      "actually", "sure",  "yep",    "nope",     "yea",      "great", "awesome", "sounds",
+      "its",      "would", "will",   "could",    "should",   "then",  "now",     "just",
+      "omg",      "hmm",   "um",     "ah",       "aww",      "same",  "true",    "right",
+      "me",       "good",  "sorry",  "maybe",    "probably", "haha",  "lmfao",   "btw",
+      "unless",   "while", "whereas"};
+  return s;
+}
+
+// A clause that begins after one of these is subordinate: "if i had", "when i was".
+const word_set& subordinators() {
+  static const word_set s = {
+      "if",      "when",     "whenever", "unless",   "once",     "until",   "till",      "before",
+      "after",   "while",    "as",       "than",     "whether",  "what",    "where",     "how",
+      "who",     "why",      "which",    "wish",     "hope",     "hoping",  "hopefully", "maybe",
+      "perhaps", "probably", "pretend",  "imagine",  "suppose",  "like",    "that",      "even",
+      "say",     "says",     "said",     "whatever", "wherever", "someday", "soon",      "once"};
+  return s;
+}
+
+const word_set& lead_fillers() {
+  static const word_set s = {
+      "well",        "oh",         "ohh",         "yes",       "yeah",
+      "yea",         "yep",        "yup",         "no",        "nope",
+      "nah",         "lol",        "haha",        "hahaha",    "lmao",
+      "lmfao",       "ok",         "okay",        "so",        "and",
+      "but",         "also",       "plus",        "actually",  "honestly",
+      "wow",         "nice",       "cool",        "hi",        "hello",
+      "hey",         "sure",       "ah",          "um",        "uh",
+      "hmm",         "because",    "cause",       "cuz",       "since",
+      "though",      "anyway",     "anyways",     "true",      "same",
+      "great",       "awesome",    "then",        "right",     "omg",
+      "aww",         "fun",        "btw",         "oh",        "alright",
+      "hehe",        "basically",  "personally",  "haha",      "ha",
+      "although",    "besides",    "otherwise",   "luckily",   "unfortunately",
+      "fortunately", "sadly",      "thankfully",  "currently", "now",
+      "nowadays",    "recently",   "lately",      "mostly",    "mainly",
+      "originally",  "definitely", "totally",     "really",    "seriously",
+      "literally",   "or",         "interesting", "indeed",    "exactly",
+      "absolutely",  "sweet",      "dang",        "damn",      "man",
+      "dude",        "wait",       "sounds",      "congrats",  "thanks",
+      "thank",       "please",     "sorry"};
+  return s;
+}
+
+bool is_temporary(const tokens& t) {
+  for (std::size_t i = 0; i < t.size(); ++i) {
+    const std::string& w = t[i].low;
+    if (w == "today" || w == "tonight" || w == "tomorrow" || w == "yesterday" || w == "atm" ||
+        w == "rn")
+      return true;
+    if (i + 1 < t.size()) {
+      const std::string& x = t[i + 1].low;
+      if (w == "right" && x == "now") return true;
+      if (w == "this" &&
+          (x == "morning" || x == "afternoon" || x == "evening" || x == "week" || x == "weekend"))
+        return true;
+      if (w == "at" && x == "the" && i + 2 < t.size() && t[i + 2].low == "moment") return true;
+      if (w == "for" && x == "now") return true;
+      if (w == "next" && (x == "week" || x == "month" || x == "year")) return true;
+    }
+  }
+  return false;
+}
+
+std::vector<clause> split_clauses(const tokens& all) {
+  std::vector<clause> out;
+  std::size_t s = 0;
+  while (s < all.size()) {
+    std::size_t e = s;
+    while (e < all.size() && (all[e].punct == 0 || all[e].punct == ',')) ++e;
+    const bool question = e < all.size() && all[e].punct == '?';
+    // one sentence: [s, e)
+    std::vector<clause> cs;
+    cs.push_back({});
+    for (std::size_t i = s; i < e; ++i) {
+      const token& t = all[i];
+      clause& cur = cs.back();
+      if (t.punct == ',') {
+        if (i + 1 < e && is_word(all[i + 1]) && has(clause_starters(), all[i + 1].low)) {
+          if (!cur.toks.empty()) cs.push_back({});
+        } else if (!cur.toks.empty()) {
+          cur.toks.push_back(t);
+        }
+        continue;
+      }
+      if (!cur.toks.empty() && (t.low == "i" || t.low == "my")) {
+        const std::string& p = cur.toks.back().low;
+        bool split = t.low == "i";
+        if (t.low == "my")
+          split = p == "and" || p == "but" || p == "so" || p == "because" || p == "cause" ||
+                  p == "plus" || p == "lol" || p == "haha" || p == "also";
+        if (split) {
+          const bool sub = has(subordinators(), p);
+          cs.push_back({});
+          cs.back().skip = sub;
+        }
+      }
+      cs.back().toks.push_back(t);
+    }
+    if (question) cs.back().skip = true;
+    for (auto& c : cs)
+      if (!c.toks.empty()) out.push_back(std::move(c));
+    s = e + 1;
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------
+// Rendering objects.
+
+struct ctx {
+  bool all_lower = false;  // the message had no capitals: proper nouns must be guessed
+  bool additive = false;   // "also", "too", "as well": the fact adds, it does not replace
+};
+
+using span = std::vector<const token*>;
+
+const word_set& cut_words() {
+  static const word_set s = {
+      "you",      "your",     "yours",   "because", "cause",    "cuz",    "since",    "but",
+      "although", "though",   "while",   "when",    "whenever", "if",     "unless",   "lol",
+      "haha",     "hahaha",   "lmao",    "lmfao",   "omg",      "what",   "how",      "why",
+      "where",    "i",        "we",      "he",      "she",      "they",   "hbu",      "wbu",
+      "btw",      "anyway",   "anyways", "except",  "until",    "which",  "whereas",  "hehe",
+      "xd",       "yourself", "whats",   "though",  "tho",      "unlike", "whatever", "do",
+      "does",     "did",      "ever",    "besides"};
+  return s;
+}
+
+const word_set& pronoun_after_conj() {
+  static const word_set s = {"it",   "he",  "she",   "they", "we",  "that", "this",  "there",
+                             "then", "now", "i",     "my",   "you", "your", "those", "these",
+                             "his",  "her", "their", "our",  "its", "is",   "was",   "am"};
+  return s;
+}
+
+const word_set& trailing_drop() {
+  static const word_set s = {
+      "really",    "just",  "also",       "so",         "too",      "though",    "tho",
+      "lol",       "haha",  "either",     "anyway",     "anyways",  "now",       "right",
+      "ok",        "okay",  "yes",        "yeah",       "actually", "honestly",  "basically",
+      "lately",    "btw",   "and",        "or",         "but",      "with",      "to",
+      "the",       "a",     "an",         "of",         "that",     "who",       "as",
+      "for",       "in",    "at",         "on",         "like",     "my",        "their",
+      "when",      "than",  "about",      "is",         "are",      "was",       "its",
+      "from",      "by",    "very",       "more",       "most",     "this",      "these",
+      "those",     "then",  "plus",       "some",       "much",     "well",      "still",
+      "again",     "there", "here",       "it",         "too",      "much",      "nowadays",
+      "currently", "these", "days",       "definitely", "totally",  "hehe",      "being",
+      "am",        "be",    "were",       "all",        "ever",     "sometimes", "kinda",
+      "pretty",    "quite", "even",       "any",        "having",   "had",       "has",
+      "have",      "will",  "originally", "would",      "can",      "could",     "should",
+      "them",      "much"};
+  return s;
+}
+
+// The object span: tokens [b, t.size()) cut at the start of the next thought and trimmed.
+span object_span(const tokens& t, std::size_t b) {
+  span o;
+  for (std::size_t i = b; i < t.size(); ++i) {
+    const token& x = t[i];
+    if (!o.empty() && is_word(x)) {
+      if (has(cut_words(), x.low)) break;
+      if ((x.low == "and" || x.low == "so" || x.low == "or" || x.low == "but") &&
+          i + 1 < t.size() && has(pronoun_after_conj(), t[i + 1].low))
+        break;
+      if (x.low == "which" ||
+          (x.low == "that" && i + 1 < t.size() && (t[i + 1].low == "is" || t[i + 1].low == "was")))
+        break;
+    }
+    if (o.empty() && !is_word(x)) continue;
+    o.push_back(&x);
+  }
+  // trailing fillers and dangling function words
+  while (!o.empty()) {
+    const token& x = *o.back();
+    if (!is_word(x) || has(trailing_drop(), x.low)) {
+      o.pop_back();
+      continue;
+    }
+    if (x.low == "lot" && o.size() >= 2 && o[o.size() - 2]->low == "a") {
+      o.resize(o.size() - 2);
+      continue;
+    }
+    break;
+  }
+  return o;
+}
+
+std::size_t word_count(const span& o) {
+  std::size_t n = 0;
+  for (auto* t : o)
+    if (is_word(*t)) ++n;
+  return n;
+}
+
+void capitalize_first(std::string& s) {
+  if (!s.empty() && s[0] >= 'a' && s[0] <= 'z') s[0] = static_cast<char>(s[0] - 'a' + 'A');
+}
+
+std::string third_person(const token& t) {
+  const std::string& w = t.low;
+  if (w == "my" || w == "our") return "their";
+  if (w == "me" || w == "us") return "them";
+  if (w == "myself" || w == "ourselves") return "themselves";
+  if (w == "mine" || w == "ours") return "theirs";
+  if (w == "i") return "they";
+  return t.orig;
+}
+
+const word_set& place_stop() {
+  static const word_set s = {
+      "a",         "an",           "the",          "my",          "their",
+      "our",       "this",         "that",         "some",        "home",
+      "town",      "city",         "country",      "house",       "apartment",
+      "farm",      "suburbs",      "area",         "place",       "state",
+      "village",   "neighborhood", "school",       "hospital",    "night",
+      "nights",    "college",      "university",   "restaurant",  "store",
+      "shop",      "office",       "bank",         "factory",     "mall",
+      "bakery",    "hotel",        "company",      "firm",        "library",
+      "church",    "downtown",     "ranch",        "countryside", "rural",
+      "small",     "big",          "large",        "tiny",        "local",
+      "two",       "one",          "same",         "middle",      "north",
+      "south",     "east",         "west",         "northern",    "southern",
+      "eastern",   "western",      "upstate",      "central",     "coast",
+      "mountains", "woods",        "beach",        "island",      "lake",
+      "river",     "gas",          "grocery",      "daycare",     "nursing",
+      "pet",       "car",          "law",          "tech",        "retail",
+      "fast",      "food",         "warehouse",    "hair",        "salon",
+      "coffee",    "pizza",        "construction", "vet",         "zoo",
+      "museum",    "military",     "army",         "navy",        "police",
+      "fire",      "here",         "there",        "nowhere",     "another",
+      "other",     "old",          "tall",         "cabin",       "trailer",
+      "condo",     "dorm",         "basement",     "studio",      "loft",
+      "tent",      "van",          "boat",         "street",      "road",
+      "hometown",  "capital",      "department",   "call",        "center",
+      "clinic",    "lab",          "startup",      "agency",      "nonprofit",
+      "non",       "kindergarten", "elementary",   "high",        "middle",
+      "grade",     "local",        "family",       "parents",     "moms",
+      "dads"};
+  return s;
+}
+
+const word_set& name_stop() {
+  static const word_set s = {
+      "and",   "with",  "for",    "near",   "in",       "on",    "by",    "since", "because",
+      "now",   "but",   "so",     "the",    "a",        "of",    "at",    "to",    "as",
+      "for",   "where", "who",    "which",  "when",     "while", "area",  "with",  "or",
+      "years", "year",  "months", "part",   "full",     "is",    "was",   "right", "outside",
+      "just",  "too",   "also",   "though", "downtown", "city",  "state", "area"};
+  return s;
+}
+
+// Words to capitalize as a guessed proper noun (lower-case input only).
+std::vector<bool> guess_place(const span& o, std::size_t from) {
+  std::vector<bool> cap(o.size(), false);
+  if (from >= o.size()) return cap;
+  if (has(place_stop(), o[from]->low)) return cap;
+  for (std::size_t i = from; i < o.size(); ++i) {
+    if (!is_word(*o[i]) || has(name_stop(), o[i]->low) || all_digits(o[i]->low)) break;
+    cap[i] = true;
+  }
+  // "new york city" yes, "new jersey" yes; but a guessed run longer than 3 words is prose
+  std::size_t n = 0;
+  for (bool b : cap) n += b;
+  if (n > 3) std::fill(cap.begin(), cap.end(), false);
+  return cap;
+}
+
+std::string render(const span& o, const ctx& c, const std::vector<bool>* cap = nullptr) {
+  std::string out;
+  for (std::size_t i = 0; i < o.size(); ++i) {
+    const token& t = *o[i];
+    if (t.punct == ',') {
+      out += ',';
+      continue;
+    }
+    if (!is_word(t)) continue;
+    std::string w = third_person(t);
+    const bool after_name = i > 0 && (o[i - 1]->low == "named" || o[i - 1]->low == "called");
+    if (c.all_lower && ((cap && (*cap)[i]) || after_name || has(nationality_words(), t.low)))
+      capitalize_first(w);
+    if (!out.empty()) out += ' ';
+    out += w;
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------
+// Categories.
+
+std::string classify(const span& o, std::string_view dflt) {
+  if (dflt == "location" || dflt == "health" || dflt == "work") return std::string(dflt);
+  bool health = false, family = false, work = false, hobby = false;
+  for (auto* t : o) {
+    const std::string& w = t->low;
+    health |= has(health_words(), w);
+    family |= has(family_words(), w);
+    work |= has(occupation_words(), w) || has(job_words(), w);
+    hobby |= has(hobby_words(), w);
+  }
+  if (health && dflt != "interests") return "health";
+  if (family) return "relationships";
+  if (work) return "work";
+  if (hobby && dflt != "relationships") return "interests";
+  return std::string(dflt);
+}
+
+// ---------------------------------------------------------------------------------------
+// Rules.
+
+constexpr std::size_t max_object_words = 12;
+
+struct rule_result {
+  bool ok = false;
+  extracted_fact f;
+};
+
+rule_result make(std::string text, std::string category) {
+  rule_result r;
+  if (text.empty()) return r;
+  capitalize_first(text);
+  r.ok = true;
+  r.f.text = std::move(text);
+  r.f.category = std::move(category);
+  return r;
+}
+
+bool object_ok(const span& o, std::size_t max_words = max_object_words) {
+  const std::size_t n = word_count(o);
+  return n >= 1 && n <= max_words;
+}
+
+const word_set& object_pronouns() {
+  static const word_set s = {
+      "it",    "that",   "this",       "you",       "your",    "yours",  "them",    "those",
+      "these", "him",    "her",        "what",      "how",     "when",   "where",   "which",
+      "there", "here",   "everything", "both",      "one",     "some",   "so",      "too",
+      "lots",  "alot",   "much",       "all",       "yall",    "ya",     "y'all",   "he",
+      "she",   "they",   "we",         "is",        "are",     "was",    "were",    "do",
+      "does",  "did",    "have",       "has",       "had",     "will",   "would",   "can",
+      "could", "should", "am",         "be",        "being",   "been",   "not",     "who",
+      "why",   "if",     "anything",   "something", "nothing", "either", "neither", "whatever",
+      "whats", "its",    "his",        "whom",      "ur"};
+  return s;
+}
+
+std::string conjugate(std::string_view v) {
+  std::string s(v);
+  if (s == "have") return "has";
+  if (s == "do") return "does";
+  if (s == "go") return "goes";
+  if (s.size() >= 2) {
+    const char a = s[s.size() - 2], b = s.back();
+    if (b == 'y' && a != 'a' && a != 'e' && a != 'o' && a != 'u') {
+      s.pop_back();
+      return s + "ies";
+    }
+    if (b == 's' || b == 'x' || b == 'z' || (a == 's' && b == 'h') || (a == 'c' && b == 'h'))
+      return s + "es";
+  }
+  return s + "s";
+}
+
+bool is_participle(std::string_view w) {
+  static const word_set irregular = {
+      "been",   "seen",    "done",      "gone",       "had",       "got",       "gotten", "made",
+      "heard",  "known",   "taken",     "given",      "written",   "eaten",     "driven", "flown",
+      "grown",  "met",     "won",       "lost",       "found",     "thought",   "bought", "brought",
+      "taught", "read",    "become",    "come",       "left",      "kept",      "said",   "told",
+      "felt",   "spent",   "sent",      "built",      "ridden",    "swum",      "sung",   "begun",
+      "broken", "chosen",  "forgotten", "fallen",     "worn",      "put",       "always", "ever",
+      "just",   "already", "also",      "finally",    "recently",  "since",     "run",    "played",
+      "never",  "really",  "actually",  "definitely", "seriously", "literally", "only"};
+  if (has(irregular, w)) return true;
+  static const word_set ed_nouns = {"hundred", "bed",   "red",   "shed",  "sled", "need",
+                                    "seed",    "speed", "breed", "weed",  "feed", "bread",
+                                    "bred",    "steed", "tweed", "greed", "creed"};
+  return w.size() >= 4 && w.substr(w.size() - 2) == "ed" && !has(ed_nouns, w);
+}
+
+// After "i have": "Has two dogs", "Does not have kids".
+rule_result have_rule(const tokens& t, std::size_t p, bool neg, const ctx& c) {
+  if (p < t.size() && t[p].low == "got") ++p;
+  if (p >= t.size()) return {};
+  const std::string& w0 = t[p].low;
+  const std::string w1 = p + 1 < t.size() ? t[p + 1].low : std::string();
+  const std::string w2 = p + 2 < t.size() ? t[p + 2].low : std::string();
+  if (w0 == "to" || w0 == "not") return {};
+  if (w0 == "been" && !neg) {
+    if (w1 == "a" || w1 == "an" || w1 == "to" || has(relationship_status_words(), w1) ||
+        has(diet_words(), w1)) {
+      span o = object_span(t, p);
+      if (!object_ok(o, max_object_words + 1)) return {};
+      std::string cat = classify(o, w1 == "to" ? "interests" : "other");
+      if (has(relationship_status_words(), w1)) cat = "relationships";
+      if (has(diet_words(), w1)) cat = "health";
+      return make("has " + render(o, c), cat);
+    }
+    return {};
+  }
+  if (w0 == "never") return {};  // "has never been to X": rarely worth remembering
+  if (w0 == "never" && !neg) {
+    if (!is_participle(w1) || w1 == "never" || w1 == "ever") return {};
+    span o = object_span(t, p);
+    if (!object_ok(o, max_object_words + 1) || word_count(o) < 3) return {};
+    return make("has " + render(o, c), classify(o, "other"));
+  }
+  if (is_participle(w0)) return {};
+  if (has(object_pronouns(), w0)) return {};
+  static const word_set bad_first = {
+      "fun",     "plans",  "homework", "class",  "time",    "work",      "school",   "questions",
+      "faith",   "hope",   "enough",   "lunch",  "dinner",  "breakfast", "practice", "church",
+      "company", "guests", "company",  "people", "friends", "issues",    "trouble",  "problems",
+      "ideas",   "hopes",  "news",     "to",     "tons",    "like",      "dreams",   "yet",
+      "still",   "luck",   "mixed",    "more",   "less",    "kinda",     "literally"};
+  if (bad_first.count(w0) && !neg) return {};
+  static const word_set bad_second = {
+      "question", "idea",     "clue",  "feeling", "chance",      "look",  "try",        "point",
+      "meeting",  "date",     "test",  "exam",    "appointment", "cold",  "headache",   "problem",
+      "doubt",    "blast",    "day",   "night",   "weekend",     "week",  "party",      "interview",
+      "game",     "lot",      "bunch", "ton",     "couple",      "break", "dream",      "flight",
+      "feeling",  "hangover", "fever", "reason",  "tough",       "hard",  "rough",      "busy",
+      "long",     "crazy",    "quick", "few",     "way",         "sense", "preference", "thing",
+      "favorite", "say"};
+  if ((w0 == "a" || w0 == "an" || w0 == "no" || w0 == "the") && bad_second.count(w1)) {
+    // "a lot of friends" is fine, "a lot of fun" / "a lot of work" is not
+    if (!(w1 == "lot" && w2 == "of" && p + 3 < t.size() &&
+          (has(family_words(), t[p + 3].low) || has(pet_words(), t[p + 3].low))))
+      return {};
+  }
+  if ((w0 == "a" || w0 == "an") &&
+      (w1 == "good" || w1 == "great" || w1 == "nice" || w1 == "wonderful" || w1 == "lovely" ||
+       w1 == "fun" || w1 == "bad") &&
+      (w2 == "day" || w2 == "time" || w2 == "night" || w2 == "weekend" || w2 == "week" ||
+       w2 == "one" || w2 == "point" || w2 == "idea" || w2 == "question" || w2 == "feeling"))
+    return {};
+  span o = object_span(t, p);
+  if (!object_ok(o)) return {};
+  if (word_count(o) == 1 && (o[0]->low == "one" || o[0]->low == "some" || o[0]->low == "any" ||
+                             o[0]->low == "no" || o[0]->low == "a" || o[0]->low == "two" ||
+                             o[0]->low == "three" || o[0]->low == "many" || all_digits(o[0]->low)))
+    return {};
+  bool pet = false;
+  for (auto* x : o) pet |= has(pet_words(), x->low);
+  std::string cat = classify(o, "other");
+  if (pet && cat != "relationships" && cat != "health") cat = "other";
+  return make(std::string(neg ? "does not have " : "has ") + render(o, c), cat);
+}
+
+// "i like/love/enjoy/prefer/hate ..." (neg: "i don't like").
+rule_result pref_rule(const tokens& t, std::size_t p, std::string_view verb, bool neg,
+                      const std::string& adv, const ctx& c) {
+  if (p >= t.size()) return {};
+  const std::string& w0 = t[p].low;
+  const std::string w1 = p + 1 < t.size() ? t[p + 1].low : std::string();
+  if (has(object_pronouns(), w0) || w0 == "ur" || w0 == "hearing" || w0 == "talking" ||
+      w0 == "chatting" || w0 == "meeting" || (w0 == "reading" && w1 == "about") || w0 == "when" ||
+      w0 == "how" ||
+      (w0 == "the" &&
+       (w1 == "idea" || w1 == "sound" || w1 == "name" || w1 == "way" || w1 == "fact")))
+    return {};
+  if (w0 == "to") {
+    static const word_set bad = {"hear",  "know", "see",  "say",   "talk",  "chat", "meet",
+                                 "think", "be",   "do",   "get",   "have",  "help", "try",
+                                 "go",    "make", "come", "learn", "visit", "tell", "ask"};
+    if (bad.count(w1) && (p + 2 >= t.size() || !is_word(t[p + 2]) ||
+                          has(object_pronouns(), t[p + 2].low) || t[p + 2].low == "about"))
+      return {};
+  }
+  span o = object_span(t, p);
+  if (!object_ok(o)) return {};
+  if (word_count(o) == 1 && (o[0]->low == "to" || o[0]->low == "a" || o[0]->low == "the"))
+    return {};
+  std::string head;
+  if (neg) {
+    head = "does not " + std::string(verb) + " ";
+  } else {
+    std::string v = conjugate(verb);
+    head = adv.empty() ? v + " " : adv + " " + v + " ";
+  }
+  std::string dflt = "preferences";
+  const bool positive = !neg && verb != "hate" && verb != "dislike" && verb != "detest";
+  if (positive && (w0 == "to" || (w0.size() > 4 && w0.substr(w0.size() - 3) == "ing")))
+    dflt = "interests";
+  std::string cat = classify(o, dflt);
+  if (!positive && cat == "interests") cat = "preferences";
+  return make(head + render(o, c), cat);
+}
+
+rule_result work_rule(const tokens& t, std::size_t p, bool neg, const ctx& c, rule_result* out) {
+  (void)out;
+  if (p >= t.size()) {
+    if (neg) return make("does not work", "work");
+    return {};
+  }
+  const std::string& w0 = t[p].low;
+  if (w0 == "out") {
+    span o = object_span(t, p);
+    if (!object_ok(o)) return {};
+    return make(std::string(neg ? "does not work " : "works ") + render(o, c), "interests");
+  }
+  static const word_set bad = {"there", "here", "too",  "so", "hard", "tomorrow", "today",
+                               "it",    "that", "with", "on", "for",  "at",       "as"};
+  if (has(object_pronouns(), w0) && w0 != "two") return {};
+  const std::string w1 = p + 1 < t.size() ? t[p + 1].low : std::string();
+  if ((w0 == "with" || w0 == "on" || w0 == "for" || w0 == "at" || w0 == "as") &&
+      (w1.empty() || has(object_pronouns(), w1)))
+    return {};
+  if ((w0 == "there" || w0 == "here" || w0 == "too" || w0 == "so" || w0 == "tomorrow")) return {};
+  (void)bad;
+  span o = object_span(t, p);
+  if (!object_ok(o)) return {};
+  std::vector<bool> cap;
+  const std::vector<bool>* capp = nullptr;
+  if (w0 == "at" || w0 == "for") {
+    cap = guess_place(o, 1);
+    capp = &cap;
+  }
+  return make(std::string(neg ? "does not work " : "works ") + render(o, c, capp), "work");
+}
+
+rule_result live_rule(const tokens& t, std::size_t p, const ctx& c) {
+  if (p >= t.size()) return {};
+  const std::string& w0 = t[p].low;
+  static const word_set where = {"in",    "on",     "near", "at",       "by",  "outside",
+                                 "close", "around", "just", "downtown", "off", "right"};
+  span o = object_span(t, p);
+  if (!object_ok(o)) return {};
+  if (w0 == "with") {
+    if (word_count(o) < 2 || has(object_pronouns(), o[1]->low)) return {};
+    return make("lives " + render(o, c), "relationships");
+  }
+  if (w0 == "alone" || (w0 == "by" && p + 1 < t.size() && t[p + 1].low == "myself"))
+    return make("lives alone", "other");
+  if (!has(where, w0) || word_count(o) < 2) return {};
+  if (has(object_pronouns(), o[1]->low)) return {};
+  for (std::size_t i = 2; i < o.size(); ++i)
+    if (o[i]->low == "with") {  // "in Seattle with my husband": the place is the value
+      o.resize(i);
+      break;
+    }
+  std::size_t from = 1;
+  while (from < o.size() && (o[from]->low == "in" || o[from]->low == "to" ||
+                             o[from]->low == "outside" || o[from]->low == "of"))
+    ++from;
+  auto cap = guess_place(o, from);
+  return make("lives " + render(o, c, &cap), "location");
+}
+
+// "moved to X" -> "Lives in X".
+rule_result moved_rule(const tokens& t, std::size_t p, const ctx& c) {
+  while (p < t.size() &&
+         (t[p].low == "here" || t[p].low == "back" || t[p].low == "over" || t[p].low == "out" ||
+          t[p].low == "away" || t[p].low == "down" || t[p].low == "up" || t[p].low == "recently"))
+    ++p;
+  if (p >= t.size() || t[p].low != "to") return {};
+  ++p;
+  if (p >= t.size() || has(object_pronouns(), t[p].low)) return {};
+  span o = object_span(t, p);
+  static const word_set when = {"last",   "recently", "about", "around", "few", "couple", "years",
+                                "months", "weeks",    "since", "after",  "for", "in",     "two",
+                                "three",  "a",        "with",  "from",   "back"};
+  for (std::size_t i = 1; i < o.size(); ++i)
+    if (has(when, o[i]->low) || all_digits(o[i]->low)) {  // "to Denver last year"
+      o.resize(i);
+      break;
+    }
+  if (!object_ok(o, 8)) return {};
+  auto cap = guess_place(o, 0);
+  return make("lives in " + render(o, c, &cap), "location");
+}
+
+rule_result am_rule(const tokens& t, std::size_t p, const ctx& c) {
+  static const word_set fill = {
+      "also",       "really",    "just",    "actually", "still",       "currently", "now",
+      "definitely", "basically", "totally", "so",       "very",        "pretty",    "quite",
+      "kinda",      "literally", "always",  "truly",    "originally",  "extremely", "super",
+      "happily",    "proudly",   "mostly",  "mainly",   "technically", "officially"};
+  bool neg = false;
+  while (p < t.size() && (has(fill, t[p].low) || t[p].low == "not")) {
+    if (t[p].low == "not") neg = true;
+    ++p;
+  }
+  if (p >= t.size()) return {};
+  if (neg && !has(relationship_status_words(), t[p].low) && !has(diet_words(), t[p].low) &&
+      !(t[p].low == "a" && p + 1 < t.size() && has(diet_words(), t[p + 1].low)))
+    return {};
+  const std::string head = neg ? "is not " : "is ";
+  const std::string& w0 = t[p].low;
+  const std::string w1 = p + 1 < t.size() ? t[p + 1].low : std::string();
+  const std::string w2 = p + 2 < t.size() ? t[p + 2].low : std::string();
+
+  // age
+  if (all_digits(w0) || has(number_words(), w0)) {
+    std::size_t q = p;
+    std::string num;
+    while (q < t.size() && (all_digits(t[q].low) || has(number_words(), t[q].low))) {
+      if (!num.empty()) num += ' ';
+      num += t[q].low;
+      ++q;
+    }
+    const std::string a = q < t.size() ? t[q].low : std::string();
+    const std::string b = q + 1 < t.size() ? t[q + 1].low : std::string();
+    const bool digits = all_digits(w0);
+    if ((a == "years" || a == "year" || a == "yrs" || a == "yr") && (b == "old" || b == "young"))
+      return neg ? rule_result{} : make("is " + num + " years old", "other");
+    if (digits && q == p + 1 && (a.empty() || q >= t.size() || !is_word(t[q]))) {
+      const int v = std::stoi(w0.size() > 3 ? std::string("999") : w0);
+      if (v >= 5 && v <= 110 && !neg) return make("is " + num + " years old", "other");
+    }
+    if (a == "feet" || a == "foot" || a == "ft") {
+      span o = object_span(t, p);
+      if (object_ok(o, 5)) return make(head + render(o, c), "other");
+    }
+    return {};
+  }
+  if (w0 == "a" || w0 == "an") {
+    static const word_set bad = {"little", "bit", "lot",     "few",   "mess", "wreck", "fan",
+                                 "huge",   "big", "massive", "total", "good", "great"};
+    if (w1.empty() || w1 == "little" || w1 == "bit" || w1 == "lot" || w1 == "few" || w1 == "mess" ||
+        w1 == "wreck" || w1 == "tad" || w1 == "while" || w1 == "sucker" || w1 == "natural")
+      return {};
+    (void)bad;
+    span o = object_span(t, p);
+    if (!object_ok(o)) return {};
+    bool occ = false, fam = false, diet = false, fan = false;
+    for (auto* x : o) {
+      occ |= has(occupation_words(), x->low);
+      fam |= has(family_words(), x->low);
+      diet |= has(diet_words(), x->low);
+      fan |= x->low == "fan" || x->low == "lover" || x->low == "fanatic" || x->low == "nerd" ||
+             x->low == "geek" || x->low == "buff" || x->low == "junkie" || x->low == "enthusiast";
+    }
+    std::string cat = "other";
+    if (diet)
+      cat = "health";
+    else if (fan)
+      cat = classify(o, "interests");
+    else if (fam)
+      cat = "relationships";
+    else if (occ)
+      cat = "work";
+    else
+      cat = classify(o, "other");
+    return make(head + render(o, c), cat);
+  }
+  if (w0 == "the") {
+    static const word_set ok = {"oldest",    "youngest", "middle", "only",  "eldest",  "baby",
+                                "first",     "second",   "third",  "owner", "manager", "captain",
+                                "president", "ceo",      "head",   "lead",  "founder", "coach"};
+    if (!ok.count(w1)) return {};
+    span o = object_span(t, p);
+    if (!object_ok(o)) return {};
+    std::string cat = classify(o, "other");
+    if (w1 == "oldest" || w1 == "youngest" || w1 == "middle" || w1 == "eldest" || w1 == "baby" ||
+        (w1 == "only" && w2 == "child"))
+      cat = "relationships";
+    return make(head + render(o, c), cat);
+  }
+  if (w0 == "from") {
+    if (w1.empty() || has(object_pronouns(), w1)) return {};
+    span o = object_span(t, p);
+    if (!object_ok(o, 8)) return {};
+    auto cap = guess_place(o, 1);
+    return make(head + render(o, c, &cap), "location");
+  }
+  if (w0 == "into") {
+    if (w1.empty() || has(object_pronouns(), w1)) return {};
+    span o = object_span(t, p);
+    if (!object_ok(o)) return {};
+    return make(head + render(o, c), classify(o, "interests"));
+  }
+  if (w0 == "in") {
+    static const word_set ok = {
+        "college",    "school",  "university",   "grad",      "army",         "navy",    "military",
+        "marines",    "air",     "band",         "choir",     "relationship", "grade",   "med",
+        "law",        "nursing", "medical",      "high",      "wheelchair",   "love",    "recovery",
+        "remission",  "therapy", "construction", "sales",     "marketing",    "finance", "retail",
+        "healthcare", "it",      "tech",         "insurance", "real",         "charge"};
+    bool hit = false;
+    for (std::size_t q = p + 1; q < t.size() && q < p + 5; ++q) hit |= ok.count(t[q].low) > 0;
+    if (!hit || w1 == "it" || (w1 == "the" && w2 == "mood")) return {};
+    span o = object_span(t, p);
+    if (!object_ok(o, 8)) return {};
+    std::string cat = "work";
+    for (auto* x : o) {
+      if (x->low == "relationship" || x->low == "love") cat = "relationships";
+      if (x->low == "wheelchair" || x->low == "recovery" || x->low == "remission" ||
+          x->low == "therapy")
+        cat = "health";
+      if (x->low == "band" || x->low == "choir") cat = "interests";
+    }
+    return make(head + render(o, c), cat);
+  }
+  // "i am working at X", "i'm living in X"
+  if (w0 == "working" && (w1 == "as" || w1 == "at" || w1 == "for" || w1 == "in") && !neg)
+    return work_rule(t, p + 1, false, c, nullptr);
+  if (w0 == "living" && !neg) return live_rule(t, p + 1, c);
+  static const std::unordered_map<std::string_view, std::string_view> progressive = {
+      {"studying", "work"},
+      {"majoring", "work"},
+      {"learning", "interests"},
+      {"training", "interests"},
+      {"saving", "other"},
+      {"attending", "work"},
+      {"raising", "relationships"},
+      {"writing", "interests"},
+      {"homeschooling", "relationships"},
+      {"expecting", "relationships"},
+      {"volunteering", "interests"},
+      {"pursuing", "work"},
+      {"planning", "other"},
+      {"getting", "other"},
+      {"going", "work"},
+      {"teaching", "work"},
+      {"running", "work"},
+      {"building", "interests"},
+      {"recovering", "health"},
+      {"trying", "other"},
+      {"looking", "work"}};
+  auto pit = progressive.find(w0);
+  if (pit != progressive.end() && !neg) {
+    if (w0 == "going" &&
+        !(w1 == "to" && (w2 == "school" || w2 == "college" || w2 == "university" || w2 == "grad" ||
+                         w2 == "law" || w2 == "med" || w2 == "nursing")))
+      return {};
+    if (w0 == "getting" && w1 != "married" && w1 != "divorced") return {};
+    if (w0 == "planning" || w0 == "trying") return {};
+    if (w0 == "looking" && w1 != "for") return {};
+    if (w0 == "running" && w1 != "a" && w1 != "my" && w1 != "marathons") return {};
+    if (w1.empty() || has(object_pronouns(), w1) || w1 == "up") return {};
+    span o = object_span(t, p);
+    if (!object_ok(o) || word_count(o) < 2) return {};
+    return make(head + render(o, c), classify(o, pit->second));
+  }
+  auto ait = am_adjectives().find(w0);
+  if (ait == am_adjectives().end() && !has(nationality_words(), w0)) return {};
+  std::string cat = ait != am_adjectives().end() ? std::string(ait->second) : "other";
+  auto prep = adjective_preps().find(w0);
+  if (prep != adjective_preps().end()) {
+    const bool bare_ok =
+        relationship_status_words().count(w0) || w0 == "allergic" || w0 == "good" || w0 == "great";
+    if (!prep->second.count(w1)) {
+      if (w0 == "good" || w0 == "great" || w0 == "bad" || w0 == "terrible" || w0 == "awful" ||
+          w0 == "close" || w0 == "related" || w0 == "left" || w0 == "right" || w0 == "currently" ||
+          w0 == "crazy" || w0 == "self" || w0 == "afraid" || w0 == "scared" || w0 == "terrified" ||
+          w0 == "frightened" || w0 == "interested" || w0 == "obsessed" || w0 == "addicted" ||
+          w0 == "passionate" || w0 == "fascinated" || w0 == "fluent" || w0 == "partly" ||
+          w0 == "partially" || w0 == "colour" || w0 == "color" || w0 == "deathly" ||
+          w0 == "lactose" || w0 == "gluten" || !bare_ok)
+        return {};
+    }
+    if (w0 == "good" || w0 == "great") cat = classify(object_span(t, p + 2), "interests");
+  }
+  if (w0 == "expecting" || w0 == "originally") return {};
+  span o = object_span(t, p);
+  if (!object_ok(o)) return {};
+  // bare adjectives take a short complement only ("married with two kids", "deaf in one ear")
+  if (prep == adjective_preps().end() && word_count(o) > 6) return {};
+  if (has(relationship_status_words(), w0)) cat = "relationships";
+  std::vector<bool> cap;
+  if (w0 == "fluent" && c.all_lower) {
+    cap.assign(o.size(), false);
+    for (std::size_t i = 2; i < o.size(); ++i)
+      if (o[i]->low != "and" && o[i]->low != "in" && is_word(*o[i])) cap[i] = true;
+  }
+  return make(head + render(o, c, cap.empty() ? nullptr : &cap), cat);
+}
+
+rule_result habit_rule(const tokens& t, std::size_t p, std::string_view verb, bool neg,
+                       const std::string& adv, const ctx& c) {
+  auto it = habit_verbs().find(verb);
+  if (it == habit_verbs().end()) return {};
+  const std::string w0 = p < t.size() && is_word(t[p]) ? t[p].low : std::string();
+  const std::string w1 = p + 1 < t.size() ? t[p + 1].low : std::string();
+  std::string v = neg ? "does not " + std::string(verb) : conjugate(verb);
+  if (!adv.empty() && !neg) v = adv + " " + v;
+  if (w0.empty()) {
+    if (!has(intransitive_habits(), verb)) return {};
+    return make(v, it->second == "preferences" ? std::string("other") : std::string(it->second));
+  }
+  if (has(object_pronouns(), w0) && !(w0 == "a" || w0 == "one")) return {};
+  if (verb == "go" && (w0 == "home" || w0 == "back" || w0 == "out" || w0 == "there" ||
+                       w0 == "with" || w0 == "now" || w0 == "for" ||
+                       (w0 == "to" && (w1 == "bed" || w1 == "sleep" || w1 == "the" ||
+                                       has(object_pronouns(), w1) || w1 == "see"))))
+    return {};
+  if (verb == "do" &&
+      (w0 == "not" || w0 == "too" || w0 == "like" || w0 == "love" || w0 == "have" ||
+       w0 == "enjoy" || w0 == "know" || w0 == "think" || w0 == "agree" || w0 == "the" ||
+       w0 == "my" || w0 == "a" || w0 == "so" || w0 == "well" || w0 == "okay" || w0 == "ok" ||
+       w0 == "alright" || w0 == "good" || w0 == "fine" || w0 == "great" || w0 == "nothing" ||
+       w0 == "for" || w0 == "to" || w0 == "as"))
+    return {};
+  if (verb == "make" && (w0 == "sure" || w0 == "a" || w0 == "the" || w0 == "time")) return {};
+  if (verb == "take" && !(w0 == "care" || w0 == "classes" || w0 == "lessons")) return {};
+  if (verb == "care" && !(w0 == "for")) return {};
+  if (verb == "help" && w0 != "out" && w0 != "my" && w0 != "people" && w0 != "kids" && w0 != "at" &&
+      w0 != "with")
+    return {};
+  if (verb == "believe" && w0 != "in") return {};
+  if (verb == "keep" && w0 != "bees" && w0 != "chickens" && w0 != "a" && w0 != "fish") return {};
+  if (verb == "use" && w0 != "a") return {};
+  if (verb == "miss" || verb == "wake" || verb == "sleep" || verb == "love" || verb == "hate")
+    return {};
+  if (verb == "listen" && w0 != "to") return {};
+  if (verb == "spend" && !(w0 == "a" || w0 == "my" || w0 == "most" || w0 == "lots" || w0 == "all" ||
+                           w0 == "time" || w0 == "weekends"))
+    return {};
+  if (verb == "read" &&
+      (w0 == "about" || w0 == "that" || w0 == "somewhere" || w0 == "an" || w0 == "the"))
+    return {};
+  if (verb == "play" && (w0 == "with" && has(object_pronouns(), w1))) return {};
+  span o = object_span(t, p);
+  if (!object_ok(o)) return {};
+  std::string dflt(it->second);
+  if (verb == "eat" || verb == "drink") {
+    bool health = neg;
+    for (auto* x : o)
+      health |= x->low == "meat" || x->low == "gluten" || x->low == "dairy" || x->low == "pork" ||
+                x->low == "beef" || x->low == "sugar" || x->low == "alcohol" ||
+                x->low == "kosher" || x->low == "halal" || x->low == "healthy" ||
+                x->low == "organic";
+    dflt = health ? "health" : "preferences";
+  }
+  std::string cat = classify(o, dflt);
+  if (verb == "go" && cat == "other") cat = classify(o, "interests");
+  if (dflt == "health") cat = "health";
+  return make(v + " " + render(o, c), cat);
+}
+
+const word_set& verb_fillers() {
+  static const word_set s = {
+      "also",     "just",       "really",    "only",      "still",      "actually", "definitely",
+      "totally",  "absolutely", "truly",     "currently", "now",        "recently", "kinda",
+      "honestly", "literally",  "seriously", "mostly",    "personally", "simply",   "basically",
+      "finally",  "even",       "def",       "probably",  "generally",  "mainly",   "lately",
+      "sure",     "100",        "too",       "so",        "already",    "certainly"};
+  return s;
+}
+
+const word_set& freq_adverbs() {
+  static const word_set s = {"always",    "usually",      "often",    "sometimes", "never",
+                             "rarely",    "occasionally", "normally", "regularly", "constantly",
+                             "typically", "frequently",   "seldom"};
+  return s;
+}
+
+rule_result i_rule(const tokens& t, ctx& c) {
+  std::size_t p = 1;
+  std::string adv;
+  bool neg = false;
+  auto skip_fillers = [&] {
+    while (p < t.size()) {
+      const std::string& w = t[p].low;
+      if (has(verb_fillers(), w)) {
+        if (w == "also" || w == "too") c.additive = true;
+        ++p;
+      } else if (has(freq_adverbs(), w)) {
+        adv = t[p].low;
+        ++p;
+      } else if (w == "do" && p + 1 < t.size() &&
+                 (t[p + 1].low == "like" || t[p + 1].low == "love" || t[p + 1].low == "enjoy" ||
+                  t[p + 1].low == "have" || t[p + 1].low == "work" || t[p + 1].low == "live")) {
+        ++p;  // emphatic "i do like"
+      } else {
+        break;
+      }
+    }
+  };
+  skip_fillers();
+  if (p >= t.size()) return {};
+  if ((t[p].low == "do" || t[p].low == "does") && p + 1 < t.size() && t[p + 1].low == "not") {
+    neg = true;
+    adv.clear();
+    p += 2;
+    skip_fillers();
+  }
+  if (p >= t.size()) return {};
+  const bool never = adv == "never";
+  if (never) adv.clear();
+  const std::string v = t[p].low;
+  const std::string v1 = p + 1 < t.size() ? t[p + 1].low : std::string();
+  const std::string v2 = p + 2 < t.size() ? t[p + 2].low : std::string();
+
+  if (v == "am" && !neg) return am_rule(t, p + 1, c);
+  if (v == "have") {
+    if (p + 1 < t.size() && t[p + 1].low == "not") return have_rule(t, p + 2, true, c);
+    if (never) return {};
+    if (v1 == "been" && v2 == "living") return live_rule(t, p + 3, c);
+    if (v1 == "been" && v2 == "working") return work_rule(t, p + 3, false, c, nullptr);
+    return have_rule(t, p + 1, neg, c);
+  }
+  if (v == "own" && !never) {
+    rule_result r = have_rule(t, p + 1, neg, c);
+    if (!r.ok) return r;
+    // "Has X" -> "Owns X"
+    const std::string& s = r.f.text;
+    r.f.text =
+        neg ? "Does not own" + s.substr(std::string("Does not have").size()) : "Owns" + s.substr(3);
+    return r;
+  }
+  static const word_set prefs = {"like",  "love",   "enjoy",  "prefer",  "hate", "dislike",
+                                 "adore", "detest", "loathe", "despise", "mind", "likes",
+                                 "loves", "enjoys", "looove", "loove"};
+  if (prefs.count(v)) {
+    std::string verb = v;
+    if (verb == "likes" || verb == "loves" || verb == "enjoys") verb.pop_back();
+    if (verb == "looove" || verb == "loove") verb = "love";
+    if (verb == "mind" && !neg) return {};
+    if (never) return pref_rule(t, p + 1, verb, true, adv, c);
+    return pref_rule(t, p + 1, verb, neg, adv, c);
+  }
+  if (v == "can" && !never) {
+    std::size_t q = p + 1;
+    bool cneg = neg;
+    if (q < t.size() && t[q].low == "not") {
+      cneg = true;
+      ++q;
+    }
+    if (q >= t.size()) return {};
+    const std::string cv = t[q].low;
+    if (cneg && (cv == "stand" || cv == "stand" || cv == "tolerate")) {
+      if (q + 1 >= t.size() || has(object_pronouns(), t[q + 1].low)) return {};
+      span o = object_span(t, q + 1);
+      if (!object_ok(o)) return {};
+      return make("cannot " + cv + " " + render(o, c), classify(o, "preferences"));
+    }
+    if (!habit_verbs().count(cv) || cv == "go" || cv == "do" || cv == "make" || cv == "take" ||
+        cv == "help" || cv == "use" || cv == "spend" || cv == "care" || cv == "keep" ||
+        cv == "love" || cv == "hate" || cv == "miss" || cv == "sleep" || cv == "wake")
+      return {};
+    if (q + 1 >= t.size() || has(object_pronouns(), t[q + 1].low)) return {};
+    span o = object_span(t, q + 1);
+    if (!object_ok(o)) return {};
+    auto it = habit_verbs().find(cv);
+    return make((cneg ? "cannot " : "can ") + cv + " " + render(o, c),
+                classify(o, it->second == "preferences" ? "health" : it->second));
+  }
+  if (v == "work" || v == "works") {
+    if (never) return {};
+    return work_rule(t, p + 1, neg, c, nullptr);
+  }
+  if (v == "live") {
+    if (neg || never) return {};
+    return live_rule(t, p + 1, c);
+  }
+  if ((v == "moved" || v == "relocated") && !neg && !never) return moved_rule(t, p + 1, c);
+  if (neg) return habit_rule(t, p + 1, v, true, {}, c);  // "i don't eat meat"
+  if (never) {
+    rule_result r = habit_rule(t, p + 1, v, false, {}, c);  // "i never smoke"
+    if (r.ok) r.f.text = "Never " + lower(r.f.text.substr(0, 1)) + r.f.text.substr(1);
+    return r;
+  }
+  if (v == "got" && relationship_status_words().count(v1)) return make("is " + v1, "relationships");
+  if (v == "got" && (v1 == "a" || v1 == "an") && p + 2 < t.size() &&
+      (has(pet_words(), t[p + 2].low) || (p + 3 < t.size() && has(pet_words(), t[p + 3].low)))) {
+    span o = object_span(t, p + 1);
+    if (!object_ok(o, 8)) return {};
+    return make("has " + render(o, c), "other");
+  }
+  if (v == "grew" && v1 == "up") {
+    if (v2 != "in" && v2 != "on" && v2 != "near" && v2 != "around" && v2 != "outside" && v2 != "by")
+      return {};
+    span o = object_span(t, p + 2);
+    if (!object_ok(o, 8) || word_count(o) < 2 || has(object_pronouns(), o[1]->low)) return {};
+    auto cap = guess_place(o, 1);
+    return make("grew up " + render(o, c, &cap), "location");
+  }
+  if (v == "was" && (v1 == "born" || v1 == "raised") &&
+      (v2 == "in" || v2 == "on" || v2 == "by" || v2 == "and")) {
+    span o = object_span(t, p + 1);
+    if (!object_ok(o, 8) || word_count(o) < 3 || has(object_pronouns(), o[2]->low)) return {};
+    auto cap = guess_place(o, 2);
+    std::string cat = classify(o, "location");
+    if (v2 == "by") cat = classify(o, "relationships");
+    return make("was " + render(o, c, &cap), cat);
+  }
+  if (v == "graduated" && v1 == "from") {
+    span o = object_span(t, p);
+    if (!object_ok(o) || word_count(o) < 3) return {};
+    return make(render(o, c), "work");
+  }
+  if (v == "went" && v1 == "to") {
+    bool school = false;
+    for (std::size_t q = p + 2; q < t.size() && q < p + 6; ++q)
+      school |= t[q].low == "school" || t[q].low == "college" || t[q].low == "university" ||
+                t[q].low == "grad" || t[q].low == "harvard" || t[q].low == "yale";
+    if (!school) return {};
+    span o = object_span(t, p);
+    if (!object_ok(o) || word_count(o) < 3) return {};
+    return make(render(o, c), "work");
+  }
+  // wishes and plans ("i want to", "i plan to") are not facts yet: no rule
+  return habit_rule(t, p + 1, v, false, adv, c);
+}
+
+rule_result my_rule(const tokens& t, const ctx& c) {
+  // "my <subject> is|are <value>"
+  std::size_t k = 1;
+  while (k < t.size() && k <= 5 && t[k].low != "is" && t[k].low != "are") {
+    if (!is_word(t[k]) || t[k].low == "and" || t[k].low == "was" || t[k].low == "were" ||
+        t[k].low == "has" || t[k].low == "have" || t[k].low == "will" || t[k].low == "would")
+      return {};
+    ++k;
+  }
+  if (k >= t.size() || k == 1 || k > 5) return {};
+  std::size_t v = k + 1;
+  static const word_set fill = {"also",       "really",  "just",      "actually",
+                                "definitely", "still",   "currently", "now",
+                                "probably",   "totally", "always"};
+  while (v < t.size() && has(fill, t[v].low)) ++v;
+  if (v >= t.size()) return {};
+  const std::string verb = t[k].low;
+  const std::string s0 = t[1].low;
+  const std::string val0 = t[v].low;
+  const std::string val1 = v + 1 < t.size() ? t[v + 1].low : std::string();
+  if (val0 == "not" || (has(object_pronouns(), val0) && val0 != "one")) return {};
+  span subj;
+  for (std::size_t i = 1; i < k; ++i) subj.push_back(&t[i]);
+  std::string subj_text = render(subj, c);
+  span val = object_span(t, v);
+  if (!object_ok(val)) return {};
+
+  // favorites
+  if (s0 == "favorite" || s0 == "favourite") {
+    if (k == 2) return {};
+    bool interest = false;
+    static const word_set ints = {
+        "music",  "band",  "song",    "singer",   "artist",  "book",   "author",     "movie",
+        "film",   "show",  "sport",   "team",     "game",    "hobby",  "activity",   "genre",
+        "bands",  "songs", "books",   "movies",   "shows",   "sports", "games",      "hobbies",
+        "player", "tv",    "series",  "musician", "writer",  "actor",  "actress",    "thing",
+        "things", "place", "places",  "pastime",  "artists", "rapper", "instrument", "athlete",
+        "anime",  "video", "painter", "composer", "poet",    "novel"};
+    for (auto* x : subj) interest |= ints.count(x->low) > 0;
+    if (word_count(val) > 8) return {};
+    return make(subj_text + " " + verb + " " + render(val, c),
+                interest ? "interests" : "preferences");
+  }
+  if (k == 2 && s0 == "name" && verb == "is") {
+    if (word_count(val) > 3) return {};
+    std::vector<bool> cap(val.size(), true);
+    return make("name is " + render(val, c, &cap), "other");
+  }
+  // "my wife's name is anna"
+  if (k == 3 && t[2].low == "name" && verb == "is" && s0.size() > 2 &&
+      s0.compare(s0.size() - 2, 2, "'s") == 0) {
+    if (word_count(val) > 3) return {};
+    std::vector<bool> cap(val.size(), true);
+    const std::string rel = s0.substr(0, s0.size() - 2);
+    std::string cat = has(family_words(), rel) ? "relationships" : "other";
+    if (!has(family_words(), rel) && !has(pet_words(), rel)) return {};
+    return make(subj_text + " is " + render(val, c, &cap), cat);
+  }
+  const std::string& head = t[k - 1].low;  // the noun: "my older sister" -> sister
+  if (has(family_words(), head) || has(pet_words(), head)) {
+    if (head == "friend" || head == "friends") return {};
+    if (head == "family" && val0 != "from" && val0 != "in") return {};
+    static const word_set ok = {
+        "a",        "an",       "from",     "in",      "retired",  "married",   "divorced",
+        "engaged",  "single",   "named",    "called",  "twins",    "vegan",     "vegetarian",
+        "allergic", "deaf",     "blind",    "both",    "pregnant", "expecting", "serving",
+        "studying", "deployed", "disabled", "adopted", "older",    "younger",   "also",
+        "two",      "three",    "four",     "five",    "six",      "seven",     "eight",
+        "nine",     "ten",      "my"};
+    if (!ok.count(val0) && !all_digits(val0)) return {};
+    if ((val0 == "a" || val0 == "an") &&
+        (val1 == "little" || val1 == "bit" || val1 == "lot" || val1 == "pain" || val1 == "mess"))
+      return {};
+    if (all_digits(val0) || has(number_words(), val0)) {
+      // ages: "my son is 5" ok, "my kids are 5 and 7" ok
+    }
+    std::string cat = has(pet_words(), head) ? "other" : "relationships";
+    return make(subj_text + " " + verb + " " + render(val, c), cat);
+  }
+  static const std::unordered_map<std::string_view, std::string_view> others = {
+      {"job", "work"},          {"occupation", "work"},  {"profession", "work"},
+      {"career", "work"},       {"hobby", "interests"},  {"hobbies", "interests"},
+      {"passion", "interests"}, {"dream", "other"},      {"goal", "other"},
+      {"birthday", "other"},    {"major", "work"},       {"hair", "other"},
+      {"eyes", "other"},        {"religion", "other"},   {"diet", "health"},
+      {"height", "other"},      {"nickname", "other"},   {"hometown", "location"},
+      {"heritage", "other"},    {"background", "other"}, {"specialty", "work"}};
+  auto it = others.find(head);
+  if (it == others.end() || k > 3) return {};
+  if ((head == "job" || head == "career" || head == "occupation" || head == "profession") &&
+      !(val0 == "a" || val0 == "an" || val0 == "in" || val0 == "at" || val0 == "with" ||
+        val0 == "being" || val0 == "teaching" || val0 == "working" || val0 == "nursing"))
+    return {};
+  if ((head == "dream" || head == "goal") &&
+      !(val0 == "to" || val0 == "a" || val0 == "an" || val0 == "being"))
+    return {};
+  if ((head == "hair" || head == "eyes") && word_count(val) > 3) return {};
+  std::vector<bool> cap;
+  if (head == "hometown" || head == "nickname") cap.assign(val.size(), true);
+  return make(subj_text + " " + verb + " " + render(val, c, cap.empty() ? nullptr : &cap),
+              std::string(it->second));
+}
+
+rule_result we_rule(const tokens& t, const ctx& c) {
+  std::size_t p = 1;
+  while (p < t.size() && (t[p].low == "just" || t[p].low == "recently" || t[p].low == "also" ||
+                          t[p].low == "both" || t[p].low == "actually"))
+    ++p;
+  if (p >= t.size()) return {};
+  const std::string& v = t[p].low;
+  if (v == "have") {
+    rule_result r = have_rule(t, p + 1, false, c);
+    if (!r.ok) return {};
+    bool fam = false;
+    for (std::size_t q = p + 1; q < t.size(); ++q)
+      fam |= has(family_words(), t[q].low) || has(pet_words(), t[q].low);
+    if (!fam) return {};
+    return r;
+  }
+  if (v == "live") return live_rule(t, p + 1, c);
+  if (v == "moved" || v == "relocated") return moved_rule(t, p + 1, c);
+  if (v == "are" && p + 1 < t.size() && (t[p + 1].low == "married" || t[p + 1].low == "engaged")) {
+    span o = object_span(t, p + 1);
+    if (!object_ok(o, 6)) return {};
+    return make("is " + render(o, c), "relationships");
+  }
+  return {};
+}
+
+extracted_fact finish(rule_result r, const ctx& c) {
+  extracted_fact f = std::move(r.f);
+  f.slot = slot_of(f.text);
+  if (c.additive && (f.slot == "occupation" || f.slot == "employer" || f.slot == "location" ||
+                     f.slot == "hometown"))
+    f.slot.clear();
+  return f;
+}
+
+std::vector<std::string> norm_words(std::string_view text) {
+  std::vector<std::string> out;
+  std::string cur;
+  for (char ch : text) {
+    const auto u = static_cast<unsigned char>(ch);
+    if (std::isalnum(u) || u >= 0x80) {
+      cur += static_cast<char>(std::tolower(u));
+    } else if (ch == '\'') {
+      // "wife's" -> "wife", "s"
+      if (!cur.empty()) out.push_back(std::move(cur));
+      cur.clear();
+    } else if (!cur.empty()) {
+      out.push_back(std::move(cur));
+      cur.clear();
+    }
+  }
+  if (!cur.empty()) out.push_back(std::move(cur));
+  return out;
+}
+
+}  // namespace
+
+std::vector<extracted_fact> extract_facts(std::string_view message) {
+  std::vector<extracted_fact> out;
+  if (message.empty()) return out;
+  ctx base;
+  base.all_lower = true;
+  for (char ch : message)
+    if (ch >= 'A' && ch <= 'Z') {
+      base.all_lower = false;
+      break;
+    }
+  const tokens toks = tokenize(message);
+  for (clause& cl : split_clauses(toks)) {
+    if (cl.skip) continue;
+    tokens& t = cl.toks;
+    // leading discourse markers
+    std::size_t b = 0;
+    while (b < t.size() && (!is_word(t[b]) || has(lead_fillers(), t[b].low))) {
+      // "me too i have" / "me neither"
+      ++b;
+    }
+    if (b + 1 < t.size() && t[b].low == "me" &&
+        (t[b + 1].low == "too" || t[b + 1].low == "neither" || t[b + 1].low == "either"))
+      b += 2;
+    while (b < t.size() && (!is_word(t[b]) || has(lead_fillers(), t[b].low))) ++b;
+    if (b >= t.size()) continue;
+    if (b > 0) t.erase(t.begin(), t.begin() + static_cast<std::ptrdiff_t>(b));
+    if (t.size() < 2) continue;
+    if (is_temporary(t)) continue;
+    ctx c = base;
+    for (std::size_t i = 0; i < t.size(); ++i) {
+      if (t[i].low == "too" && i + 1 == t.size()) c.additive = true;
+      if (t[i].low == "as" && i + 1 < t.size() && t[i + 1].low == "well") c.additive = true;
+    }
+    // dropped subject: "dont like crowds", "love hiking", "just moved to Boston"
+    static const word_set dropped = {"love", "hate", "enjoy", "moved", "live", "work"};
+    if (has(dropped, t[0].low) || (t[0].low == "do" && t[1].low == "not") ||
+        (t[0].low == "just" && t[1].low == "moved"))
+      t.insert(t.begin(), token{"i", "i", 0});
+    rule_result r;
+    if (t[0].low == "i")
+      r = i_rule(t, c);
+    else if (t[0].low == "my")
+      r = my_rule(t, c);
+    else if (t[0].low == "we")
+      r = we_rule(t, c);
+    if (!r.ok) continue;
+    extracted_fact f = finish(std::move(r), c);
+    const std::string key = normalize_fact_text(f.text);
+    if (key.empty()) continue;
+    bool dup = false;
+    for (const auto& e : out) dup |= normalize_fact_text(e.text) == key;
+    if (!dup) out.push_back(std::move(f));
+  }
+  return out;
+}
+
+std::string slot_of(std::string_view fact_text) {
+  const std::vector<std::string> w = norm_words(fact_text);
+  if (w.size() < 2) return {};
+  auto at = [&](std::size_t i) -> const std::string& {
+    static const std::string empty;
+    return i < w.size() ? w[i] : empty;
+  };
+  const std::string& a = w[0];
+  const std::string& b = w[1];
+  if (a == "lives") {
+    static const word_set where = {"in",    "on",     "near",     "at",   "by", "outside",
+                                   "close", "around", "downtown", "just", "off"};
+    if (has(where, b)) return "location";
+    return {};
+  }
+  if (a == "works") {
+    if (b == "as") return "occupation";
+    if (b == "at" || b == "for") return "employer";
+    return {};
+  }
+  if (a == "name" && b == "is") return "name";
+  if (a == "birthday" && b == "is") return "birthday";
+  if (a == "major" && b == "is") return "major";
+  if ((a == "job" || a == "occupation" || a == "profession") && b == "is") return "occupation";
+  if (a == "favorite" || a == "favourite") {
+    std::string slot = "favorite";
+    for (std::size_t i = 1; i < w.size() && i < 5; ++i) {
+      if (w[i] == "is" || w[i] == "are") return i > 1 ? slot : std::string();
+      slot += "_" + w[i];
+    }
+    return {};
+  }
+  if (at(1) == "s" && at(2) == "name" && at(3) == "is") {
+    static const word_set single = {"wife",       "husband", "spouse",  "partner", "boyfriend",
+                                    "girlfriend", "fiance",  "fiancee", "mom",     "mother",
+                                    "dad",        "father",  "mum"};
+    if (has(single, a)) return a + "_name";
+    return {};
+  }
+  if (a == "is") {
+    std::size_t i = 1;
+    if (at(i) == "originally" || at(i) == "currently" || at(i) == "now") ++i;
+    const std::string& x = at(i);
+    if (x == "from") return "hometown";
+    if (has(relationship_status_words(), x)) return "relationship_status";
+    if (x == "in" && at(i + 1) == "a" && at(i + 2) == "relationship") return "relationship_status";
+    if (has(diet_words(), x) && w.size() <= i + 2) return "diet";
+    if ((x == "a" || x == "an") && has(diet_words(), at(i + 1)) && w.size() == i + 2) return "diet";
+    if (x == "retired" || x == "unemployed") return "occupation";
+    // age: "is 25 years old", "is twenty five years old"
+    if (w.size() >= 4 && w[w.size() - 2] == "years" && w.back() == "old") {
+      bool num = true;
+      for (std::size_t j = i; j + 2 < w.size(); ++j)
+        num &= all_digits(w[j]) || has(number_words(), w[j]);
+      if (num && w.size() - 2 > i) return "age";
+    }
+    if ((x == "a" || x == "an") && w.size() <= i + 5) {
+      bool occ = false, other = false;
+      for (std::size_t j = i + 1; j < w.size(); ++j) {
+        occ |= has(occupation_words(), w[j]);
+        other |= w[j] == "fan" || w[j] == "of" || w[j] == "and" || w[j] == "who" ||
+                 w[j] == "former" || w[j] == "retired" || w[j] == "part" || w[j] == "aspiring" ||
+                 w[j] == "future" || has(family_words(), w[j]) || w[j] == "boss" ||
+                 w[j] == "owner" || w[j] == "graduate" || w[j] == "host";
+      }
+      if (occ && !other) return "occupation";
+    }
+  }
+  return {};
+}
+
+extraction_output rule_extractor::extract(const extraction_input& in) {
+  extraction_output out;
+  struct entry {
+    std::string norm;
+    std::string slot;
+    std::string fact_id;  // a given fact
+    int op = -1;          // or the op (add or update) that holds it now
+  };
+  std::vector<entry> state;
+  state.reserve(in.facts.size() + in.messages.size());
+  for (const fact& f : in.facts)
+    state.push_back({normalize_fact_text(f.text), slot_of(f.text), f.id, -1});
+  for (const extraction_message& m : in.messages) {
+    for (extracted_fact& ef : extract_facts(m.content)) {
+      const std::string n = normalize_fact_text(ef.text);
+      if (n.empty()) continue;
+      bool known = false;
+      for (const entry& e : state) known |= e.norm == n;
+      if (known) continue;
+      entry* holder = nullptr;
+      if (!ef.slot.empty())
+        for (entry& e : state)
+          if (e.slot == ef.slot) {
+            holder = &e;
+            break;
+          }
+      if (holder != nullptr && holder->op >= 0) {
+        fact_op& op = out.ops[static_cast<std::size_t>(holder->op)];
+        op.text = ef.text;
+        op.category = ef.category;
+        op.observed_at = m.created_at;
+        op.source_ids = {m.id};
+        holder->norm = n;
+        continue;
+      }
+      fact_op op;
+      op.text = ef.text;
+      op.category = ef.category;
+      op.observed_at = m.created_at;
+      op.source_ids = {m.id};
+      if (holder != nullptr) {
+        op.kind = "update";
+        op.fact_id = holder->fact_id;
+        holder->norm = n;
+        holder->op = static_cast<int>(out.ops.size());
+        out.ops.push_back(std::move(op));
+        continue;
+      }
+      op.kind = "add";
+      state.push_back({n, ef.slot, {}, static_cast<int>(out.ops.size())});
+      out.ops.push_back(std::move(op));
+    }
+  }
+  return out;
+}
+
+}  // namespace memoryd

@@ -58,9 +58,9 @@ struct stored_message {
 struct history_query {
   std::string user_id;  // empty: all users
   std::int32_t limit = 50;
-  millis since = 0;       // created_at >= since (0: no bound)
-  millis until = 0;       // created_at < until (0: no bound)
-  std::string role;       // empty: any
+  millis since = 0;             // created_at >= since (0: no bound)
+  millis until = 0;             // created_at < until (0: no bound)
+  std::string role;             // empty: any
   std::int32_t processed = -1;  // -1 any, 0 not yet processed, 1 processed (done/dead/skipped)
 };
 
@@ -88,7 +88,7 @@ struct user_batch {
 };
 
 struct claim_result {
-  std::vector<user_batch> users;  // FIFO order
+  std::vector<user_batch> users;   // FIFO order
   std::int32_t dead_lettered = 0;  // expired leases already at max_attempts
 };
 
@@ -134,10 +134,10 @@ struct fact_event {
 
 // One operation an extractor (or the API) asks the fact writer to apply.
 struct fact_op {
-  std::string kind;  // add | update | delete
-  std::string fact_id;  // update, delete
-  std::string text;     // add, update
-  std::string category; // add (update: empty keeps the old one)
+  std::string kind;        // add | update | delete
+  std::string fact_id;     // update, delete
+  std::string text;        // add, update
+  std::string category;    // add (update: empty keeps the old one)
   millis observed_at = 0;  // created_at of the message it came from
   std::vector<std::string> source_ids;
 };
@@ -154,7 +154,7 @@ struct fact_batch {
 
 struct apply_result {
   std::int32_t added = 0, updated = 0, deleted = 0, unchanged = 0, rejected = 0;
-  bool replay = false;  // batch_key was applied before: nothing changed
+  bool replay = false;                // batch_key was applied before: nothing changed
   std::vector<std::string> fact_ids;  // ids of facts added or created by updates
 };
 

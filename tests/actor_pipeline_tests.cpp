@@ -51,7 +51,7 @@ struct probe {
   int active = 0, max_active = 0, calls = 0;
   std::map<std::string, int> active_per_user;
   int max_per_user = 0;
-  std::map<std::string, int> seen;  // message id -> times extracted
+  std::map<std::string, int> seen;                         // message id -> times extracted
   std::map<std::string, std::chrono::milliseconds> delay;  // per user; default none
 };
 
@@ -101,7 +101,8 @@ struct pipeline_fixture : sim_fixture {
   pipeline_fixture() {
     conv = std::make_shared<conversation_store>(
         conversation_store_options{dir.file("conversation.db"), "normal", 1000});
-    mem = std::make_shared<memory_store>(memory_store_options{dir.file("memory.db"), "normal", 1000});
+    mem =
+        std::make_shared<memory_store>(memory_store_options{dir.file("memory.db"), "normal", 1000});
     persistence = keep(spawn_persistence(sys, conv, {}, false));
     fact_writer = keep(spawn_fact_writer(sys, mem, false));
     opts.batch_size = 100;
@@ -150,7 +151,8 @@ struct pipeline_fixture : sim_fixture {
   }
 };
 
-TEST_CASE_METHOD(pipeline_fixture, "nothing is claimed before interval_ms and a tick processes the batch") {
+TEST_CASE_METHOD(pipeline_fixture,
+                 "nothing is claimed before interval_ms and a tick processes the batch") {
   with_backend(std::make_shared<rule_extractor>(), 2);
   keep(spawn_ticker(sys, batcher, 1000ms));
   say("+15551234567", "I have a dog named Max and I'm allergic to peanuts.");
@@ -211,7 +213,8 @@ TEST_CASE_METHOD(pipeline_fixture, "never more than pool_size extractions at onc
   CHECK(statuses()["done"] == 10);
 }
 
-TEST_CASE_METHOD(pipeline_fixture, "a user is never in two extractors and each message is extracted once") {
+TEST_CASE_METHOD(pipeline_fixture,
+                 "a user is never in two extractors and each message is extracted once") {
   auto p = std::make_shared<probe>();
   opts.per_user_batch_size = 2;
   opts.batch_size = 4;
@@ -228,7 +231,8 @@ TEST_CASE_METHOD(pipeline_fixture, "a user is never in two extractors and each m
   CHECK(statuses()["done"] == 18);
 }
 
-TEST_CASE_METHOD(pipeline_fixture, "a failing extraction is retried after its backoff then dead-lettered") {
+TEST_CASE_METHOD(pipeline_fixture,
+                 "a failing extraction is retried after its backoff then dead-lettered") {
   auto backend = std::make_shared<scripted_backend>();
   backend->fail["bad"] = failure_kind::transient;
   with_backend(backend, 1);
@@ -259,7 +263,9 @@ TEST_CASE_METHOD(pipeline_fixture, "a failing extraction is retried after its ba
   CHECK(backend->calls["bad"] == 3);
 }
 
-TEST_CASE_METHOD(pipeline_fixture, "a permanent failure dead-letters at once and garbage is processed with its error") {
+TEST_CASE_METHOD(
+    pipeline_fixture,
+    "a permanent failure dead-letters at once and garbage is processed with its error") {
   auto backend = std::make_shared<scripted_backend>();
   backend->fail["badkey"] = failure_kind::permanent;
   backend->garbage.insert("garbled");
@@ -356,7 +362,8 @@ TEST_CASE_METHOD(pipeline_fixture, "drain releases queued work without using an 
   for (auto& m : messages(""))
     if (m.status == "pending") CHECK(m.attempts == 0);
   bool drained = false;
-  self->receive([&](bool b) { drained = b; }, caf::after(0s) >> [] { FAIL("drain did not answer"); });
+  self->receive([&](bool b) { drained = b; },
+                caf::after(0s) >> [] { FAIL("drain did not answer"); });
   CHECK(drained);
 }
 

@@ -130,8 +130,7 @@ TEST_CASE("invalid values name their key") {
   CHECK(error_key(with_env({{"MEMORYD_LISTEN", "127.0.0.1:70000"}})) == "server.listen");
   CHECK(error_key(with_env({{"EXTRACTOR", "magic"}})) == "extractor.backend");
   CHECK(error_key(with_env({{"EXTRACTOR_POOL_SIZE", "-1"}})) == "extractor.pool_size");
-  CHECK(error_key(with_env({{"MEMORY_PROCESSOR_RETRY_MAX_MS", "10"}})) ==
-        "processor.retry_max_ms");
+  CHECK(error_key(with_env({{"MEMORY_PROCESSOR_RETRY_MAX_MS", "10"}})) == "processor.retry_max_ms");
   auto s = no_env();
   s.flags = {{"processor.nope", "1"}};
   CHECK(error_key(s) == "processor.nope");

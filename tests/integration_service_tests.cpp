@@ -33,8 +33,7 @@ struct service {
   child_process proc;
   std::uint16_t port = 0;
 
-  service(temp_dir& d, std::map<std::string, std::string> env,
-          std::vector<std::string> extra = {})
+  service(temp_dir& d, std::map<std::string, std::string> env, std::vector<std::string> extra = {})
       : dir(d), proc(args(extra), env, d.path()) {
     REQUIRE(proc.wait_for_output("\"server_started\"", 20s));
     std::istringstream lines(proc.out());
@@ -71,7 +70,8 @@ std::vector<std::string> fact_texts(std::uint16_t port, const std::string& user_
   auto r = http_request(port, "GET", "/v1/users/" + user_path + "/facts");
   REQUIRE(r.status == 200);
   std::vector<std::string> out;
-  for (auto& f : json::parse(r.body).at("facts").as_array())
+  auto doc = json::parse(r.body);
+  for (auto& f : doc.at("facts").as_array())
     out.emplace_back(f.at("text").as_string().c_str());
   return out;
 }
@@ -118,10 +118,11 @@ TEST_CASE("process-once processes what the service stored and prints the cycle a
   {
     service svc(dir, env);
     CHECK(twilio(svc.port, dog_form).status == 200);
-    auto r = http_request(svc.port, "POST", "/v1/messages",
-                          R"({"messages":[{"user_id":"u1","role":"user","content":"I live in New York."},
+    auto r =
+        http_request(svc.port, "POST", "/v1/messages",
+                     R"({"messages":[{"user_id":"u1","role":"user","content":"I live in New York."},
                               {"user_id":"u1","role":"assistant","content":"I love New York too!"}]})",
-                          "application/json");
+                     "application/json");
     CHECK(r.status == 202);
     CHECK(svc.stop() == 0);
   }
@@ -163,7 +164,8 @@ TEST_CASE("malformed bodies get a 4xx with a JSON error and write nothing") {
       {"/v1/messages", R"({"user_id":"","role":"user","content":"hi"})", "application/json"},
       {"/v1/messages", "{\"user_id\":\"x\",\"role\":\"user\",\"content\":\"\xff\xfe\"}",
        "application/json"},
-      {"/v1/messages", R"({"messages":[{"user_id":"x","role":"user","content":"ok"},{"user_id":"x"}]})",
+      {"/v1/messages",
+       R"({"messages":[{"user_id":"x","role":"user","content":"ok"},{"user_id":"x"}]})",
        "application/json"},
       {"/webhooks/twilio", "Body=hello&MessageSid=SM1", "application/x-www-form-urlencoded"},
       {"/webhooks/twilio", "From=%2B1555&Body=%ZZ", "application/x-www-form-urlencoded"},
@@ -192,10 +194,10 @@ TEST_CASE("SIGTERM exits cleanly and every acknowledged message is there after a
   {
     service svc(dir, env);
     for (int i = 0; i < 20; ++i) {
-      auto r = http_request(svc.port, "POST", "/v1/messages",
-                            R"({"user_id":"d","role":"user","content":"note )" +
-                                std::to_string(i) + R"("})",
-                            "application/json");
+      auto r = http_request(
+          svc.port, "POST", "/v1/messages",
+          R"({"user_id":"d","role":"user","content":"note )" + std::to_string(i) + R"("})",
+          "application/json");
       acked += r.status == 202 ? 1 : 0;
     }
     CHECK(svc.stop() == 0);
@@ -223,10 +225,10 @@ TEST_CASE("command line: help, version, config errors exit 2 naming the key") {
 }
 
 TEST_CASE("extract is a dry run over JSONL records") {
-  auto r = run_command(
-      {binary, "extract"}, {},
-      "{\"id\":\"a\",\"user_id\":\"u\",\"messages\":[\"I have a dog named Max.\",\"how are you?\"]}\n"
-      "{\"id\":\"b\",\"user_id\":\"v\",\"messages\":[\"lol\"]}\n");
+  auto r = run_command({binary, "extract"}, {},
+                       "{\"id\":\"a\",\"user_id\":\"u\",\"messages\":[\"I have a dog named "
+                       "Max.\",\"how are you?\"]}\n"
+                       "{\"id\":\"b\",\"user_id\":\"v\",\"messages\":[\"lol\"]}\n");
   REQUIRE(r.exit_code == 0);
   std::istringstream lines(r.out);
   std::string first, second;

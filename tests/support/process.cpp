@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -53,6 +54,11 @@ pid_t spawn(const std::vector<std::string>& args, const std::map<std::string, st
   return pid;
 }
 
+int next_id() {
+  static std::atomic<int> id{0};
+  return ++id;
+}
+
 }  // namespace
 
 run_result run_command(const std::vector<std::string>& args,
@@ -84,9 +90,9 @@ run_result run_command(const std::vector<std::string>& args,
 }
 
 child_process::child_process(const std::vector<std::string>& args,
-                             const std::map<std::string, std::string>& env,
-                             const std::string& dir)
-    : out_path_(dir + "/stdout.log"), err_path_(dir + "/stderr.log") {
+                             const std::map<std::string, std::string>& env, const std::string& dir)
+    : out_path_(dir + "/stdout." + std::to_string(next_id()) + ".log"),
+      err_path_(dir + "/stderr." + std::to_string(next_id()) + ".log") {
   pid_ = spawn(args, env, "", out_path_, err_path_);
 }
 

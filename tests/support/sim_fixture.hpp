@@ -44,7 +44,8 @@ struct sim_fixture {
   }
 
   // Moves simulated time forward in steps, running everything that becomes due.
-  void advance(std::chrono::milliseconds d, std::chrono::milliseconds step = std::chrono::milliseconds(100)) {
+  void advance(std::chrono::milliseconds d,
+               std::chrono::milliseconds step = std::chrono::milliseconds(100)) {
     sched.run();
     while (d.count() > 0) {
       auto s = std::min(d, step);
@@ -60,8 +61,7 @@ struct sim_fixture {
     self->send(dst, std::forward<Ts>(xs)...);
     sched.run();
     T res{};
-    self->receive([&](T& x) { res = std::move(x); },
-                  [&](caf::error& e) { FAIL(sys.render(e)); },
+    self->receive([&](T& x) { res = std::move(x); }, [&](caf::error& e) { FAIL(sys.render(e)); },
                   caf::after(std::chrono::seconds(0)) >> [] { FAIL("no reply"); });
     return res;
   }
