@@ -85,6 +85,9 @@ std::optional<fact_batch> run_backend(extractor_state& st, const user_batch& b,
   batch.cause = "extractor";
   batch.extractor = st.backend->version();
   batch.ops = std::move(res.ops);
+  batch.now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                  std::chrono::system_clock::now().time_since_epoch())
+                  .count();
   // Backends that do not attribute ops to messages get the whole batch as the source.
   for (auto& op : batch.ops) {
     if (op.observed_at == 0 && !b.messages.empty()) op.observed_at = b.messages.back().created_at;

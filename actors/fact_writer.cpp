@@ -29,7 +29,6 @@ auto guarded(F&& f) -> caf::result<decltype(f())> {
 
 caf::behavior fact_writer(fact_writer_actor* self, std::shared_ptr<memory_store> store) {
   self->state.store = std::move(store);
-  self->attach_functor([self] { self->state.store.reset(); });
   auto& st = self->state;
   return {
       [=, &st](facts_atom, const std::string& user) {

@@ -130,7 +130,11 @@ caf::behavior ingress(ingress_actor* self, std::shared_ptr<http_server> server,
                       caf::actor persistence, caf::actor fact_writer, ingress_options opts) {
   self->state.server = std::move(server);
   self->state.opts = opts;
-  self->attach_functor([self] { stop_server(self); });
+  // However the actor ends, the listener stops. The functor runs after the state is gone,
+  // so it holds the server itself (stop() is idempotent).
+  self->attach_functor([srv = self->state.server, grace = opts.shutdown_grace] {
+    if (srv) srv->stop(grace);
+  });
   return {
       [=](ingest_atom a, std::vector<new_message>& m) {
         return self->delegate(persistence, a, std::move(m));

@@ -98,10 +98,11 @@ caf::behavior persistence(persistence_actor* self, std::shared_ptr<conversation_
                           persistence_options opts) {
   self->state.store = std::move(store);
   self->state.opts = opts;
-  self->attach_functor([self] {
-    // Exit: nothing acknowledged is pending (acks follow commits), but commit what queued.
-    if (!self->state.queue.empty()) commit_queue(self);
-    self->state.store.reset();
+  // On shutdown, commit what is queued (and answer it) before the database closes. The
+  // store itself closes when the state goes away.
+  self->set_exit_handler([self](const caf::exit_msg& msg) {
+    commit_queue(self);
+    self->quit(msg.reason);
   });
   using ids = std::vector<std::string>;
   auto& st = self->state;

@@ -82,6 +82,7 @@ pipeline start_pipeline(caf::actor_system& sys, const config& cfg, pipeline_mode
   io.http.read_timeout = std::chrono::milliseconds(cfg.server.read_timeout_ms);
   io.http.idle_timeout = std::chrono::milliseconds(cfg.server.idle_timeout_ms);
   io.http.max_connections = static_cast<std::size_t>(cfg.server.max_connections);
+  io.http.api_token = cfg.server.api_token;
   io.shutdown_grace = std::chrono::milliseconds(cfg.server.shutdown_grace_ms);
   try {
     auto h = start_ingress(sys, p.persistence, p.fact_writer, io, true);

@@ -14,7 +14,7 @@ namespace memoryd {
 namespace {
 
 // Limits on individual fields. The body as a whole is bounded by server_options::body_limit.
-constexpr std::size_t kMaxUserIdBytes = 256;
+constexpr std::size_t kMaxUserIdBytes = max_user_id_bytes;
 constexpr std::size_t kMaxChannelBytes = 32;
 constexpr std::size_t kMaxExternalIdBytes = 256;
 
@@ -226,6 +226,17 @@ parsed_messages parse_twilio_form(std::string_view body) {
   } else {
     m.channel = "sms";
   }
+  // Twilio sends E.164 numbers with the '+' percent-encoded. A hand-made post (curl -d
+  // From=+1555...) leaves it raw and form decoding turns it into a space: a space before
+  // digits can only have been that '+'.
+  std::string restored;
+  if (user.size() > 1 && user.front() == ' ' &&
+      user.find_first_not_of("0123456789", 1) == std::string_view::npos) {
+    restored = "+" + std::string(user.substr(1));
+    user = restored;
+  }
+  while (!user.empty() && (user.front() == ' ' || user.front() == '\t')) user.remove_prefix(1);
+  while (!user.empty() && (user.back() == ' ' || user.back() == '\t')) user.remove_suffix(1);
   if (user.empty()) return failed(bad_request("invalid_field", "From: no sender after the prefix"));
   if (user.size() > kMaxUserIdBytes) {
     return failed(bad_request(

@@ -1,6 +1,7 @@
 // Pure functions from HTTP request parts to typed requests, unit-testable without sockets.
 #pragma once
 
+#include <cstddef>
 #include <map>
 #include <optional>
 #include <string>
@@ -12,6 +13,9 @@
 #include "store/types.hpp"
 
 namespace memoryd {
+
+// Longest user id accepted anywhere (JSON field, Twilio From, URL path), in bytes.
+inline constexpr std::size_t max_user_id_bytes = 256;
 
 // application/x-www-form-urlencoded: name/value pairs in order ('+' is space, %XX decoded).
 // Returns nullopt on malformed percent escapes.

@@ -13,6 +13,8 @@
 //   with it the io_context) alive past stop().
 #include "http/server.hpp"
 
+#include <openssl/crypto.h>
+
 #include <spdlog/spdlog.h>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/executor_work_guard.hpp>
@@ -67,7 +69,7 @@ constexpr std::size_t kIdleReadBytes = 4096;
 constexpr std::size_t kMaxBatchMessages = 1000;
 constexpr int kDefaultHistoryLimit = 50;
 constexpr int kMaxHistoryLimit = 1000;
-constexpr std::size_t kMaxUserIdBytes = 256;
+constexpr std::size_t kMaxUserIdBytes = max_user_id_bytes;
 // An accept that fails (EMFILE, ENFILE) would fail again at once: back off instead of spinning.
 constexpr std::chrono::milliseconds kAcceptRetryDelay{100};
 // Connections over max_connections get a 503 (written within kRefuseTimeout); beyond this
@@ -243,7 +245,19 @@ std::optional<response> check_path_user_id(const std::string& user_id) {
   return std::nullopt;
 }
 
-void handle_request(const request& req, service_api& api, reply_fn reply) {
+// Constant time in the token's content, so the answer's timing does not reveal a prefix.
+bool bearer_matches(const request& req, const std::string& token) {
+  auto it = req.find(http::field::authorization);
+  if (it == req.end()) return false;
+  std::string_view value = it->value();
+  constexpr std::string_view scheme = "Bearer ";
+  if (value.size() != scheme.size() + token.size() || value.substr(0, scheme.size()) != scheme)
+    return false;
+  return CRYPTO_memcmp(value.data() + scheme.size(), token.data(), token.size()) == 0;
+}
+
+void handle_request(const request& req, const std::string& api_token, service_api& api,
+                    reply_fn reply) {
   auto parsed = boost::urls::parse_origin_form(req.target());
   if (parsed.has_error()) {
     return reply(error_response(http::status::bad_request, "bad_request", "malformed target"));
@@ -257,6 +271,12 @@ void handle_request(const request& req, service_api& api, reply_fn reply) {
     return std::equal(seg.begin(), seg.end(), want.begin(), want.end());
   };
 
+  if (!seg.empty() && seg[0] == "v1" && !api_token.empty() && !bearer_matches(req, api_token)) {
+    auto res = error_response(http::status::unauthorized, "unauthorized",
+                              "missing or wrong Authorization: Bearer token");
+    res.set(http::field::www_authenticate, "Bearer");
+    return reply(std::move(res));
+  }
   if (is({"webhooks", "twilio"}) || is({"sms"})) {
     if (method != http::verb::post) return reply(method_not_allowed("POST"));
     return handle_twilio(req, api, std::move(reply));
@@ -463,7 +483,7 @@ class session : public std::enable_shared_from_this<session> {
       });
     };
     try {
-      handle_request(req_, *state_->api, std::move(reply));
+      handle_request(req_, state_->opts.api_token, *state_->api, std::move(reply));
     } catch (const std::exception& e) {
       spdlog::warn("http_handler_error: {}", e.what());
       on_reply(gen,

@@ -20,6 +20,8 @@ struct server_options {
   std::chrono::milliseconds read_timeout{10000};  // whole request, slowloris bound
   std::chrono::milliseconds idle_timeout{60000};  // keep-alive between requests
   std::size_t max_connections = 1024;
+  // When set, every /v1/* request needs "Authorization: Bearer <api_token>" (else 401).
+  std::string api_token;
 };
 
 class http_server {

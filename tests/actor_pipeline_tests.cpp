@@ -167,6 +167,12 @@ TEST_CASE_METHOD(pipeline_fixture,
   CHECK(facts.size() == 2);
   CHECK(std::count(facts.begin(), facts.end(), "Has a dog named Max") == 1);
   CHECK(std::count(facts.begin(), facts.end(), "Is allergic to peanuts") == 1);
+  for (auto& f : mem->active_facts("+15551234567")) {
+    CHECK(f.created_at > 0);
+    CHECK(f.observed_at == 1000);  // the message's time, not the processing time
+    CHECK(f.source_ids.size() == 1);
+  }
+  for (auto& e : mem->events("+15551234567")) CHECK(e.at > 0);
 }
 
 TEST_CASE_METHOD(pipeline_fixture, "run answers the cycle result with counts") {

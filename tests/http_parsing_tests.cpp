@@ -287,3 +287,12 @@ TEST_CASE("render_error and render_history shapes") {
         R"("last_error":null,"processed_at":null}]})");
   CHECK(render_health({true, ""}) == R"({"status":"ok"})");
 }
+
+TEST_CASE("twilio From: an unencoded plus (decoded as a space) is restored, spaces trimmed") {
+  auto raw_plus = memoryd::parse_twilio_form("From=whatsapp:+15551234567&Body=hi");
+  REQUIRE_FALSE(raw_plus.error);
+  CHECK(raw_plus.messages.at(0).user_id == "+15551234567");
+  auto spaced = memoryd::parse_twilio_form("From=+alice+&Body=hi");
+  REQUIRE_FALSE(spaced.error);
+  CHECK(spaced.messages.at(0).user_id == "alice");
+}

@@ -240,3 +240,29 @@ TEST_CASE("extract is a dry run over JSONL records") {
   CHECK(a.at("facts").as_array()[0].at("text").as_string() == "Has a dog named Max");
   CHECK(json::parse(second).at("facts").as_array().empty());
 }
+
+TEST_CASE("with an API token every v1 route needs it and the webhook does not") {
+  temp_dir dir;
+  auto env = env_for(dir);
+  env["MEMORYD_API_TOKEN"] = "s3cret-token";
+  service svc(dir, env);
+  const std::string body = R"({"user_id":"t","role":"user","content":"I like tea."})";
+  std::vector<std::map<std::string, std::string>> wrong = {
+      {}, {{"Authorization", "Bearer nope"}}, {{"Authorization", "s3cret-token"}},
+      {{"Authorization", "Bearer s3cret-token-and-more"}}};
+  for (auto& headers : wrong) {
+    CHECK(http_request(svc.port, "POST", "/v1/messages", body, "application/json", headers).status ==
+          401);
+    CHECK(http_request(svc.port, "GET", "/v1/users/t/messages", "", "", headers).status == 401);
+    CHECK(http_request(svc.port, "GET", "/v1/users/t/facts", "", "", headers).status == 401);
+  }
+  std::map<std::string, std::string> good = {{"Authorization", "Bearer s3cret-token"}};
+  CHECK(http_request(svc.port, "POST", "/v1/messages", body, "application/json", good).status ==
+        202);
+  auto r = http_request(svc.port, "GET", "/v1/users/t/messages", "", "", good);
+  CHECK(r.status == 200);
+  CHECK(json::parse(r.body).at("messages").as_array().size() == 1);
+  CHECK(twilio(svc.port, dog_form).status == 200);
+  CHECK(http_request(svc.port, "GET", "/healthz").status == 200);
+  CHECK(svc.stop() == 0);
+}

@@ -1,10 +1,5 @@
 // Built on async operations run to completion one at a time, because Beast's synchronous
 // operations ignore tcp_stream deadlines and a test must never hang.
-// Must match memoryd_http's compile definition: test binaries link both, and Asio's executor
-// types differ with and without it (an ODR violation that crashes at run time otherwise).
-#ifndef BOOST_ASIO_NO_DEPRECATED
-#define BOOST_ASIO_NO_DEPRECATED
-#endif
 
 #include "tests/support/http_client.hpp"
 
