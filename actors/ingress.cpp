@@ -13,6 +13,45 @@
 namespace memoryd {
 namespace {
 
+api_failure unavailable(caf::event_based_actor* self, const caf::error& e) {
+  return {503, "unavailable",
+          "the service could not complete the request: " + self->system().render(e)};
+}
+
+// Bridge actors: one per HTTP call, alive until the answer arrives. Their data travels as
+// spawn arguments, never as lambda captures: CAF 0.17.6 dereferences a null argument tuple
+// when a function is spawned without arguments (undefined behaviour, caught by UBSan).
+template <class T, class... Ts>
+void bridge(caf::event_based_actor* self, caf::actor target, std::chrono::milliseconds timeout,
+            callback<T> done, Ts... xs) {
+  self->request(target, timeout, std::move(xs)...)
+      .then([=](T& value) { done(outcome<T>::success(std::move(value))); },
+            [=](caf::error& e) { done(outcome<T>::fail(unavailable(self, e))); });
+}
+
+void facts_bridge(caf::event_based_actor* self, caf::actor target,
+                  std::chrono::milliseconds timeout, callback<fact_listing> done,
+                  std::string user_id, bool with_history) {
+  self->request(target, timeout, facts_atom_v, std::move(user_id), with_history)
+      .then(
+          [=](std::vector<fact>& f, std::vector<fact_event>& e) {
+            done(outcome<fact_listing>::success({std::move(f), std::move(e)}));
+          },
+          [=](caf::error& e) { done(outcome<fact_listing>::fail(unavailable(self, e))); });
+}
+
+void health_bridge(caf::event_based_actor* self, caf::actor target,
+                   std::chrono::milliseconds timeout, callback<health_report> done) {
+  self->request(target, timeout, health_atom_v)
+      .then(
+          [=](bool ok) {
+            done(outcome<health_report>::success({ok, ""}));
+          },
+          [=](caf::error& e) {
+            done(outcome<health_report>::success({false, self->system().render(e)}));
+          });
+}
+
 class actor_api final : public service_api {
  public:
   actor_api(caf::actor_system& sys, std::chrono::milliseconds timeout)
@@ -20,56 +59,21 @@ class actor_api final : public service_api {
   void set_target(caf::actor ingress) { target_ = std::move(ingress); }
 
   void ingest(std::vector<new_message> msgs, callback<std::vector<ingest_outcome>> done) override {
-    ask<std::vector<ingest_outcome>>(std::move(done), ingest_atom_v, std::move(msgs));
+    sys_.spawn(bridge<std::vector<ingest_outcome>, ingest_atom, std::vector<new_message>>, target_,
+               timeout_, std::move(done), ingest_atom_v, std::move(msgs));
   }
   void history(history_query q, callback<std::vector<stored_message>> done) override {
-    ask<std::vector<stored_message>>(std::move(done), history_atom_v, std::move(q));
+    sys_.spawn(bridge<std::vector<stored_message>, history_atom, history_query>, target_, timeout_,
+               std::move(done), history_atom_v, std::move(q));
   }
   void facts(std::string user_id, bool with_history, callback<fact_listing> done) override {
-    auto target = target_;
-    auto timeout = timeout_;
-    sys_.spawn(
-        [=, user_id = std::move(user_id), done = std::move(done)](caf::event_based_actor* self) {
-          self->request(target, timeout, facts_atom_v, user_id, with_history)
-              .then(
-                  [=](std::vector<fact>& f, std::vector<fact_event>& e) {
-                    done(outcome<fact_listing>::success({std::move(f), std::move(e)}));
-                  },
-                  [=](caf::error& e) { done(outcome<fact_listing>::fail(unavailable(self, e))); });
-        });
+    sys_.spawn(facts_bridge, target_, timeout_, std::move(done), std::move(user_id), with_history);
   }
   void health(callback<health_report> done) override {
-    auto target = target_;
-    auto timeout = timeout_;
-    sys_.spawn([=, done = std::move(done)](caf::event_based_actor* self) {
-      self->request(target, timeout, health_atom_v)
-          .then(
-              [=](bool) {
-                done(outcome<health_report>::success({true, ""}));
-              },
-              [=](caf::error& e) {
-                done(outcome<health_report>::success({false, self->system().render(e)}));
-              });
-    });
+    sys_.spawn(health_bridge, target_, timeout_, std::move(done));
   }
 
  private:
-  static api_failure unavailable(caf::event_based_actor* self, const caf::error& e) {
-    return {503, "unavailable",
-            "the service could not complete the request: " + self->system().render(e)};
-  }
-
-  template <class T, class... Ts>
-  void ask(callback<T> done, Ts... xs) {
-    auto target = target_;
-    auto timeout = timeout_;
-    sys_.spawn([=, done = std::move(done)](caf::event_based_actor* self) {
-      self->request(target, timeout, xs...)
-          .then([=](T& value) { done(outcome<T>::success(std::move(value))); },
-                [=](caf::error& e) { done(outcome<T>::fail(unavailable(self, e))); });
-    });
-  }
-
   caf::actor_system& sys_;
   std::chrono::milliseconds timeout_;
   caf::actor target_;

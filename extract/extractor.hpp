@@ -21,8 +21,8 @@ struct extraction_message {
 
 struct extraction_input {
   std::string user_id;
-  std::vector<fact> facts;                  // the user's active facts
-  std::vector<extraction_message> messages; // new user messages, in arrival order
+  std::vector<fact> facts;                   // the user's active facts
+  std::vector<extraction_message> messages;  // new user messages, in arrival order
 };
 
 struct extraction_output {

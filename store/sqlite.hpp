@@ -18,7 +18,7 @@ class error : public std::runtime_error {
  public:
   error(int code, const std::string& what) : std::runtime_error(what), code_(code) {}
   int code() const { return code_; }  // primary SQLite result code (SQLITE_BUSY, _FULL, ...)
-  bool busy() const;                   // SQLITE_BUSY or SQLITE_LOCKED
+  bool busy() const;                  // SQLITE_BUSY or SQLITE_LOCKED
  private:
   int code_;
 };
@@ -39,9 +39,9 @@ class statement {
   statement& bind(int i, const std::string& v) { return bind(i, std::string_view{v}); }
   statement& bind_null(int i);
 
-  bool step();  // true: a row is ready; false: done
-  void exec();  // step to completion, then reset
-  void reset(); // reset + clear bindings
+  bool step();   // true: a row is ready; false: done
+  void exec();   // step to completion, then reset
+  void reset();  // reset + clear bindings
 
   std::int64_t col_int(int i) const;
   double col_double(int i) const;

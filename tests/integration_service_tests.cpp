@@ -71,8 +71,7 @@ std::vector<std::string> fact_texts(std::uint16_t port, const std::string& user_
   REQUIRE(r.status == 200);
   std::vector<std::string> out;
   auto doc = json::parse(r.body);
-  for (auto& f : doc.at("facts").as_array())
-    out.emplace_back(f.at("text").as_string().c_str());
+  for (auto& f : doc.at("facts").as_array()) out.emplace_back(f.at("text").as_string().c_str());
   return out;
 }
 
@@ -248,11 +247,14 @@ TEST_CASE("with an API token every v1 route needs it and the webhook does not") 
   service svc(dir, env);
   const std::string body = R"({"user_id":"t","role":"user","content":"I like tea."})";
   std::vector<std::map<std::string, std::string>> wrong = {
-      {}, {{"Authorization", "Bearer nope"}}, {{"Authorization", "s3cret-token"}},
+      {},
+      {{"Authorization", "Bearer nope"}},
+      {{"Authorization", "s3cret-token"}},
       {{"Authorization", "Bearer s3cret-token-and-more"}}};
   for (auto& headers : wrong) {
-    CHECK(http_request(svc.port, "POST", "/v1/messages", body, "application/json", headers).status ==
-          401);
+    CHECK(
+        http_request(svc.port, "POST", "/v1/messages", body, "application/json", headers).status ==
+        401);
     CHECK(http_request(svc.port, "GET", "/v1/users/t/messages", "", "", headers).status == 401);
     CHECK(http_request(svc.port, "GET", "/v1/users/t/facts", "", "", headers).status == 401);
   }
