@@ -45,6 +45,11 @@ std::string one_of(const std::string& s, std::initializer_list<const char*> allo
   throw std::invalid_argument("'" + s + "' is not one of: " + list);
 }
 
+std::string non_empty(const std::string& v) {
+  if (v.empty()) throw std::invalid_argument("must not be empty");
+  return v;
+}
+
 constexpr std::int64_t max_i64 = std::numeric_limits<std::int64_t>::max();
 
 template <class Section>
@@ -108,17 +113,9 @@ const std::vector<key_def>& key_defs() {
       int_field("server.shutdown_grace_ms", {}, &C::server, &C::server_section::shutdown_grace_ms,
                 0, 600000),
       string_field("storage.conversation_db", {"CONVERSATION_DB_PATH"}, &C::storage,
-                   &C::storage_section::conversation_db,
-                   [](const std::string& v) {
-                     if (v.empty()) throw std::invalid_argument("must not be empty");
-                     return v;
-                   }),
+                   &C::storage_section::conversation_db, non_empty),
       string_field("storage.memory_db", {"MEMORY_DB_PATH"}, &C::storage,
-                   &C::storage_section::memory_db,
-                   [](const std::string& v) {
-                     if (v.empty()) throw std::invalid_argument("must not be empty");
-                     return v;
-                   }),
+                   &C::storage_section::memory_db, non_empty),
       string_field("storage.synchronous", {"MEMORYD_SYNCHRONOUS"}, &C::storage,
                    &C::storage_section::synchronous,
                    [](const std::string& v) {

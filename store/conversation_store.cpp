@@ -67,20 +67,7 @@ constexpr const char* k_claim_messages_sql =
     "INDEXED BY messages_waiting "
     "WHERE user_id = ?1 AND status IN ('pending','leased') AND seq > ?3 ORDER BY seq LIMIT ?2";
 
-// Resets a cached statement on entry and on exit (also when an exception leaves the scope),
-// so no statement keeps a read snapshot open.
-class use {
- public:
-  explicit use(sqlite::statement& s) : s_(s) { s_.reset(); }
-  ~use() { s_.reset(); }
-  use(const use&) = delete;
-  use& operator=(const use&) = delete;
-  sqlite::statement* operator->() { return &s_; }
-  sqlite::statement& operator*() { return s_; }
-
- private:
-  sqlite::statement& s_;
-};
+using use = sqlite::statement_use;
 
 }  // namespace
 

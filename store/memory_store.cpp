@@ -134,18 +134,7 @@ std::string trim(const std::string& s) {
   return s.substr(b, e - b + 1);
 }
 
-class use {
- public:
-  explicit use(sqlite::statement& s) : s_(s) { s_.reset(); }
-  ~use() { s_.reset(); }
-  use(const use&) = delete;
-  use& operator=(const use&) = delete;
-  sqlite::statement* operator->() { return &s_; }
-  sqlite::statement& operator*() { return s_; }
-
- private:
-  sqlite::statement& s_;
-};
+using use = sqlite::statement_use;
 
 }  // namespace
 

@@ -76,6 +76,21 @@ class database {
   sqlite3* db_ = nullptr;
 };
 
+// Resets a cached statement on entry and on exit (also when an exception leaves the scope),
+// so no statement keeps a read snapshot open.
+class statement_use {
+ public:
+  explicit statement_use(statement& s) : s_(s) { s_.reset(); }
+  ~statement_use() { s_.reset(); }
+  statement_use(const statement_use&) = delete;
+  statement_use& operator=(const statement_use&) = delete;
+  statement* operator->() { return &s_; }
+  statement& operator*() { return s_; }
+
+ private:
+  statement& s_;
+};
+
 // BEGIN IMMEDIATE on construction, ROLLBACK in the destructor unless commit() ran.
 class transaction {
  public:
