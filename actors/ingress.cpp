@@ -8,7 +8,6 @@
 #include <caf/all.hpp>
 
 #include "actors/protocol.hpp"
-#include "app/log.hpp"
 
 namespace memoryd {
 namespace {
@@ -126,7 +125,6 @@ caf::result<std::vector<fact>, std::vector<fact_event>> on_facts(ingress_actor* 
 void stop_server(ingress_actor* self) {
   if (auto srv = std::move(self->state.server)) {
     srv->stop(self->state.opts.shutdown_grace);
-    log::info("http_stopped");
   }
 }
 

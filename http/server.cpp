@@ -13,9 +13,10 @@
 //   with it the io_context) alive past stop().
 #include "http/server.hpp"
 
+#include "app/log.hpp"
+
 #include <openssl/crypto.h>
 
-#include <spdlog/spdlog.h>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -485,7 +486,7 @@ class session : public std::enable_shared_from_this<session> {
     try {
       handle_request(req_, state_->opts.api_token, *state_->api, std::move(reply));
     } catch (const std::exception& e) {
-      spdlog::warn("http_handler_error: {}", e.what());
+      log::warn("http_handler_error", {{"error", e.what()}});
       on_reply(gen,
                error_response(http::status::internal_server_error, "internal", "internal error"));
     }
@@ -622,7 +623,7 @@ class listener : public std::enable_shared_from_this<listener> {
   void on_accept(beast::error_code ec, tcp::socket socket) {
     if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;  // closed
     if (ec) {
-      spdlog::warn("http_accept_error: {}", ec.message());
+      log::warn("http_accept_error", {{"error", ec.message()}});
       retry_timer_.expires_after(kAcceptRetryDelay);
       retry_timer_.async_wait([self = shared_from_this()](beast::error_code wait_ec) {
         if (!wait_ec && self->acceptor_.is_open()) self->do_accept();
@@ -694,14 +695,16 @@ std::uint16_t http_server::start() {
           ioc->run();
           return;
         } catch (const std::exception& e) {
-          spdlog::warn("http_io_error: {}", e.what());
+          log::warn("http_io_error", {{"error", e.what()}});
         }
       }
     });
   }
   impl_->current = impl::phase::running;
-  spdlog::info("http_listening on {} (threads={}, body_limit={}, max_connections={})", impl_->where,
-               threads, opts.body_limit, opts.max_connections);
+  log::info("http_listening", {{"address", impl_->where},
+                               {"threads", threads},
+                               {"body_limit", opts.body_limit},
+                               {"max_connections", opts.max_connections}});
   return port;
 }
 
@@ -728,8 +731,8 @@ void http_server::stop(std::chrono::milliseconds grace) {
     const bool drained =
         state.in_flight_cv.wait_for(in, grace, [&] { return state.in_flight.empty(); });
     if (!drained) {
-      spdlog::warn("http_stop: {} request(s) still in flight after {} ms", state.in_flight.size(),
-                   grace.count());
+      log::warn("http_stop_timeout",
+                {{"in_flight", state.in_flight.size()}, {"grace_ms", grace.count()}});
     }
   }
 
@@ -752,7 +755,7 @@ void http_server::stop(std::chrono::milliseconds grace) {
   left.clear();
   impl_->accept.reset();
   impl_->ioc.reset();
-  spdlog::info("http_stopped on {}", impl_->where);
+  log::info("http_stopped", {{"address", impl_->where}});
 }
 
 }  // namespace memoryd
