@@ -19,6 +19,7 @@
 
 #include "actors/protocol.hpp"
 #include "app/log.hpp"
+#include "app/metrics.hpp"
 
 namespace memoryd {
 namespace {
@@ -42,6 +43,11 @@ struct batcher_state {
   caf::actor persistence;
   std::vector<caf::actor> idle;
   std::size_t pool_size = 0;
+  // Adaptive concurrency: a 429 halves how many extractions may run at once (for the whole
+  // pool, since the rate limit is the provider's, not one extractor's); every `limit`
+  // successes in a row raise it by one, back up to pool_size.
+  std::size_t limit = 0;
+  std::size_t successes_at_limit = 0;
   std::deque<job> queue;
   std::set<std::string> running_users;
   std::map<std::uint64_t, cycle> cycles;
@@ -114,6 +120,7 @@ void complete_cycle(batcher_actor* self, std::uint64_t id) {
                                           {"write_ms", r.write_ms},
                                           {"total_ms", r.total_ms}});
   st.totals.cycles++;
+  metrics::inc("memoryd_cycles_total");
   st.totals.last_cycle = r;
   for (auto& rp : c.waiters) rp.deliver(r);
   st.cycles.erase(it);
@@ -145,6 +152,53 @@ void record(batcher_actor* self, std::shared_ptr<job> j, Ts&&... xs) {
             });
 }
 
+const char* result_label(std::uint8_t kind) {
+  switch (kind) {
+    case extract_outcome::ok:
+      return "ok";
+    case extract_outcome::parse_error:
+      return "parse_error";
+    case extract_outcome::transient:
+      return "transient";
+    case extract_outcome::permanent:
+      return "permanent";
+    case extract_outcome::rate_limited:
+      return "rate_limited";
+  }
+  return "unknown";
+}
+
+void record_metrics(const extract_outcome& out) {
+  metrics::inc("memoryd_extractions_total",
+               std::string("result=\"") + result_label(out.kind) + "\"");
+  metrics::observe("memoryd_extraction_duration_seconds", "", out.extract_us / 1e6);
+  if (out.input_tokens > 0)
+    metrics::inc("memoryd_llm_tokens_total", "direction=\"input\"", double(out.input_tokens));
+  if (out.output_tokens > 0)
+    metrics::inc("memoryd_llm_tokens_total", "direction=\"output\"", double(out.output_tokens));
+  if (out.applied.added > 0)
+    metrics::inc("memoryd_facts_written_total", "op=\"add\"", out.applied.added);
+  if (out.applied.updated > 0)
+    metrics::inc("memoryd_facts_written_total", "op=\"update\"", out.applied.updated);
+  if (out.applied.deleted > 0)
+    metrics::inc("memoryd_facts_written_total", "op=\"delete\"", out.applied.deleted);
+}
+
+void adapt_concurrency(batcher_state& st, const extract_outcome& out) {
+  if (out.kind == extract_outcome::rate_limited) {
+    auto before = st.limit;
+    st.limit = std::max<std::size_t>(1, st.limit / 2);
+    st.successes_at_limit = 0;
+    if (st.limit != before)
+      log::warn("memory_processor_slowdown",
+                {{"concurrency_limit", st.limit}, {"pool_size", st.pool_size}});
+  } else if (out.kind == extract_outcome::ok && st.limit < st.pool_size &&
+             ++st.successes_at_limit >= st.limit) {
+    st.limit++;
+    st.successes_at_limit = 0;
+  }
+}
+
 void on_outcome(batcher_actor* self, std::shared_ptr<job> j, extract_outcome& out) {
   auto& st = self->state;
   auto& b = j->batch;
@@ -155,6 +209,8 @@ void on_outcome(batcher_actor* self, std::shared_ptr<job> j, extract_outcome& ou
   r.extract_ms += out.extract_us / 1000.0;
   r.write_ms += out.write_us / 1000.0;
   auto now = now_ms(self);
+  record_metrics(out);
+  adapt_concurrency(st, out);
   if (out.kind == extract_outcome::ok || out.kind == extract_outcome::parse_error) {
     auto facts = out.applied.added + out.applied.updated + out.applied.deleted;
     r.messages_processed += static_cast<std::int32_t>(ids.size());
@@ -189,6 +245,7 @@ void on_outcome(batcher_actor* self, std::shared_ptr<job> j, extract_outcome& ou
   bool give_up = out.kind == extract_outcome::permanent || attempts >= st.opts.max_attempts;
   if (give_up) {
     r.dead_lettered += static_cast<std::int32_t>(ids.size());
+    metrics::inc("memoryd_messages_dead_lettered_total", "", double(ids.size()));
     log::warn("memory_processor_user_error", {{"cycle", j->cycle_id},
                                               {"user", log::redact(b.user_id)},
                                               {"error", out.error},
@@ -212,7 +269,7 @@ void on_outcome(batcher_actor* self, std::shared_ptr<job> j, extract_outcome& ou
 
 void dispatch(batcher_actor* self) {
   auto& st = self->state;
-  while (!st.idle.empty() && !st.draining) {
+  while (!st.idle.empty() && !st.draining && st.pool_size - st.idle.size() < st.limit) {
     // First queued batch whose user is not running (a user is in one extractor at most).
     auto it = std::find_if(st.queue.begin(), st.queue.end(), [&](const job& j) {
       return st.running_users.count(j.batch.user_id) == 0;
@@ -353,6 +410,7 @@ processor_status on_status(batcher_actor* self) {
   auto s = st.totals;
   s.running = !st.draining;
   s.pool_size = static_cast<std::int32_t>(st.pool_size);
+  s.concurrency_limit = static_cast<std::int32_t>(st.limit);
   s.in_flight = static_cast<std::int32_t>(st.pool_size - st.idle.size());
   s.queued = static_cast<std::int32_t>(st.queue.size());
   return s;
@@ -364,6 +422,7 @@ caf::behavior batcher(batcher_actor* self, caf::actor persistence,
   st.opts = opts;
   st.persistence = std::move(persistence);
   st.pool_size = extractors.size();
+  st.limit = st.pool_size;
   st.idle = std::move(extractors);
   st.wall_base = std::chrono::duration_cast<std::chrono::milliseconds>(
                      std::chrono::system_clock::now().time_since_epoch())

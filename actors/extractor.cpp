@@ -61,9 +61,10 @@ std::optional<fact_batch> run_backend(extractor_state& st, const user_batch& b,
   try {
     res = st.backend->extract(in);
   } catch (const extraction_failure& e) {
-    out = failed(e.kind() == failure_kind::permanent ? extract_outcome::permanent
-                                                     : extract_outcome::transient,
-                 e.what(), e.retry_after_ms());
+    auto kind = e.kind() == failure_kind::permanent      ? extract_outcome::permanent
+                : e.kind() == failure_kind::rate_limited ? extract_outcome::rate_limited
+                                                         : extract_outcome::transient;
+    out = failed(kind, e.what(), e.retry_after_ms());
     out.extract_us = micros_since(t0);
     return std::nullopt;
   } catch (const std::exception& e) {

@@ -5,13 +5,22 @@
 
 #include <memory>
 
+#include "store/types.hpp"
+
 namespace memoryd {
 
 class memory_store;
 
+struct fact_writer_options {
+  // How long an erasure is remembered: extraction work for the user that was in flight
+  // when they were erased is rejected during this time. Nothing of the user is written to
+  // disk for it; work in flight cannot outlive its lease, so twice the lease is enough.
+  millis remember_erasures_ms = 2 * 600000;
+};
+
 // Handles: facts (active facts of a user), events (a user's fact history), apply (a
-// fact_batch, idempotently), health.
+// fact_batch, idempotently), erase (a user's facts and history), health.
 caf::actor spawn_fact_writer(caf::actor_system& sys, std::shared_ptr<memory_store> store,
-                             bool detach);
+                             fact_writer_options opts, bool detach);
 
 }  // namespace memoryd

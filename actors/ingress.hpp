@@ -15,6 +15,7 @@ namespace memoryd {
 struct ingress_options {
   server_options http;
   std::chrono::milliseconds request_timeout{10000};  // pipeline answer bound (-> 503)
+  std::chrono::milliseconds cycle_timeout{600000};   // POST /v1/processor/run
   std::chrono::milliseconds shutdown_grace{5000};
 };
 
@@ -27,6 +28,6 @@ struct ingress_handle {
 // `stop` makes it stop accepting, finish requests in flight (up to the grace period),
 // close the listener and quit; it replies true when done.
 ingress_handle start_ingress(caf::actor_system& sys, caf::actor persistence, caf::actor fact_writer,
-                             ingress_options opts, bool detach);
+                             caf::actor batcher, ingress_options opts, bool detach);
 
 }  // namespace memoryd

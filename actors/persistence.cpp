@@ -145,8 +145,13 @@ caf::behavior persistence(persistence_actor* self, std::shared_ptr<conversation_
       [=, &st](dead_atom, retry_atom, const ids& m) {
         return guarded([&] { return st.store->retry_dead(m, wall_ms()); });
       },
+      [=, &st](erase_atom, const std::string& user) {
+        return guarded([&] { return st.store->erase_user(user); });
+      },
       [=, &st](stats_atom, millis now) { return guarded([&] { return st.store->stats(now); }); },
-      [=, &st](health_atom) { return guarded([&] { return st.store->count_messages() >= 0; }); },
+      [=, &st](health_atom) {
+        return guarded([&] { return st.store->db().scalar_int("SELECT 1") == 1; });
+      },
   };
 }
 

@@ -28,7 +28,13 @@ struct extract_job {
 // What an extractor reports for one job. Failures are data, not CAF errors, so the
 // batcher can tell "retry later" from "dead-letter now" from "processed with a note".
 struct extract_outcome {
-  enum kind_t : std::uint8_t { ok = 0, parse_error = 1, transient = 2, permanent = 3 };
+  enum kind_t : std::uint8_t {
+    ok = 0,
+    parse_error = 1,   // processed, error recorded, not retried
+    transient = 2,     // retry later
+    permanent = 3,     // dead-letter now
+    rate_limited = 4,  // retry later, and the pool slows down
+  };
   std::uint8_t kind = ok;
   std::string error;  // for every kind but ok
   std::int64_t retry_after_ms = 0;
@@ -36,29 +42,6 @@ struct extract_outcome {
   std::int64_t extract_us = 0;  // time in the backend
   std::int64_t write_us = 0;    // time in the fact writer
   std::int64_t input_tokens = 0, output_tokens = 0;
-};
-
-// The result of one processing cycle (one claim and everything it led to).
-struct cycle_result {
-  std::uint64_t cycle_id = 0;
-  std::int32_t users = 0;
-  std::int32_t messages_processed = 0;  // marked done (with or without a note)
-  std::int32_t facts_written = 0;       // facts added + updated + deleted
-  std::int32_t errors = 0;              // user batches that failed (retry or dead)
-  std::int32_t retries_scheduled = 0;   // messages put back for a later attempt
-  std::int32_t dead_lettered = 0;       // messages dead-lettered
-  double claim_ms = 0, extract_ms = 0, write_ms = 0, total_ms = 0;
-};
-
-// Processor status for /v1/processor/status and metrics.
-struct processor_status {
-  bool running = false;        // the pipeline accepts work
-  std::int32_t in_flight = 0;  // user batches in extractors
-  std::int32_t queued = 0;     // claimed, waiting for an idle extractor
-  std::int32_t pool_size = 0;
-  std::uint64_t cycles = 0;
-  std::int64_t messages_processed = 0, errors = 0, facts_written = 0;
-  cycle_result last_cycle;
 };
 
 template <class Inspector>
@@ -108,6 +91,10 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, fact& x) {
   return f(caf::meta::type_name("fact"), x.id, x.user_id, x.text, x.category, x.status,
            x.observed_at, x.created_at, x.updated_at, x.source_ids);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, erase_report& x) {
+  return f(caf::meta::type_name("erase_report"), x.messages, x.facts, x.fact_events);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, fact_event& x) {
@@ -171,6 +158,8 @@ CAF_BEGIN_TYPE_ID_BLOCK(memoryd, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(memoryd, (memoryd::cycle_result))
   CAF_ADD_TYPE_ID(memoryd, (memoryd::processor_status))
   CAF_ADD_TYPE_ID(memoryd, (std::vector<std::string>))
+  CAF_ADD_TYPE_ID(memoryd, (memoryd::erase_report))
+  CAF_ADD_TYPE_ID(memoryd, (memoryd::fact))
 
   CAF_ADD_ATOM(memoryd, memoryd, ingest_atom, "ingest")
   CAF_ADD_ATOM(memoryd, memoryd, commit_atom, "commit")
@@ -192,5 +181,10 @@ CAF_BEGIN_TYPE_ID_BLOCK(memoryd, caf::first_custom_type_id)
   CAF_ADD_ATOM(memoryd, memoryd, status_atom, "status")
   CAF_ADD_ATOM(memoryd, memoryd, health_atom, "health")
   CAF_ADD_ATOM(memoryd, memoryd, stop_atom, "stop")
+  CAF_ADD_ATOM(memoryd, memoryd, erase_atom, "erase")
+  CAF_ADD_ATOM(memoryd, memoryd, remember_atom, "remember")
+  CAF_ADD_ATOM(memoryd, memoryd, forget_atom, "forget")
+  CAF_ADD_ATOM(memoryd, memoryd, ready_atom, "ready")
+  CAF_ADD_ATOM(memoryd, memoryd, metrics_atom, "metrics")
 CAF_END_TYPE_ID_BLOCK(memoryd)
 // clang-format on

@@ -12,11 +12,13 @@
 #include <vector>
 
 #include "actors/protocol.hpp"
+#include "app/commands.hpp"
 #include "app/config.hpp"
 #include "app/log.hpp"
 #include "app/pipeline.hpp"
 #include "extract/dry_run.hpp"
 #include "extract/extractor.hpp"
+#include "http/json_render.hpp"
 
 #ifndef MEMORYD_VERSION
 #define MEMORYD_VERSION "dev"
@@ -36,6 +38,12 @@ Usage:
                                       dry run of the configured extractor (stdin without FILE):
                                       records {"id","user_id","messages":[...]} in,
                                       {"id","facts":[{"text","category"}]} out, one per line
+  memoryd import FILE.jsonl [OPTIONS] load historical messages, one per line
+                                      ({user_id, role, content, channel?, created_at?,
+                                      external_id?}; "-" for stdin); idempotent on external_id
+  memoryd facts USER_ID [--json] [--history]
+                                      a user's facts
+  memoryd stats [--json]              queue counts by status and the number of facts
   memoryd --help | --version
 
 Options:
@@ -52,8 +60,21 @@ struct cli {
   std::string command = "serve";
   std::vector<std::string> positional;
   config_sources sources;
-  bool help = false, version = false;
+  bool help = false, version = false, json = false, history = false;
 };
+
+bool is_command(const std::string& a) {
+  for (auto c : {"serve", "process-once", "extract", "import", "facts", "stats"})
+    if (a == c) return true;
+  return false;
+}
+
+// How many positional arguments each command takes: {at least, at most}.
+std::pair<std::size_t, std::size_t> positional_range(const std::string& command) {
+  if (command == "extract") return {0, 1};
+  if (command == "import" || command == "facts") return {1, 1};
+  return {0, 0};
+}
 
 // Throws config_error for usage problems (exit 2).
 cli parse_cli(int argc, char** argv) {
@@ -65,6 +86,10 @@ cli parse_cli(int argc, char** argv) {
       c.help = true;
     } else if (a == "--version") {
       c.version = true;
+    } else if (a == "--json") {
+      c.json = true;
+    } else if (a == "--history") {
+      c.history = true;
     } else if (a.rfind("--", 0) == 0) {
       std::string key = a.substr(2), value;
       auto eq = key.find('=');
@@ -80,15 +105,17 @@ cli parse_cli(int argc, char** argv) {
       } else {
         c.sources.flags.emplace_back(key == "listen" ? "server.listen" : key, value);
       }
-    } else if (!have_command && (a == "serve" || a == "process-once" || a == "extract")) {
+    } else if (!have_command && is_command(a)) {
       c.command = a;
       have_command = true;
-    } else if (have_command && c.command == "extract" && c.positional.empty()) {
+    } else if (have_command && c.positional.size() < positional_range(c.command).second) {
       c.positional.push_back(a);
     } else {
       throw config_error("command line", "unexpected argument '" + a + "' (see --help)");
     }
   }
+  if (!c.help && !c.version && c.positional.size() < positional_range(c.command).first)
+    throw config_error("command line", "'" + c.command + "' needs an argument (see --help)");
   if (!c.sources.file) {
     if (const char* f = std::getenv("MEMORYD_CONFIG")) c.sources.file = f;
   }
@@ -111,18 +138,6 @@ struct caf_config : caf::actor_system_config {
     set("logger.verbosity", caf::atom("quiet"));
   }
 };
-
-std::string cycle_json(const cycle_result& r) {
-  char buf[512];
-  std::snprintf(buf, sizeof buf,
-                "{\"cycle_id\":%llu,\"users\":%d,\"messages_processed\":%d,\"facts_written\":%d,"
-                "\"errors\":%d,\"retries_scheduled\":%d,\"dead_lettered\":%d,\"claim_ms\":%.3f,"
-                "\"extract_ms\":%.3f,\"write_ms\":%.3f,\"total_ms\":%.3f}",
-                static_cast<unsigned long long>(r.cycle_id), r.users, r.messages_processed,
-                r.facts_written, r.errors, r.retries_scheduled, r.dead_lettered, r.claim_ms,
-                r.extract_ms, r.write_ms, r.total_ms);
-  return buf;
-}
 
 // SIGINT/SIGTERM are blocked in every thread and taken here by sigwait, so no handler runs
 // in the middle of an actor or an io thread.
@@ -183,7 +198,7 @@ int process_once(const config& cfg) {
   {
     caf::scoped_actor self{sys};
     self->request(p.batcher, std::chrono::milliseconds(cfg.processor.lease_ms) * 2, run_atom_v)
-        .receive([](cycle_result& r) { std::cout << cycle_json(r) << std::endl; },
+        .receive([](cycle_result& r) { std::cout << render_cycle(r) << std::endl; },
                  [&](caf::error& e) {
                    std::cerr << "memoryd: process-once failed: " << sys.render(e) << "\n";
                    rc = exit_failure;
@@ -227,6 +242,14 @@ int run(int argc, char** argv) {
   log::init(c.command == "extract" ? "warn" : cfg.log.level, c.command != "serve");
   if (c.command == "extract") return extract(cfg, c.positional);
   if (c.command == "process-once") return process_once(cfg);
+  try {
+    if (c.command == "import") return run_import(cfg, c.positional[0]);
+    if (c.command == "facts") return run_facts(cfg, c.positional[0], c.json, c.history);
+    if (c.command == "stats") return run_stats(cfg, c.json);
+  } catch (const std::exception& e) {
+    std::cerr << "memoryd: " << e.what() << "\n";
+    return exit_failure;
+  }
   return serve(cfg);
 }
 

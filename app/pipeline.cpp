@@ -58,7 +58,8 @@ pipeline start_pipeline(caf::actor_system& sys, const config& cfg, pipeline_mode
   pipeline p;
   p.persistence = spawn_persistence(
       sys, conv, persistence_options{static_cast<std::size_t>(cfg.storage.group_commit_max)}, true);
-  p.fact_writer = spawn_fact_writer(sys, mem, true);
+  p.fact_writer = spawn_fact_writer(
+      sys, mem, fact_writer_options{2 * cfg.processor.lease_ms}, true);
   auto backend = make_extractor_backend(cfg);
   for (std::int64_t i = 0; i < cfg.extractor.pool_size; ++i)
     p.extractors.push_back(spawn_extractor(sys, p.fact_writer, backend, extractor_options{}, true));
@@ -83,9 +84,10 @@ pipeline start_pipeline(caf::actor_system& sys, const config& cfg, pipeline_mode
   io.http.idle_timeout = std::chrono::milliseconds(cfg.server.idle_timeout_ms);
   io.http.max_connections = static_cast<std::size_t>(cfg.server.max_connections);
   io.http.api_token = cfg.server.api_token;
+  io.cycle_timeout = std::chrono::milliseconds(cfg.processor.lease_ms) * 2;
   io.shutdown_grace = std::chrono::milliseconds(cfg.server.shutdown_grace_ms);
   try {
-    auto h = start_ingress(sys, p.persistence, p.fact_writer, io, true);
+    auto h = start_ingress(sys, p.persistence, p.fact_writer, p.batcher, io, true);
     p.ingress = h.actor;
     p.port = h.port;
   } catch (...) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -32,11 +33,15 @@ struct extraction_output {
   std::string parse_error;
   std::int64_t input_tokens = 0;
   std::int64_t output_tokens = 0;
+  // Operations the backend proposed that failed validation, by reason ("unknown_id",
+  // "empty_text", "text_too_long", "unknown_category", ...). Logged and counted, not applied.
+  std::map<std::string, std::int64_t> dropped;
 };
 
 enum class failure_kind : std::uint8_t {
-  transient,  // retry with backoff (transport error, timeout, 429, 5xx)
-  permanent,  // dead-letter at once (400/401/403/404: retrying cannot help)
+  transient,     // retry with backoff (transport error, timeout, 408, 409, 5xx, 529)
+  permanent,     // dead-letter at once (400/401/403/404: retrying cannot help)
+  rate_limited,  // 429: retry with backoff, and the whole pool slows down
 };
 
 // Thrown by a backend when extraction could not run.

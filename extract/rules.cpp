@@ -450,8 +450,22 @@ const std::unordered_map<std::string_view, std::string_view>& habit_verbs() {
       {"compete", "interests"}, {"race", "interests"},      {"perform", "interests"},
       {"juggle", "interests"},  {"act", "interests"},       {"sculpt", "interests"},
       {"film", "interests"},    {"record", "interests"},    {"restore", "interests"},
-      {"hate", "preferences"}};
+      {"hate", "preferences"},   {"visit", "interests"},     {"produce", "work"},
+      {"donate", "other"},       {"serve", "work"},          {"deliver", "work"},
+      {"repair", "work"},        {"invest", "other"},        {"host", "interests"},
+      {"groom", "work"},         {"translate", "work"},      {"edit", "work"}};
   return m;
+}
+
+// Verbs of thinking and talking: "i think", "i hope", "i do know" state no lasting fact.
+const word_set& mental_verbs() {
+  static const word_set s = {
+      "think", "guess",   "mean",   "know",  "see",      "hope",     "feel",       "wish",
+      "bet",   "agree",   "doubt",  "wonder", "suppose", "imagine",  "understand", "believe",
+      "want",  "need",    "say",    "tell",  "ask",      "remember", "forget",     "appreciate",
+      "thank", "promise", "assume", "hear",  "mind",     "recommend", "suggest",   "get",
+      "try",   "care",    "miss",   "apologize"};
+  return s;
 }
 
 // Habit verbs that make a fact without an object: "i smoke", "i don't drink".
@@ -713,8 +727,10 @@ tokens tokenize(std::string_view message) {
 
 struct clause {
   tokens toks;
-  bool skip = false;  // question, subordinate or hypothetical
+  bool skip = false;   // question, subordinate or hypothetical
+  bool coord = false;  // split off the previous clause at "and <verb>": "i" was supplied
 };
+
 
 const word_set& clause_starters() {
   static const word_set s = {
@@ -790,6 +806,32 @@ bool is_temporary(const tokens& t) {
   return false;
 }
 
+// Base-form verbs that start a second verb phrase after "and": "... and play guitar".
+bool coordinated_verb(std::string_view w) {
+  static const word_set extra = {"like", "love",  "enjoy", "hate", "prefer", "work",
+                                 "live", "have",  "own",   "adore"};
+  static const word_set noun_like = {"fish", "box", "golf", "bowl", "camp", "record",
+                                     "film", "race", "act", "care", "use",  "support",
+                                     "help", "garden", "program", "code", "design", "farm",
+                                     "practice", "go", "do", "make", "take", "keep", "spend",
+                                     "miss", "wake", "sleep", "drink", "walk", "train", "run"};
+  if (has(extra, w)) return true;
+  return habit_verbs().count(w) > 0 && !has(noun_like, w);
+}
+
+// The clause so far has the user as subject ("i ...", after fillers) and no negation, whose
+// scope over a coordinated verb would be ambiguous ("i don't smoke and drink").
+bool user_clause_without_negation(const tokens& t) {
+  std::size_t b = 0;
+  while (b < t.size() && (!is_word(t[b]) || has(lead_fillers(), t[b].low))) ++b;
+  if (b >= t.size() || t[b].low != "i") return false;
+  for (std::size_t i = b; i < t.size(); ++i)
+    if (t[i].low == "not" || t[i].low == "never" || t[i].low == "no" || t[i].low == "nor" ||
+        t[i].low == "if" || t[i].low == "would" || t[i].low == "want" || t[i].low == "wish")
+      return false;
+  return true;
+}
+
 std::vector<clause> split_clauses(const tokens& all) {
   std::vector<clause> out;
   std::size_t s = 0;
@@ -811,6 +853,16 @@ std::vector<clause> split_clauses(const tokens& all) {
         }
         continue;
       }
+      // "i sing folk music and play piano": the second verb phrase is its own clause
+      if ((t.low == "and" || t.low == "but") && i + 1 < e && coordinated_verb(all[i + 1].low) &&
+          user_clause_without_negation(cur.toks)) {
+        const bool sub = cur.skip;
+        cs.push_back({});
+        cs.back().skip = sub;
+        cs.back().coord = true;
+        cs.back().toks.push_back(token{"i", "i", 0});
+        continue;
+      }
       if (!cur.toks.empty() && (t.low == "i" || t.low == "my")) {
         const std::string& p = cur.toks.back().low;
         bool split = t.low == "i";
@@ -825,7 +877,11 @@ std::vector<clause> split_clauses(const tokens& all) {
       }
       cs.back().toks.push_back(t);
     }
-    if (question) cs.back().skip = true;
+    if (question)  // the asked clause, and the clauses it was coordinated from
+      for (std::size_t k = cs.size(); k-- > 0;) {
+        cs[k].skip = true;
+        if (!cs[k].coord) break;
+      }
     for (auto& c : cs)
       if (!c.toks.empty()) out.push_back(std::move(c));
     s = e + 1;
@@ -1511,7 +1567,7 @@ rule_result habit_rule(const tokens& t, std::size_t p, std::string_view verb, bo
   if (has(object_pronouns(), w0) && !(w0 == "a" || w0 == "one")) return {};
   if (verb == "go" && (w0 == "home" || w0 == "back" || w0 == "out" || w0 == "there" ||
                        w0 == "with" || w0 == "now" || w0 == "for" ||
-                       (w0 == "to" && (w1 == "bed" || w1 == "sleep" || w1 == "the" ||
+                       (w0 == "to" && (w1 == "bed" || w1 == "sleep" || w1 == "store" || w1 == "bathroom" ||
                                        has(object_pronouns(), w1) || w1 == "see"))))
     return {};
   if (verb == "do" &&
@@ -1519,7 +1575,11 @@ rule_result habit_rule(const tokens& t, std::size_t p, std::string_view verb, bo
        w0 == "enjoy" || w0 == "know" || w0 == "think" || w0 == "agree" || w0 == "the" ||
        w0 == "my" || w0 == "a" || w0 == "so" || w0 == "well" || w0 == "okay" || w0 == "ok" ||
        w0 == "alright" || w0 == "good" || w0 == "fine" || w0 == "great" || w0 == "nothing" ||
-       w0 == "for" || w0 == "to" || w0 == "as"))
+       w0 == "for" || w0 == "to" || w0 == "as" || has(mental_verbs(), w0) || w0 == "it" ||
+       w0 == "that" || w0 == "this" || w0 == "that" || w0 == "what"))
+    return {};
+  // "i go to church", "i go hiking"; not "i go wild", "i go twice a day"
+  if (verb == "go" && w0 != "to" && !(w0.size() > 4 && w0.compare(w0.size() - 3, 3, "ing") == 0))
     return {};
   if (verb == "make" && (w0 == "sure" || w0 == "a" || w0 == "the" || w0 == "time")) return {};
   if (verb == "take" && !(w0 == "care" || w0 == "classes" || w0 == "lessons")) return {};
@@ -1575,15 +1635,86 @@ const word_set& freq_adverbs() {
   return s;
 }
 
+// "i just got a puppy", "i recently started a new job", "i adopted a cat": lasting changes.
+rule_result life_event_rule(const tokens& t, std::size_t p, bool recent, const ctx& c) {
+  static const word_set always = {"adopted", "bought", "founded", "opened", "joined"};
+  static const word_set when_recent = {"got", "started", "began", "finished", "graduated",
+                                       "retired", "quit", "lost", "became"};
+  const std::string& v = t[p].low;
+  if (!has(always, v) && !(recent && has(when_recent, v))) return {};
+  const std::string w0 = p + 1 < t.size() ? t[p + 1].low : std::string();
+  const std::string w1 = p + 2 < t.size() ? t[p + 2].low : std::string();
+  if (w0.empty()) {
+    if (v == "retired" || v == "graduated") return make("recently " + v, "work");
+    return {};
+  }
+  static const word_set starts = {"a",     "an",   "my",   "our",   "two",   "three", "four",
+                                  "new",   "first", "from", "as",   "working", "teaching",
+                                  "school", "college", "grad", "married", "engaged", "divorced"};
+  if (!has(starts, w0) && !all_digits(w0)) return {};
+  if (w0 == "from" && v != "graduated") return {};
+  if (w0 == "as" && v != "started" && v != "retired") return {};
+  if ((w0 == "married" || w0 == "engaged" || w0 == "divorced") && v != "got") return {};
+  static const word_set vague = {"little", "bit",  "lot",   "call",  "text", "chance", "few",
+                                 "couple", "new",  "good",  "great", "job",   "second", "ticket",
+                                 "cold",   "flu",  "break", "minute", "moment", "letter",
+                                 "question", "laugh", "feeling", "idea", "email", "message"};
+  if ((w0 == "a" || w0 == "an") && has(vague, w1) &&
+      !(w1 == "new" && p + 3 < t.size() && is_word(t[p + 3]) && t[p + 3].low != "one") &&
+      !(w1 == "job" || w1 == "second"))
+    return {};
+  span o = object_span(t, p);
+  if (!object_ok(o, max_object_words + 1) || word_count(o) < 2) return {};
+  for (auto* x : o)
+    if (x->low == "today" || x->low == "yesterday") return {};
+  std::string cat = classify(o, "other");
+  bool pet = false;
+  for (auto* x : o) pet |= has(pet_words(), x->low);
+  if (pet && cat == "interests") cat = "other";
+  return make(std::string(recent ? "recently " : "") + render(o, c), cat);
+}
+
+// "i used to be a painter", "i used to live in Ohio": a past state, kept as such.
+rule_result used_to_rule(const tokens& t, std::size_t p, const ctx& c) {
+  if (p >= t.size()) return {};
+  const std::string& v = t[p].low;
+  const std::string w1 = p + 1 < t.size() ? t[p + 1].low : std::string();
+  if (w1.empty() || has(object_pronouns(), w1) || w1 == "to") return {};
+  std::string dflt;
+  if (v == "be")
+    dflt = "other";
+  else if (v == "live")
+    dflt = "location";
+  else if (v == "work")
+    dflt = "work";
+  else if (v == "have" || v == "own")
+    dflt = "other";
+  else if (habit_verbs().count(v) && !has(mental_verbs(), v) && v != "go" && v != "do" &&
+           v != "make" && v != "take")
+    dflt = std::string(habit_verbs().at(v));
+  else
+    return {};
+  span o = object_span(t, p);
+  if (!object_ok(o, max_object_words + 1) || word_count(o) < 2) return {};
+  std::string cat = classify(o, dflt == "preferences" ? "other" : dflt);
+  if (v == "be") {
+    for (auto* x : o)
+      if (has(occupation_words(), x->low)) cat = "work";
+  }
+  return make("used to " + render(o, c), cat);
+}
+
 rule_result i_rule(const tokens& t, ctx& c) {
   std::size_t p = 1;
   std::string adv;
   bool neg = false;
+  bool recent = false;
   auto skip_fillers = [&] {
     while (p < t.size()) {
       const std::string& w = t[p].low;
       if (has(verb_fillers(), w)) {
         if (w == "also" || w == "too") c.additive = true;
+        if (w == "just" || w == "recently" || w == "finally") recent = true;
         ++p;
       } else if (has(freq_adverbs(), w)) {
         adv = t[p].low;
@@ -1682,6 +1813,8 @@ rule_result i_rule(const tokens& t, ctx& c) {
     return r;
   }
   if (v == "got" && relationship_status_words().count(v1)) return make("is " + v1, "relationships");
+  if (rule_result r = life_event_rule(t, p, recent, c); r.ok) return r;
+  if (v == "used" && v1 == "to") return used_to_rule(t, p + 2, c);
   if (v == "got" && (v1 == "a" || v1 == "an") && p + 2 < t.size() &&
       (has(pet_words(), t[p + 2].low) || (p + 3 < t.size() && has(pet_words(), t[p + 3].low)))) {
     span o = object_span(t, p + 1);

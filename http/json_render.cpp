@@ -5,6 +5,9 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
+#include <cmath>
+#include <cstdio>
+
 namespace memoryd {
 namespace {
 
@@ -66,6 +69,76 @@ json::object to_json(const fact_event& e) {
           {"at", e.at}};
 }
 
+// Boost.JSON writes doubles as 1.5E0; these are milliseconds and ratios that people read:
+// at most 3 decimals, plain notation, non-finite as null.
+void append_number(double d, std::string& out) {
+  if (!std::isfinite(d)) {
+    out += "null";
+    return;
+  }
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.3f", d);
+  std::string s(buf);
+  while (s.back() == '0') s.pop_back();
+  if (s.back() == '.') s.pop_back();
+  if (s == "-0") s = "0";
+  out += s;
+}
+
+// json::serialize, except for doubles (see append_number).
+void dump(const json::value& v, std::string& out) {
+  switch (v.kind()) {
+    case json::kind::object: {
+      out += '{';
+      bool first = true;
+      for (const auto& kv : v.get_object()) {
+        if (!first) out += ',';
+        first = false;
+        out += json::serialize(json::string(kv.key()));
+        out += ':';
+        dump(kv.value(), out);
+      }
+      out += '}';
+      return;
+    }
+    case json::kind::array: {
+      out += '[';
+      bool first = true;
+      for (const auto& e : v.get_array()) {
+        if (!first) out += ',';
+        first = false;
+        dump(e, out);
+      }
+      out += ']';
+      return;
+    }
+    case json::kind::double_:
+      return append_number(v.get_double(), out);
+    default:
+      out += json::serialize(v);
+  }
+}
+
+std::string dump(const json::value& v) {
+  std::string out;
+  dump(v, out);
+  return out;
+}
+
+json::object to_json(const cycle_result& c) {
+  return {{"cycle_id", c.cycle_id},
+          {"users", c.users},
+          {"messages_processed", c.messages_processed},
+          {"facts_written", c.facts_written},
+          {"errors", c.errors},
+          {"retries_scheduled", c.retries_scheduled},
+          {"dead_lettered", c.dead_lettered},
+          {"claim_ms", c.claim_ms},
+          {"extract_ms", c.extract_ms},
+          {"write_ms", c.write_ms},
+          {"total_ms", c.total_ms}};
+}
+
 }  // namespace
 
 std::string render_error(std::string_view code, std::string_view message) {
@@ -105,6 +178,58 @@ std::string render_facts(std::string_view user_id, const fact_listing& listing, 
 std::string render_health(const health_report& health) {
   if (health.ok) return R"({"status":"ok"})";
   return json::serialize(json::object{{"status", "unavailable"}, {"detail", health.detail}});
+}
+
+std::string render_fact_created(const fact& f) {
+  return json::serialize(json::object{{"fact", to_json(f)}});
+}
+
+std::string render_deleted() { return R"({"deleted":true})"; }
+
+std::string render_erase(std::string_view user_id, const erase_report& report) {
+  json::object erased{
+      {"messages", report.messages}, {"facts", report.facts}, {"fact_events", report.fact_events}};
+  return json::serialize(json::object{{"user_id", user_id}, {"erased", std::move(erased)}});
+}
+
+std::string render_cycle(const cycle_result& c) { return dump(to_json(c)); }
+
+std::string render_status(const status_report& s) {
+  const auto& q = s.queue;
+  json::object queue{{"pending", q.pending},
+                     {"leased", q.leased},
+                     {"done", q.done},
+                     {"dead", q.dead},
+                     {"skipped", q.skipped},
+                     {"retry_scheduled", q.retry_scheduled},
+                     {"oldest_pending_age_ms", q.oldest_pending_age_ms},
+                     {"users_waiting", q.users_waiting}};
+  const auto& p = s.processor;
+  json::value rate = nullptr;
+  if (p.messages_processed + p.errors > 0) {
+    rate = static_cast<double>(p.messages_processed) /
+           static_cast<double>(p.messages_processed + p.errors);
+  }
+  json::value last = nullptr;
+  if (p.cycles > 0) last = to_json(p.last_cycle);
+  json::object processor{{"running", p.running},
+                         {"in_flight", p.in_flight},
+                         {"queued", p.queued},
+                         {"pool_size", p.pool_size},
+                         {"cycles", p.cycles},
+                         {"messages_processed", p.messages_processed},
+                         {"errors", p.errors},
+                         {"facts_written", p.facts_written},
+                         {"success_rate", std::move(rate)},
+                         {"last_cycle", std::move(last)}};
+  return dump(json::object{{"queue", std::move(queue)}, {"processor", std::move(processor)}});
+}
+
+std::string render_retried(std::int64_t n) { return json::serialize(json::object{{"retried", n}}); }
+
+std::string render_ready(const health_report& ready) {
+  if (ready.ok) return R"({"status":"ready"})";
+  return json::serialize(json::object{{"status", "not_ready"}, {"detail", ready.detail}});
 }
 
 }  // namespace memoryd

@@ -3,6 +3,7 @@
 // Empty optional strings and unset times render as null, not "" or 0.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,5 +28,33 @@ std::string render_facts(std::string_view user_id, const fact_listing& listing, 
 
 // {"status":"ok"} or {"status":"unavailable","detail":"..."}
 std::string render_health(const health_report& health);
+
+// POST /v1/users/{id}/facts: {"fact":{id, text, category, status, observed_at, created_at,
+// updated_at, source_ids}}
+std::string render_fact_created(const fact& f);
+
+// DELETE /v1/users/{id}/facts/{fact_id}: {"deleted":true}
+std::string render_deleted();
+
+// DELETE /v1/users/{id}: {"user_id":"...","erased":{"messages":n,"facts":n,"fact_events":n}}
+std::string render_erase(std::string_view user_id, const erase_report& report);
+
+// POST /v1/processor/run: {cycle_id, users, messages_processed, facts_written, errors,
+// retries_scheduled, dead_lettered, claim_ms, extract_ms, write_ms, total_ms}. Times in ms
+// with at most 3 decimals, in plain notation.
+std::string render_cycle(const cycle_result& c);
+
+// GET /v1/processor/status: {"queue":{pending, leased, done, dead, skipped, retry_scheduled,
+// oldest_pending_age_ms, users_waiting}, "processor":{running, in_flight, queued, pool_size,
+// cycles, messages_processed, errors, facts_written, success_rate, last_cycle}}.
+// success_rate is processed / (processed + errors), null when both are 0; last_cycle is
+// render_cycle's object, null before the first cycle.
+std::string render_status(const status_report& s);
+
+// POST /v1/processor/dead/retry: {"retried":n}
+std::string render_retried(std::int64_t n);
+
+// GET /readyz: {"status":"ready"} or {"status":"not_ready","detail":"..."}
+std::string render_ready(const health_report& ready);
 
 }  // namespace memoryd

@@ -299,6 +299,86 @@ parsed_messages parse_messages_json(std::string_view body, std::size_t max_messa
   return out;
 }
 
+namespace {
+
+// The body as a JSON object, or the failure to answer.
+std::optional<api_failure> parse_object(std::string_view body, boost::json::value& root) {
+  if (!is_valid_utf8(body)) return bad_request("invalid_utf8", "request body must be valid UTF-8");
+  boost::json::error_code ec;
+  root = boost::json::parse(body, ec);
+  if (ec) return bad_request("invalid_json", "request body is not valid JSON");
+  if (!root.is_object()) return bad_request("invalid_json", "request body must be a JSON object");
+  return std::nullopt;
+}
+
+bool is_blank(std::string_view s) {
+  return s.find_first_not_of(" \t\r\n") == std::string_view::npos;
+}
+
+}  // namespace
+
+parsed_fact parse_add_fact_json(std::string_view body) {
+  parsed_fact out;
+  auto fail = [&](api_failure f) {
+    out.error = std::move(f);
+    return out;
+  };
+  boost::json::value root;
+  if (auto e = parse_object(body, root)) return fail(std::move(*e));
+  const auto& obj = root.get_object();
+  if (auto e = string_field(obj, "text", std::nullopt, true, max_fact_text_bytes, false, out.text))
+    return fail(std::move(*e));
+  if (is_blank(out.text)) return fail(bad_request("invalid_field", "text: must not be blank"));
+  out.category = "other";
+  if (auto e = string_field(obj, "category", std::nullopt, false, 64, false, out.category))
+    return fail(std::move(*e));
+  bool known = false;
+  for (const char* c : fact_category::all) known |= out.category == c;
+  if (!known) {
+    std::string list;
+    for (const char* c : fact_category::all) list += (list.empty() ? "" : ", ") + std::string(c);
+    return fail(bad_request("invalid_field", "category: must be one of " + list));
+  }
+  return out;
+}
+
+parsed_retry parse_retry_json(std::string_view body) {
+  parsed_retry out;
+  auto fail = [&](api_failure f) {
+    out.error = std::move(f);
+    return out;
+  };
+  if (is_blank(body)) return out;
+  boost::json::value root;
+  if (auto e = parse_object(body, root)) return fail(std::move(*e));
+  const boost::json::value* ids = root.get_object().if_contains("ids");
+  if (ids == nullptr || ids->is_null()) return out;
+  const boost::json::array* arr = ids->if_array();
+  if (arr == nullptr) return fail(bad_request("invalid_field", "ids: must be an array of strings"));
+  // An empty list is refused rather than read as "all": a client that filtered its list down
+  // to nothing must not retry everything.
+  if (arr->empty() || arr->size() > max_retry_ids) {
+    return fail(bad_request("invalid_field", "ids: must hold 1 to " +
+                                                 std::to_string(max_retry_ids) +
+                                                 " ids (omit it to retry every dead message)"));
+  }
+  out.ids.reserve(arr->size());
+  for (std::size_t i = 0; i < arr->size(); ++i) {
+    const std::string name = "ids[" + std::to_string(i) + "]";
+    const boost::json::string* s = (*arr)[i].if_string();
+    if (s == nullptr) return fail(bad_request("invalid_field", name + ": must be a string"));
+    std::string_view sv(s->data(), s->size());
+    if (!is_valid_utf8(sv))
+      return fail(bad_request("invalid_utf8", name + ": must be valid UTF-8"));
+    if (sv.empty() || sv.size() > kMaxExternalIdBytes) {
+      return fail(bad_request("invalid_field", name + ": must be 1 to " +
+                                                   std::to_string(kMaxExternalIdBytes) + " bytes"));
+    }
+    out.ids.emplace_back(sv);
+  }
+  return out;
+}
+
 std::string redact_user_id(std::string_view user_id) {
   // Keep the last four code points, not bytes: the result stays valid UTF-8.
   std::size_t start = user_id.size();

@@ -36,6 +36,25 @@ parsed_messages parse_twilio_form(std::string_view body);
 // {"messages": [...]}. Every field type checked; a bad message rejects the whole request.
 parsed_messages parse_messages_json(std::string_view body, std::size_t max_messages = 1000);
 
+// POST /v1/users/{id}/facts: {"text": 1..max_fact_text_bytes of UTF-8, not blank,
+// "category"?: one of fact_category::all, default "other"}.
+inline constexpr std::size_t max_fact_text_bytes = 300;
+struct parsed_fact {
+  std::string text;
+  std::string category;
+  std::optional<api_failure> error;
+};
+parsed_fact parse_add_fact_json(std::string_view body);
+
+// POST /v1/processor/dead/retry: an empty body or {} (every dead message), or
+// {"ids": [1..max_retry_ids non-empty strings]}.
+inline constexpr std::size_t max_retry_ids = 1000;
+struct parsed_retry {
+  std::vector<std::string> ids;  // empty: all
+  std::optional<api_failure> error;
+};
+parsed_retry parse_retry_json(std::string_view body);
+
 // "+15551234567" -> "***4567": what may appear in info logs.
 std::string redact_user_id(std::string_view user_id);
 

@@ -14,6 +14,7 @@
 #include "http/server.hpp"
 
 #include "app/log.hpp"
+#include "app/metrics.hpp"
 
 #include <openssl/crypto.h>
 
@@ -43,6 +44,7 @@
 
 #include "http/json_render.hpp"
 #include "http/request_parsing.hpp"
+#include "http/twilio_signature.hpp"
 
 namespace memoryd {
 namespace {
@@ -71,6 +73,7 @@ constexpr std::size_t kMaxBatchMessages = 1000;
 constexpr int kDefaultHistoryLimit = 50;
 constexpr int kMaxHistoryLimit = 1000;
 constexpr std::size_t kMaxUserIdBytes = max_user_id_bytes;
+constexpr std::size_t kMaxFactIdBytes = 256;
 // An accept that fails (EMFILE, ENFILE) would fail again at once: back off instead of spinning.
 constexpr std::chrono::milliseconds kAcceptRetryDelay{100};
 // Connections over max_connections get a 503 (written within kRefuseTimeout); beyond this
@@ -82,6 +85,7 @@ constexpr std::chrono::seconds kAcceptorCloseWait{2};
 
 constexpr const char* kServerName = "memoryd";
 constexpr const char* kJson = "application/json";
+constexpr const char* kPrometheusText = "text/plain; version=0.0.4; charset=utf-8";
 constexpr std::string_view kTwimlEmpty =
     R"(<?xml version="1.0" encoding="UTF-8"?><Response></Response>)";
 
@@ -123,41 +127,196 @@ bool has_media_type(const request& req, std::string_view expected) {
 }
 
 //------------------------------------------------------------------------------
+// Routes. Each has a pattern, which is what metrics and logs name (never the raw path: user
+// ids would make one time series per user).
+
+enum class route {
+  none,
+  twilio,
+  sms,
+  messages,
+  user,
+  user_messages,
+  user_facts,
+  user_fact,
+  processor_run,
+  processor_status,
+  processor_retry,
+  healthz,
+  readyz,
+  metrics,
+};
+
+const char* pattern_of(route r) {
+  switch (r) {
+    case route::none:
+      return "other";
+    case route::twilio:
+      return "/webhooks/twilio";
+    case route::sms:
+      return "/sms";
+    case route::messages:
+      return "/v1/messages";
+    case route::user:
+      return "/v1/users/{id}";
+    case route::user_messages:
+      return "/v1/users/{id}/messages";
+    case route::user_facts:
+      return "/v1/users/{id}/facts";
+    case route::user_fact:
+      return "/v1/users/{id}/facts/{fact_id}";
+    case route::processor_run:
+      return "/v1/processor/run";
+    case route::processor_status:
+      return "/v1/processor/status";
+    case route::processor_retry:
+      return "/v1/processor/dead/retry";
+    case route::healthz:
+      return "/healthz";
+    case route::readyz:
+      return "/readyz";
+    case route::metrics:
+      return "/metrics";
+  }
+  return "other";
+}
+
+// A request target taken apart. The url_view points into the request, which outlives it.
+struct target {
+  boost::urls::url_view url;
+  std::vector<std::string> seg;  // percent-decoded per segment: %2F stays inside a user id
+  route r = route::none;
+};
+
+route match_route(const std::vector<std::string>& seg) {
+  auto is = [&](std::initializer_list<std::string_view> want) {
+    return std::equal(seg.begin(), seg.end(), want.begin(), want.end());
+  };
+  if (is({"webhooks", "twilio"})) return route::twilio;
+  if (is({"sms"})) return route::sms;
+  if (is({"healthz"})) return route::healthz;
+  if (is({"readyz"})) return route::readyz;
+  if (is({"metrics"})) return route::metrics;
+  if (seg.empty() || seg[0] != "v1") return route::none;
+  if (is({"v1", "messages"})) return route::messages;
+  if (is({"v1", "processor", "run"})) return route::processor_run;
+  if (is({"v1", "processor", "status"})) return route::processor_status;
+  if (is({"v1", "processor", "dead", "retry"})) return route::processor_retry;
+  if (seg.size() >= 3 && seg[1] == "users") {
+    if (seg.size() == 3) return route::user;
+    if (seg.size() == 4 && seg[3] == "messages") return route::user_messages;
+    if (seg.size() == 4 && seg[3] == "facts") return route::user_facts;
+    if (seg.size() == 5 && seg[3] == "facts") return route::user_fact;
+  }
+  return route::none;
+}
+
+std::optional<target> parse_target(const request& req) {
+  auto parsed = boost::urls::parse_origin_form(req.target());
+  if (parsed.has_error()) return std::nullopt;
+  target t;
+  t.url = parsed.value();
+  for (auto s : t.url.segments()) t.seg.push_back(std::move(s));
+  t.r = match_route(t.seg);
+  return t;
+}
+
+//------------------------------------------------------------------------------
 // Routing: a parsed request in, exactly one response out through `reply`, possibly later and
 // from another thread. Nothing here touches the socket.
 
 using reply_fn = std::function<void(response)>;
 
-void ingest(service_api& api, std::vector<new_message> msgs, bool twilio, reply_fn reply) {
-  api.ingest(
-      std::move(msgs), [twilio, reply = std::move(reply)](outcome<std::vector<ingest_outcome>> o) {
-        if (!o.ok()) return reply(failure_response(o.failure));
-        // Twilio wants TwiML; an empty <Response> sends no reply SMS. Duplicates (a redelivered
-        // MessageSid) are answered the same way: the message is durable either way.
-        if (twilio)
-          return reply(make_response(http::status::ok, "text/xml", std::string(kTwimlEmpty)));
-        reply(make_response(http::status::accepted, kJson, render_ingest(*o.value)));
-      });
+// A channel as a metrics label: user input, so only the channels memoryd itself assigns pass
+// (bounded cardinality, nothing to escape); anything else counts as "other".
+const char* channel_label(const std::string& channel) {
+  for (const char* known : {"sms", "whatsapp", "api"})
+    if (channel == known) return known;
+  return "other";
 }
 
-void handle_twilio(const request& req, service_api& api, reply_fn reply) {
+void ingest(service_api& api, std::vector<new_message> msgs, bool twilio, reply_fn reply) {
+  std::vector<const char*> channels;
+  channels.reserve(msgs.size());
+  for (const auto& m : msgs) channels.push_back(channel_label(m.channel));
+  api.ingest(std::move(msgs), [twilio, channels = std::move(channels),
+                               reply = std::move(reply)](outcome<std::vector<ingest_outcome>> o) {
+    if (!o.ok()) return reply(failure_response(o.failure));
+    const auto& outcomes = *o.value;
+    for (std::size_t i = 0; i < outcomes.size() && i < channels.size(); ++i) {
+      const std::string labels = std::string("channel=\"") + channels[i] + "\"";
+      metrics::inc(outcomes[i].duplicate ? "memoryd_messages_duplicate_total"
+                                         : "memoryd_messages_ingested_total",
+                   labels);
+    }
+    // Twilio wants TwiML; an empty <Response> sends no reply SMS. Duplicates (a redelivered
+    // MessageSid) are answered the same way: the message is durable either way.
+    if (twilio) return reply(make_response(http::status::ok, "text/xml", std::string(kTwimlEmpty)));
+    reply(make_response(http::status::accepted, kJson, render_ingest(outcomes)));
+  });
+}
+
+// X-Twilio-Signature (DESIGN.md §5), checked before anything is parsed or stored. The URL is
+// the configured public one: behind a proxy the Host header names the proxy's upstream, not
+// what Twilio signed. Without it we rebuild https://<Host><target>, right only when memoryd is
+// reached directly over TLS on the name Twilio uses.
+std::optional<response> check_twilio_signature(const request& req, const server_options& opts,
+                                               route r) {
+  if (opts.twilio_auth_token.empty()) return std::nullopt;
+  std::string url = opts.twilio_webhook_url;
+  const char* url_source = "configured";
+  if (url.empty()) {
+    url_source = "host_header";
+    auto host = req.find(http::field::host);
+    if (host != req.end() && !host->value().empty())
+      url = "https://" + std::string(host->value()) + std::string(req.target());
+  }
+  auto sig_it = req.find("X-Twilio-Signature");
+  std::string_view signature;
+  if (sig_it != req.end()) signature = sig_it->value();
+
+  twilio::verdict v = twilio::verdict::mismatch;
+  if (signature.empty()) {
+    v = twilio::verdict::missing;
+  } else if (url.empty()) {
+    v = twilio::verdict::mismatch;  // no Host: nothing to check against
+  } else if (!twilio::query_value(url, "bodySHA256").empty()) {
+    v = twilio::validate_body(opts.twilio_auth_token, url, req.body(), signature);
+  } else if (has_media_type(req, "application/x-www-form-urlencoded")) {
+    // A body that is not a form cannot carry a valid signature over form parameters.
+    if (auto params = parse_form(req.body()))
+      v = twilio::validate(opts.twilio_auth_token, url, *params, req.body(), signature);
+  }
+  if (v == twilio::verdict::valid) return std::nullopt;
+  // Never the signature itself, nor the URL (it may carry credentials).
+  log::warn(
+      "twilio_signature_rejected",
+      {{"route", pattern_of(r)}, {"reason", twilio::to_string(v)}, {"url_source", url_source}});
+  return error_response(http::status::forbidden, "invalid_signature",
+                        v == twilio::verdict::missing ? "missing X-Twilio-Signature"
+                                                      : "X-Twilio-Signature does not match");
+}
+
+void handle_twilio(const request& req, const server_options& opts, route r, service_api& api,
+                   reply_fn reply) {
+  if (auto refused = check_twilio_signature(req, opts, r)) return reply(std::move(*refused));
   if (!has_media_type(req, "application/x-www-form-urlencoded")) {
     return reply(error_response(http::status::unsupported_media_type, "unsupported_media_type",
                                 "expected application/x-www-form-urlencoded"));
   }
-  // Seam for X-Twilio-Signature validation (DESIGN.md §5): when twilio.auth_token is set,
-  // verify HMAC-SHA1 over TWILIO_WEBHOOK_URL + the sorted form parameters here, before any
-  // parsing side effects, and answer 403 on mismatch.
   auto parsed = parse_twilio_form(req.body());
   if (parsed.error) return reply(failure_response(*parsed.error));
   ingest(api, std::move(parsed.messages), true, std::move(reply));
 }
 
+std::optional<response> require_json(const request& req) {
+  if (has_media_type(req, kJson)) return std::nullopt;
+  return error_response(http::status::unsupported_media_type, "unsupported_media_type",
+                        "expected application/json");
+}
+
 void handle_post_messages(const request& req, service_api& api, reply_fn reply) {
-  if (!has_media_type(req, kJson)) {
-    return reply(error_response(http::status::unsupported_media_type, "unsupported_media_type",
-                                "expected application/json"));
-  }
+  if (auto bad = require_json(req)) return reply(std::move(*bad));
   auto parsed = parse_messages_json(req.body(), kMaxBatchMessages);
   if (parsed.error) return reply(failure_response(*parsed.error));
   ingest(api, std::move(parsed.messages), false, std::move(reply));
@@ -228,11 +387,90 @@ void handle_facts(const boost::urls::url_view& url, std::string user_id, service
       });
 }
 
+void handle_add_fact(const request& req, std::string user_id, service_api& api, reply_fn reply) {
+  if (auto bad = require_json(req)) return reply(std::move(*bad));
+  auto parsed = parse_add_fact_json(req.body());
+  if (parsed.error) return reply(failure_response(*parsed.error));
+  api.add_fact(std::move(user_id), std::move(parsed.text), std::move(parsed.category),
+               [reply = std::move(reply)](outcome<fact> o) {
+                 if (!o.ok()) return reply(failure_response(o.failure));
+                 reply(make_response(http::status::created, kJson, render_fact_created(*o.value)));
+               });
+}
+
+void handle_delete_fact(std::string user_id, std::string fact_id, service_api& api,
+                        reply_fn reply) {
+  if (fact_id.empty() || fact_id.size() > kMaxFactIdBytes || !is_valid_utf8(fact_id)) {
+    return reply(error_response(
+        http::status::bad_request, "invalid_field",
+        "fact_id: must be 1 to " + std::to_string(kMaxFactIdBytes) + " bytes of UTF-8"));
+  }
+  api.delete_fact(std::move(user_id), std::move(fact_id),
+                  [reply = std::move(reply)](outcome<bool> o) {
+                    if (!o.ok()) return reply(failure_response(o.failure));
+                    if (!*o.value) {
+                      return reply(error_response(http::status::not_found, "not_found",
+                                                  "no active fact with this id for this user"));
+                    }
+                    reply(make_response(http::status::ok, kJson, render_deleted()));
+                  });
+}
+
+void handle_erase_user(std::string user_id, service_api& api, reply_fn reply) {
+  std::string uid = user_id;
+  api.erase_user(std::move(user_id),
+                 [uid = std::move(uid), reply = std::move(reply)](outcome<erase_report> o) {
+                   if (!o.ok()) return reply(failure_response(o.failure));
+                   reply(make_response(http::status::ok, kJson, render_erase(uid, *o.value)));
+                 });
+}
+
+void handle_run_cycle(service_api& api, reply_fn reply) {
+  api.run_cycle([reply = std::move(reply)](outcome<cycle_result> o) {
+    if (!o.ok()) return reply(failure_response(o.failure));
+    reply(make_response(http::status::ok, kJson, render_cycle(*o.value)));
+  });
+}
+
+void handle_status(service_api& api, reply_fn reply) {
+  api.status([reply = std::move(reply)](outcome<status_report> o) {
+    if (!o.ok()) return reply(failure_response(o.failure));
+    reply(make_response(http::status::ok, kJson, render_status(*o.value)));
+  });
+}
+
+void handle_retry_dead(const request& req, service_api& api, reply_fn reply) {
+  if (req.body().find_first_not_of(" \t\r\n") != std::string::npos) {
+    if (auto bad = require_json(req)) return reply(std::move(*bad));
+  }
+  auto parsed = parse_retry_json(req.body());
+  if (parsed.error) return reply(failure_response(*parsed.error));
+  api.retry_dead(std::move(parsed.ids), [reply = std::move(reply)](outcome<std::int64_t> o) {
+    if (!o.ok()) return reply(failure_response(o.failure));
+    reply(make_response(http::status::ok, kJson, render_retried(*o.value)));
+  });
+}
+
 void handle_health(service_api& api, reply_fn reply) {
   api.health([reply = std::move(reply)](outcome<health_report> o) {
     health_report h = o.ok() ? *o.value : health_report{false, o.failure.message};
     reply(make_response(h.ok ? http::status::ok : http::status::service_unavailable, kJson,
                         render_health(h)));
+  });
+}
+
+void handle_ready(service_api& api, reply_fn reply) {
+  api.ready([reply = std::move(reply)](outcome<health_report> o) {
+    health_report h = o.ok() ? *o.value : health_report{false, o.failure.message};
+    reply(make_response(h.ok ? http::status::ok : http::status::service_unavailable, kJson,
+                        render_ready(h)));
+  });
+}
+
+void handle_metrics(service_api& api, reply_fn reply) {
+  api.metrics([reply = std::move(reply)](outcome<std::string> o) {
+    if (!o.ok()) return reply(failure_response(o.failure));
+    reply(make_response(http::status::ok, kPrometheusText, std::move(*o.value)));
   });
 }
 
@@ -257,47 +495,108 @@ bool bearer_matches(const request& req, const std::string& token) {
   return CRYPTO_memcmp(value.data() + scheme.size(), token.data(), token.size()) == 0;
 }
 
-void handle_request(const request& req, const std::string& api_token, service_api& api,
-                    reply_fn reply) {
-  auto parsed = boost::urls::parse_origin_form(req.target());
-  if (parsed.has_error()) {
+// The methods each route allows, as the Allow header lists them.
+const char* allowed_methods(route r) {
+  switch (r) {
+    case route::twilio:
+    case route::sms:
+    case route::messages:
+    case route::processor_run:
+    case route::processor_retry:
+      return "POST";
+    case route::user_messages:
+    case route::processor_status:
+    case route::healthz:
+    case route::readyz:
+    case route::metrics:
+      return "GET";
+    case route::user_facts:
+      return "GET, POST";
+    case route::user:
+    case route::user_fact:
+      return "DELETE";
+    case route::none:
+      break;
+  }
+  return "";
+}
+
+bool method_allowed(route r, http::verb method) {
+  std::string_view allow = allowed_methods(r);
+  std::string_view name = http::to_string(method);
+  for (std::size_t pos = 0; pos < allow.size();) {
+    auto comma = allow.find(", ", pos);
+    if (allow.substr(pos, comma == std::string_view::npos ? allow.npos : comma - pos) == name)
+      return true;
+    if (comma == std::string_view::npos) break;
+    pos = comma + 2;
+  }
+  return false;
+}
+
+void handle_request(const request& req, std::optional<target>& t, const server_options& opts,
+                    service_api& api, reply_fn reply) {
+  if (!t) {
     return reply(error_response(http::status::bad_request, "bad_request", "malformed target"));
   }
-  boost::urls::url_view url = parsed.value();
-  // Decoded per segment, so %2F inside a user id stays inside it.
-  std::vector<std::string> seg;
-  for (auto s : url.segments()) seg.push_back(std::move(s));
-  const auto method = req.method();
-  auto is = [&](std::initializer_list<std::string_view> want) {
-    return std::equal(seg.begin(), seg.end(), want.begin(), want.end());
-  };
-
-  if (!seg.empty() && seg[0] == "v1" && !api_token.empty() && !bearer_matches(req, api_token)) {
+  auto& seg = t->seg;
+  if (!seg.empty() && seg[0] == "v1" && !opts.api_token.empty() &&
+      !bearer_matches(req, opts.api_token)) {
     auto res = error_response(http::status::unauthorized, "unauthorized",
                               "missing or wrong Authorization: Bearer token");
     res.set(http::field::www_authenticate, "Bearer");
     return reply(std::move(res));
   }
-  if (is({"webhooks", "twilio"}) || is({"sms"})) {
-    if (method != http::verb::post) return reply(method_not_allowed("POST"));
-    return handle_twilio(req, api, std::move(reply));
-  }
-  if (is({"v1", "messages"})) {
-    if (method != http::verb::post) return reply(method_not_allowed("POST"));
-    return handle_post_messages(req, api, std::move(reply));
-  }
-  if (seg.size() == 4 && seg[0] == "v1" && seg[1] == "users" &&
-      (seg[3] == "messages" || seg[3] == "facts")) {
-    if (method != http::verb::get) return reply(method_not_allowed("GET"));
+  const route r = t->r;
+  if (r == route::none)
+    return reply(error_response(http::status::not_found, "not_found", "no such resource"));
+  if (!method_allowed(r, req.method())) return reply(method_not_allowed(allowed_methods(r)));
+  if (seg.size() >= 3 && seg[0] == "v1" && seg[1] == "users") {
     if (auto bad = check_path_user_id(seg[2])) return reply(std::move(*bad));
-    if (seg[3] == "messages") return handle_history(url, std::move(seg[2]), api, std::move(reply));
-    return handle_facts(url, std::move(seg[2]), api, std::move(reply));
   }
-  if (is({"healthz"})) {
-    if (method != http::verb::get) return reply(method_not_allowed("GET"));
-    return handle_health(api, std::move(reply));
+
+  switch (r) {
+    case route::twilio:
+    case route::sms:
+      return handle_twilio(req, opts, r, api, std::move(reply));
+    case route::messages:
+      return handle_post_messages(req, api, std::move(reply));
+    case route::user:
+      return handle_erase_user(std::move(seg[2]), api, std::move(reply));
+    case route::user_messages:
+      return handle_history(t->url, std::move(seg[2]), api, std::move(reply));
+    case route::user_facts:
+      if (req.method() == http::verb::post)
+        return handle_add_fact(req, std::move(seg[2]), api, std::move(reply));
+      return handle_facts(t->url, std::move(seg[2]), api, std::move(reply));
+    case route::user_fact:
+      return handle_delete_fact(std::move(seg[2]), std::move(seg[4]), api, std::move(reply));
+    case route::processor_run:
+      return handle_run_cycle(api, std::move(reply));
+    case route::processor_status:
+      return handle_status(api, std::move(reply));
+    case route::processor_retry:
+      return handle_retry_dead(req, api, std::move(reply));
+    case route::healthz:
+      return handle_health(api, std::move(reply));
+    case route::readyz:
+      return handle_ready(api, std::move(reply));
+    case route::metrics:
+      return handle_metrics(api, std::move(reply));
+    case route::none:
+      break;
   }
   reply(error_response(http::status::not_found, "not_found", "no such resource"));
+}
+
+// After each response: requests by route pattern and status, and the time from the complete
+// request (or the moment it was refused) to the written response.
+void record_http_metrics(route r, unsigned status, std::chrono::steady_clock::duration took) {
+  const std::string route_label = std::string("route=\"") + pattern_of(r) + "\"";
+  metrics::inc("memoryd_http_requests_total",
+               route_label + ",code=\"" + std::to_string(status) + "\"");
+  metrics::observe("memoryd_http_request_duration_seconds", route_label,
+                   std::chrono::duration<double>(took).count());
 }
 
 //------------------------------------------------------------------------------
@@ -346,6 +645,10 @@ class session : public std::enable_shared_from_this<session> {
   response res_;
   std::uint64_t generation_ = 0;  // which request a service answer belongs to
   bool awaiting_reply_ = false;
+  // For metrics: the route of the request being answered and when it was complete (or
+  // refused), as of do_write.
+  route route_ = route::none;
+  std::chrono::steady_clock::time_point answering_since_{};
   std::size_t lingered_ = 0;
   std::array<char, 4096> discard_{};
 
@@ -369,6 +672,8 @@ class session : public std::enable_shared_from_this<session> {
   //--- over max_connections: 503 without reading anything
 
   void do_refuse() {
+    route_ = route::none;
+    answering_since_ = std::chrono::steady_clock::now();
     res_ = error_response(http::status::service_unavailable, "overloaded",
                           "too many connections, retry later");
     res_.set(http::field::retry_after, "1");
@@ -436,6 +741,7 @@ class session : public std::enable_shared_from_this<session> {
 
   void on_read(beast::error_code ec, std::size_t) {
     if (ec) return on_read_error(ec);
+    answering_since_ = std::chrono::steady_clock::now();
     req_ = parser_->release();
     parser_.reset();
     do_handle();
@@ -450,6 +756,8 @@ class session : public std::enable_shared_from_this<session> {
       return do_close();
     }
     // The bytes were not HTTP we accept: answer and close, the stream is out of sync.
+    route_ = route::none;
+    answering_since_ = std::chrono::steady_clock::now();
     if (ec == http::error::body_limit) {
       res_ = error_response(
           http::status::payload_too_large, "payload_too_large",
@@ -484,7 +792,9 @@ class session : public std::enable_shared_from_this<session> {
       });
     };
     try {
-      handle_request(req_, state_->opts.api_token, *state_->api, std::move(reply));
+      auto t = parse_target(req_);
+      route_ = t ? t->r : route::none;
+      handle_request(req_, t, state_->opts, *state_->api, std::move(reply));
     } catch (const std::exception& e) {
       log::warn("http_handler_error", {{"error", e.what()}});
       on_reply(gen,
@@ -513,6 +823,8 @@ class session : public std::enable_shared_from_this<session> {
 
   void on_write(beast::error_code ec, std::size_t) {
     const bool keep_alive = res_.keep_alive();
+    record_http_metrics(route_, res_.result_int(),
+                        std::chrono::steady_clock::now() - answering_since_);
     res_ = {};
     finish_request();
     if (ec) return do_close();

@@ -22,6 +22,13 @@ struct server_options {
   std::size_t max_connections = 1024;
   // When set, every /v1/* request needs "Authorization: Bearer <api_token>" (else 401).
   std::string api_token;
+  // When set, POST /webhooks/twilio and /sms need a valid X-Twilio-Signature (else 403,
+  // nothing stored): HMAC-SHA1 with this token over the public URL and the form parameters.
+  std::string twilio_auth_token;
+  // The exact public URL Twilio posts to (as configured in the Twilio console, query string
+  // included), which is what it signs. Empty: rebuilt as "https://" + Host + target, which is
+  // wrong behind a proxy or TLS terminator: set it there.
+  std::string twilio_webhook_url;
 };
 
 class http_server {

@@ -3,6 +3,7 @@
 // messaging the pipeline. Callbacks may run on any thread, exactly once each.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
@@ -41,6 +42,12 @@ struct health_report {
   std::string detail;
 };
 
+// GET /v1/processor/status.
+struct status_report {
+  queue_stats queue;
+  processor_status processor;
+};
+
 class service_api {
  public:
   virtual ~service_api() = default;
@@ -50,6 +57,41 @@ class service_api {
   virtual void history(history_query q, callback<std::vector<stored_message>> done) = 0;
   virtual void facts(std::string user_id, bool with_history, callback<fact_listing> done) = 0;
   virtual void health(callback<health_report> done) = 0;
+
+  // The rest of the API. Defaults answer 501 so that partial implementations (test fakes)
+  // stay valid.
+  //
+  // Explicit "remember this": an add with cause "api". Answers the stored (or already
+  // known) fact.
+  virtual void add_fact(std::string /*user_id*/, std::string /*text*/, std::string /*category*/,
+                        callback<fact> done) {
+    not_implemented(std::move(done));
+  }
+  // Explicit "forget this". Answers false when the user has no active fact with that id.
+  virtual void delete_fact(std::string /*user_id*/, std::string /*fact_id*/, callback<bool> done) {
+    not_implemented(std::move(done));
+  }
+  // Erases every message, fact, fact event and pending work of the user.
+  virtual void erase_user(std::string /*user_id*/, callback<erase_report> done) {
+    not_implemented(std::move(done));
+  }
+  // Runs one processing cycle now; answers once it is complete.
+  virtual void run_cycle(callback<cycle_result> done) { not_implemented(std::move(done)); }
+  virtual void status(callback<status_report> done) { not_implemented(std::move(done)); }
+  // Dead-lettered messages back to pending (empty ids: all). Answers how many.
+  virtual void retry_dead(std::vector<std::string> /*ids*/, callback<std::int64_t> done) {
+    not_implemented(std::move(done));
+  }
+  // Readiness: databases open and the pipeline running.
+  virtual void ready(callback<health_report> done) { not_implemented(std::move(done)); }
+  // Prometheus text exposition of every metric.
+  virtual void metrics(callback<std::string> done) { not_implemented(std::move(done)); }
+
+ private:
+  template <class T>
+  static void not_implemented(callback<T> done) {
+    done(outcome<T>::fail({501, "not_implemented", "not implemented by this service"}));
+  }
 };
 
 }  // namespace memoryd

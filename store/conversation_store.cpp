@@ -454,6 +454,25 @@ std::int64_t conversation_store::retry_dead(const std::vector<std::string>& ids,
   return n;
 }
 
+std::int64_t conversation_store::erase_user(const std::string& user_id) {
+  auto& d = *impl_;
+  sqlite::transaction tx(d.db);
+  std::int64_t n = 0;
+  {
+    use q(d.stmt("DELETE FROM messages WHERE user_id = ?1"));
+    q->bind(1, user_id);
+    q->exec();
+    n = d.db.changes();
+  }
+  {
+    use q(d.stmt("DELETE FROM user_queue WHERE user_id = ?1"));
+    q->bind(1, user_id);
+    q->exec();
+  }
+  tx.commit();
+  return n;
+}
+
 queue_stats conversation_store::stats(millis now) {
   auto& d = *impl_;
   queue_stats st;

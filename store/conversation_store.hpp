@@ -68,6 +68,10 @@ class conversation_store {
   // Dead-lettered messages back to pending with attempts reset; empty ids: all.
   std::int64_t retry_dead(const std::vector<std::string>& ids, millis now);
 
+  // Deletes every message of the user (any status) and their queue entry. Transitions for
+  // work still in flight then find nothing to change. Returns the number of messages.
+  std::int64_t erase_user(const std::string& user_id);
+
   queue_stats stats(millis now);
 
   // For tests and diagnostics: EXPLAIN QUERY PLAN of the claim's queries, one line each.

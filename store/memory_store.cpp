@@ -55,6 +55,10 @@ CREATE TABLE applied_batches (
   applied_at INTEGER NOT NULL
 );
 )sql",
+    // 2: erasing a user deletes their applied-batch records too.
+    R"sql(
+CREATE INDEX applied_batches_user ON applied_batches(user_id);
+)sql",
 };
 
 constexpr std::size_t k_max_fact_bytes = 500;
@@ -472,6 +476,23 @@ std::vector<fact_event> memory_store::events(const std::string& user_id) {
     out.push_back(std::move(e));
   }
   return out;
+}
+
+erase_report memory_store::erase_user(const std::string& user_id) {
+  auto& d = *impl_;
+  sqlite::transaction tx(d.db);
+  erase_report r;
+  auto run = [&](const char* sql) {
+    use q(d.stmt(sql));
+    q->bind(1, user_id);
+    q->exec();
+    return static_cast<std::int64_t>(d.db.changes());
+  };
+  r.facts = run("DELETE FROM facts WHERE user_id = ?1");
+  r.fact_events = run("DELETE FROM fact_events WHERE user_id = ?1");
+  run("DELETE FROM applied_batches WHERE user_id = ?1");
+  tx.commit();
+  return r;
 }
 
 std::int64_t memory_store::count_facts() {

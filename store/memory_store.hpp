@@ -45,6 +45,11 @@ class memory_store {
   std::vector<fact> active_facts(const std::string& user_id);
   std::vector<fact> all_facts(const std::string& user_id);  // any status
   std::vector<fact_event> events(const std::string& user_id);
+  // Deletes every fact, fact event and applied-batch record of the user. Nothing of the
+  // user is kept; keeping work that was in flight from writing facts again is the fact
+  // writer's job (it remembers recent erasures).
+  erase_report erase_user(const std::string& user_id);
+
   std::int64_t count_facts();
 
   sqlite::database& db();

@@ -158,4 +158,35 @@ struct apply_result {
   std::vector<std::string> fact_ids;  // ids of facts added or created by updates
 };
 
+// The result of one processing cycle (one claim and everything it led to).
+struct cycle_result {
+  std::uint64_t cycle_id = 0;
+  std::int32_t users = 0;
+  std::int32_t messages_processed = 0;  // marked done (with or without a note)
+  std::int32_t facts_written = 0;       // facts added + updated + deleted
+  std::int32_t errors = 0;              // user batches that failed (retry or dead)
+  std::int32_t retries_scheduled = 0;   // messages put back for a later attempt
+  std::int32_t dead_lettered = 0;       // messages dead-lettered
+  double claim_ms = 0, extract_ms = 0, write_ms = 0, total_ms = 0;
+};
+
+// Processor status for /v1/processor/status and metrics.
+struct processor_status {
+  bool running = false;        // the pipeline accepts work
+  std::int32_t in_flight = 0;  // user batches in extractors
+  std::int32_t queued = 0;     // claimed, waiting for an idle extractor
+  std::int32_t pool_size = 0;
+  std::int32_t concurrency_limit = 0;  // lowered while the LLM answers 429
+  std::uint64_t cycles = 0;
+  std::int64_t messages_processed = 0, errors = 0, facts_written = 0;
+  cycle_result last_cycle;
+};
+
+// A user erased on request: what was removed.
+struct erase_report {
+  std::int64_t messages = 0;
+  std::int64_t facts = 0;
+  std::int64_t fact_events = 0;
+};
+
 }  // namespace memoryd

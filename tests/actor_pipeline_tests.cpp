@@ -104,7 +104,7 @@ struct pipeline_fixture : sim_fixture {
     mem =
         std::make_shared<memory_store>(memory_store_options{dir.file("memory.db"), "normal", 1000});
     persistence = keep(spawn_persistence(sys, conv, {}, false));
-    fact_writer = keep(spawn_fact_writer(sys, mem, false));
+    fact_writer = keep(spawn_fact_writer(sys, mem, {}, false));
     opts.batch_size = 100;
     opts.per_user_batch_size = 25;
     opts.max_attempts = 3;
@@ -410,6 +410,74 @@ TEST_CASE("backoff is exponential, capped and jittered") {
   }
   CHECK(backoff_delay(o, 1, 7000, 0) == 7000);     // Retry-After wins when longer
   CHECK(backoff_delay(o, 1, 900000, 0) == 10000);  // but never beyond the cap
+}
+
+}  // namespace
+}  // namespace memoryd
+
+namespace memoryd {
+namespace {
+
+// Erases the user in the middle of their extraction, as DELETE /v1/users/{id} would: the
+// messages in the conversation store, the facts through the fact writer (which must then
+// reject this very extraction's results when they arrive).
+struct erasing_backend : extractor_backend {
+  std::shared_ptr<conversation_store> conv;
+  caf::actor fact_writer;
+  extraction_output extract(const extraction_input& in) override {
+    conv->erase_user(in.user_id);
+    caf::anon_send(fact_writer, erase_atom_v, in.user_id,
+                   millis{std::chrono::duration_cast<std::chrono::milliseconds>(
+                              std::chrono::system_clock::now().time_since_epoch())
+                              .count()});
+    return rule_extractor{}.extract(in);
+  }
+  std::string version() const override { return "erasing/1"; }
+};
+
+TEST_CASE_METHOD(pipeline_fixture, "an erased user's batch in flight brings nothing back") {
+  auto backend = std::make_shared<erasing_backend>();
+  backend->conv = conv;
+  backend->fact_writer = fact_writer;
+  with_backend(backend, 1);
+  say("gone", "I have a dog named Max.");
+  say("kept", "I like tea.");
+  auto r = ask<cycle_result>(batcher, run_atom_v);
+  CHECK(r.users == 2);
+  CHECK(mem->all_facts("gone").empty());
+  CHECK(mem->events("gone").empty());
+  CHECK(messages("gone").empty());
+  CHECK(conv->stats(0).users_waiting == 0);
+}
+
+TEST_CASE_METHOD(pipeline_fixture, "a 429 slows the whole pool down and success speeds it up") {
+  struct limited_backend : extractor_backend {
+    int remaining_429 = 1;
+    extraction_output extract(const extraction_input&) override {
+      if (remaining_429-- > 0)
+        throw extraction_failure(failure_kind::rate_limited, "429 Too Many Requests", 2000);
+      return {};
+    }
+    std::string version() const override { return "limited/1"; }
+  };
+  auto backend = std::make_shared<limited_backend>();
+  with_backend(backend, 4);
+  say("first", "I like tea.");
+  ask<cycle_result>(batcher, run_atom_v);
+  auto s = ask<processor_status>(batcher, status_atom_v);
+  CHECK(s.pool_size == 4);
+  CHECK(s.concurrency_limit == 2);
+  auto m = messages("first");
+  REQUIRE(m.size() == 1);
+  CHECK(m[0].status == "pending");
+  // Retry-After (2 s) beats the 1 s base backoff: nothing before it.
+  advance(1900ms);
+  CHECK(messages("first")[0].status == "pending");
+  advance(200ms);
+  CHECK(messages("first")[0].status == "done");
+  for (int u = 0; u < 6; ++u) say("u" + std::to_string(u), "I like tea.");
+  ask<cycle_result>(batcher, run_atom_v);
+  CHECK(ask<processor_status>(batcher, status_atom_v).concurrency_limit == 4);
 }
 
 }  // namespace

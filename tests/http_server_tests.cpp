@@ -8,7 +8,9 @@
 #include <optional>
 #include <thread>
 
+#include "app/metrics.hpp"
 #include "http/server.hpp"
+#include "http/twilio_signature.hpp"
 #include "tests/support/http_client.hpp"
 
 using namespace memoryd;
@@ -77,7 +79,69 @@ class fake_api : public service_api {
     answer(std::move(done), health_result);
   }
 
+  void add_fact(std::string user_id, std::string text, std::string category,
+                callback<fact> done) override {
+    fact f;
+    f.id = "f-new";
+    f.user_id = user_id;
+    f.text = text;
+    f.category = category;
+    f.status = "active";
+    f.observed_at = f.created_at = f.updated_at = 42;
+    record([&] { added_.push_back({std::move(user_id), std::move(text), std::move(category)}); });
+    answer(std::move(done), std::move(f));
+  }
+
+  // Only user "u" has an active fact, "f-1".
+  void delete_fact(std::string user_id, std::string fact_id, callback<bool> done) override {
+    const bool found = user_id == "u" && fact_id == "f-1";
+    record([&] { deleted_.emplace_back(std::move(user_id), std::move(fact_id)); });
+    answer(std::move(done), found);
+  }
+
+  void erase_user(std::string user_id, callback<erase_report> done) override {
+    erase_report r = user_id == "u" ? erase_result : erase_report{};
+    record([&] { erased_.push_back(std::move(user_id)); });
+    answer(std::move(done), r);
+  }
+
+  void run_cycle(callback<cycle_result> done) override {
+    record([] {});
+    answer(std::move(done), run_result);
+  }
+
+  void status(callback<status_report> done) override {
+    record([] {});
+    answer(std::move(done), status_result);
+  }
+
+  // Every dead message is 7 of them.
+  void retry_dead(std::vector<std::string> ids, callback<std::int64_t> done) override {
+    std::int64_t n = ids.empty() ? 7 : static_cast<std::int64_t>(ids.size());
+    record([&] { retried_.push_back(std::move(ids)); });
+    answer(std::move(done), n);
+  }
+
+  void ready(callback<health_report> done) override {
+    record([] {});
+    answer(std::move(done), ready_result);
+  }
+
+  void metrics(callback<std::string> done) override {
+    record([] {});
+    answer(std::move(done),
+           metrics::render({{"memoryd_queue_messages", R"(status="pending")", 3}}));
+  }
+
+  struct added_fact {
+    std::string user_id, text, category;
+  };
+
   // Knobs, set before requests are made.
+  erase_report erase_result{3, 2, 4};
+  cycle_result run_result;
+  status_report status_result;
+  health_report ready_result;
   std::optional<api_failure> failure;
   std::chrono::milliseconds delay{0};
   std::vector<stored_message> history_result;
@@ -100,6 +164,22 @@ class fake_api : public service_api {
     std::lock_guard lk(mutex_);
     return fact_queries_;
   }
+  std::vector<added_fact> added() {
+    std::lock_guard lk(mutex_);
+    return added_;
+  }
+  std::vector<std::pair<std::string, std::string>> deleted() {
+    std::lock_guard lk(mutex_);
+    return deleted_;
+  }
+  std::vector<std::string> erased() {
+    std::lock_guard lk(mutex_);
+    return erased_;
+  }
+  std::vector<std::vector<std::string>> retried() {
+    std::lock_guard lk(mutex_);
+    return retried_;
+  }
   // Waits (bounded) until the service has been called `n` times in all.
   bool wait_for_calls(int n, std::chrono::milliseconds limit = 5s) {
     std::unique_lock lk(mutex_);
@@ -118,12 +198,26 @@ class fake_api : public service_api {
     });
   }
 
+  template <class F>
+  void record(F&& f) {
+    {
+      std::lock_guard lk(mutex_);
+      ++calls_;
+      f();
+    }
+    cv_.notify_all();
+  }
+
   std::mutex mutex_;
   std::condition_variable cv_;
   int calls_ = 0;
   std::vector<new_message> ingested_;
   std::vector<history_query> histories_;
   std::vector<std::pair<std::string, bool>> fact_queries_;
+  std::vector<added_fact> added_;
+  std::vector<std::pair<std::string, std::string>> deleted_;
+  std::vector<std::string> erased_;
+  std::vector<std::vector<std::string>> retried_;
   std::vector<std::thread> threads_;
 };
 
@@ -648,4 +742,574 @@ TEST_CASE("server: destroying a server that never started or already stopped is 
   fixture f;
   f.server->stop(100ms);
   f.server->stop(100ms);
+}
+
+//------------------------------------------------------------------------------
+// Twilio signatures
+
+namespace {
+
+// Twilio's published vector (see http_twilio_signature_tests.cpp), as the form Twilio posts.
+const char* kVectorUrl = "https://mycompany.com/myapp.php?foo=1&bar=2";
+const char* kVectorForm =
+    "CallSid=CA1234567890ABCDE&Caller=%2B14158675309&Digits=1234&From=%2B14158675309&"
+    "To=%2B18005551212";
+const char* kVectorSignature = "RSOYDt4T1cUTdK1PDd93/VVr8B8=";
+
+server_options twilio_options(std::string token = "12345", std::string url = kVectorUrl) {
+  auto o = test_options();
+  o.twilio_auth_token = std::move(token);
+  o.twilio_webhook_url = std::move(url);
+  return o;
+}
+
+http_response post_signed(std::uint16_t port, const std::string& target, const std::string& body,
+                          std::optional<std::string> signature,
+                          const std::string& content_type = "application/x-www-form-urlencoded") {
+  std::map<std::string, std::string> headers;
+  if (signature) headers["X-Twilio-Signature"] = *signature;
+  return http_request(port, "POST", target, body, content_type, headers);
+}
+
+}  // namespace
+
+TEST_CASE("server: a webhook with Twilio's published signature is stored") {
+  fixture f(twilio_options());
+  for (const char* target : {"/webhooks/twilio", "/sms"}) {
+    INFO(target);
+    auto r = post_signed(f.port, target, kVectorForm, kVectorSignature);
+    CHECK(r.status == 200);
+    CHECK(r.body == kTwiml);
+  }
+  auto got = f.api->ingested();
+  REQUIRE(got.size() == 2);
+  CHECK(got[0].user_id == "+14158675309");
+  CHECK(got[0].content.empty());
+}
+
+TEST_CASE(
+    "server: a tampered parameter a wrong token or no signature gets 403 and stores nothing") {
+  fixture f(twilio_options());
+  const std::string tampered =
+      "CallSid=CA1234567890ABCDE&Caller=%2B14158675309&Digits=9999&From=%2B14158675309&"
+      "To=%2B18005551212";
+  check_error(post_signed(f.port, "/webhooks/twilio", tampered, kVectorSignature), 403,
+              "invalid_signature");
+  const std::string added = std::string(kVectorForm) + "&Body=hello";
+  check_error(post_signed(f.port, "/webhooks/twilio", added, kVectorSignature), 403,
+              "invalid_signature");
+  auto missing = post_signed(f.port, "/webhooks/twilio", kVectorForm, std::nullopt);
+  check_error(missing, 403, "invalid_signature");
+  CHECK(missing.body.find("missing") != std::string::npos);
+  check_error(post_signed(f.port, "/sms", kVectorForm, ""), 403, "invalid_signature");
+  check_error(post_signed(f.port, "/sms", kVectorForm, "not-a-signature"), 403,
+              "invalid_signature");
+  // Right signature, wrong content type: the form parameters are not what was sent.
+  check_error(post_signed(f.port, "/sms", kVectorForm, kVectorSignature, "text/plain"), 403,
+              "invalid_signature");
+  // Malformed percent-encoding cannot be verified.
+  check_error(post_signed(f.port, "/sms", "From=%2", kVectorSignature), 403, "invalid_signature");
+  // The signature is not echoed back.
+  CHECK(post_signed(f.port, "/sms", tampered, kVectorSignature).body.find(kVectorSignature) ==
+        std::string::npos);
+  CHECK(f.api->calls() == 0);
+
+  fixture wrong_token(twilio_options("54321"));
+  check_error(post_signed(wrong_token.port, "/webhooks/twilio", kVectorForm, kVectorSignature), 403,
+              "invalid_signature");
+  fixture wrong_url(twilio_options("12345", "https://mycompany.com/other.php?foo=1&bar=2"));
+  check_error(post_signed(wrong_url.port, "/webhooks/twilio", kVectorForm, kVectorSignature), 403,
+              "invalid_signature");
+  CHECK(wrong_token.api->calls() == 0);
+  CHECK(wrong_url.api->calls() == 0);
+}
+
+TEST_CASE("server: a configured URL with its default port still accepts the signature") {
+  fixture f(twilio_options("12345", "https://mycompany.com:443/myapp.php?foo=1&bar=2"));
+  CHECK(post_signed(f.port, "/webhooks/twilio", kVectorForm, kVectorSignature).status == 200);
+  CHECK(f.api->ingested().size() == 1);
+}
+
+TEST_CASE("server: without a configured URL the signature covers https Host and target") {
+  fixture f(twilio_options("secret", ""));
+  const std::string host = "127.0.0.1:" + std::to_string(f.port);
+  const std::string body = "From=%2B15551234567&Body=I+like+tea&MessageSid=SM1";
+  twilio::form_params params = {
+      {"From", "+15551234567"}, {"Body", "I like tea"}, {"MessageSid", "SM1"}};
+  const auto sig = twilio::compute_signature("secret", "https://" + host + "/sms?x=1", params);
+  CHECK(post_signed(f.port, "/sms?x=1", body, sig).status == 200);
+  // Signed for another path, or for http: refused.
+  check_error(post_signed(f.port, "/webhooks/twilio?x=1", body, sig), 403, "invalid_signature");
+  const auto http_sig = twilio::compute_signature("secret", "http://" + host + "/sms", params);
+  check_error(post_signed(f.port, "/sms", body, http_sig), 403, "invalid_signature");
+  // The bodySHA256 variant: the URL (with the body's hash) is signed, the body is hashed.
+  const std::string target = "/sms?bodySHA256=" + twilio::sha256_hex(body);
+  const auto body_sig = twilio::compute_signature("secret", "https://" + host + target, {});
+  CHECK(post_signed(f.port, target, body, body_sig).status == 200);
+  check_error(post_signed(f.port, target, body + "&x=1", body_sig), 403, "invalid_signature");
+  // Form-only: a JSON body with a valid bodySHA256 signature is refused as a media type.
+  const std::string json = R"({"From":"+15551234567"})";
+  const std::string json_target = "/sms?bodySHA256=" + twilio::sha256_hex(json);
+  const auto json_sig = twilio::compute_signature("secret", "https://" + host + json_target, {});
+  check_error(post_signed(f.port, json_target, json, json_sig, "application/json"), 415,
+              "unsupported_media_type");
+  CHECK(f.api->ingested().size() == 2);
+}
+
+TEST_CASE("server: without a Twilio token webhooks are not checked") {
+  fixture f;
+  CHECK(post_signed(f.port, "/sms", kVectorForm, "anything").status == 200);
+  CHECK(post_signed(f.port, "/sms", kVectorForm, std::nullopt).status == 200);
+}
+
+//------------------------------------------------------------------------------
+// Bearer token on /v1
+
+namespace {
+
+struct v1_call {
+  const char* method;
+  const char* target;
+  const char* body;
+};
+
+const v1_call kV1Routes[] = {
+    {"POST", "/v1/messages", R"({"user_id":"u","role":"user","content":"x"})"},
+    {"GET", "/v1/users/u/messages", ""},
+    {"GET", "/v1/users/u/facts", ""},
+    {"POST", "/v1/users/u/facts", R"({"text":"Likes tea"})"},
+    {"DELETE", "/v1/users/u/facts/f-1", ""},
+    {"DELETE", "/v1/users/u", ""},
+    {"POST", "/v1/processor/run", ""},
+    {"GET", "/v1/processor/status", ""},
+    {"POST", "/v1/processor/dead/retry", ""},
+    // Not routes, and wrong methods: refused before anything says so.
+    {"GET", "/v1/nope", ""},
+    {"PUT", "/v1/users/u/facts", ""},
+};
+
+http_response call(std::uint16_t port, const v1_call& c,
+                   const std::map<std::string, std::string>& headers) {
+  return http_request(port, c.method, c.target, c.body, *c.body ? "application/json" : "", headers);
+}
+
+}  // namespace
+
+TEST_CASE("server: every v1 route refuses a missing or wrong bearer token") {
+  auto opts = test_options();
+  opts.api_token = "s3cret-token";
+  fixture f(opts);
+  const std::map<std::string, std::string> wrong[] = {
+      {},
+      {{"Authorization", "Bearer wrong"}},
+      {{"Authorization", "Bearer s3cret-tokenX"}},
+      {{"Authorization", "Bearer s3cret-toke"}},
+      {{"Authorization", "bearer s3cret-token"}},
+      {{"Authorization", "Basic czNjcmV0LXRva2Vu"}},
+      {{"Authorization", "s3cret-token"}},
+      {{"Authorization", ""}},
+  };
+  for (const auto& c : kV1Routes) {
+    for (const auto& headers : wrong) {
+      INFO(c.method << " " << c.target << " "
+                    << (headers.empty() ? "(none)" : headers.begin()->second));
+      auto r = call(f.port, c, headers);
+      check_error(r, 401, "unauthorized");
+      CHECK(r.headers["www-authenticate"] == "Bearer");
+    }
+  }
+  CHECK(f.api->calls() == 0);
+  // The right token gets through to each route.
+  for (const auto& c : kV1Routes) {
+    INFO(c.method << " " << c.target);
+    auto r = call(f.port, c, {{"Authorization", "Bearer s3cret-token"}});
+    CHECK(r.status != 401);
+    CHECK(r.status < 500);
+  }
+  CHECK(f.api->calls() == 9);
+  // Outside /v1 no token is asked for.
+  CHECK(f.get("/healthz").status == 200);
+  CHECK(f.get("/readyz").status == 200);
+  CHECK(f.get("/metrics").status == 200);
+  CHECK(f.post_form("/sms", "From=%2B1555&Body=x").status == 200);
+}
+
+//------------------------------------------------------------------------------
+// Facts: remember and forget
+
+TEST_CASE("server: POST facts stores an explicit fact and answers 201") {
+  fixture f;
+  auto r = f.post_json("/v1/users/%2B1555/facts",
+                       R"({"text":"Likes green tea","category":"preferences","extra":1})");
+  CHECK(r.status == 201);
+  CHECK(r.headers["content-type"] == "application/json");
+  CHECK(r.body == R"({"fact":{"id":"f-new","text":"Likes green tea","category":"preferences",)"
+                  R"("status":"active","observed_at":42,"created_at":42,"updated_at":42,)"
+                  R"("source_ids":[]}})");
+  auto d = f.post_json("/v1/users/u/facts", R"({"text":"Has a cat","category":null})");
+  CHECK(d.status == 201);
+  auto e = f.post_json("/v1/users/u/facts", "{\"text\":\"" + std::string(300, 'x') + "\"}");
+  CHECK(e.status == 201);
+  auto got = f.api->added();
+  REQUIRE(got.size() == 3);
+  CHECK(got[0].user_id == "+1555");
+  CHECK(got[0].text == "Likes green tea");
+  CHECK(got[0].category == "preferences");
+  CHECK(got[1].category == "other");
+  CHECK(got[2].text.size() == 300);
+  for (const char* c : {"health", "relationships", "work", "interests", "location", "other"}) {
+    INFO(c);
+    CHECK(f.post_json("/v1/users/u/facts", std::string(R"({"text":"t","category":")") + c + "\"}")
+              .status == 201);
+  }
+}
+
+TEST_CASE("server: POST facts rejects bad bodies with 400 and calls nothing") {
+  auto opts = test_options();
+  opts.body_limit = 2048;
+  fixture f(opts);
+  const std::pair<std::string, const char*> cases[] = {
+      {"{not json", "invalid_json"},
+      {"", "invalid_json"},
+      {"[]", "invalid_json"},
+      {R"("text")", "invalid_json"},
+      {R"({})", "missing_field"},
+      {R"({"text":null})", "invalid_field"},
+      {R"({"text":7})", "invalid_field"},
+      {R"({"text":["a"]})", "invalid_field"},
+      {R"({"text":""})", "invalid_field"},
+      {R"({"text":"  \t "})", "invalid_field"},
+      {"{\"text\":\"" + std::string(301, 'x') + "\"}", "invalid_field"},
+      {"{\"text\":\"\xc3\x28\"}", "invalid_utf8"},
+      {R"({"text":"ok","category":"food"})", "invalid_field"},
+      {R"({"text":"ok","category":"Preferences"})", "invalid_field"},
+      {R"({"text":"ok","category":""})", "invalid_field"},
+      {R"({"text":"ok","category":3})", "invalid_field"},
+  };
+  for (const auto& [body, code] : cases) {
+    INFO(body);
+    check_error(f.post_json("/v1/users/u/facts", body), 400, code);
+  }
+  check_error(http_request(f.port, "POST", "/v1/users/u/facts", R"({"text":"x"})", "text/plain"),
+              415, "unsupported_media_type");
+  check_error(f.post_json("/v1/users/" + std::string(300, 'u') + "/facts", R"({"text":"x"})"), 400,
+              "invalid_field");
+  check_error(f.post_json("/v1/users/%C0%AF/facts", R"({"text":"x"})"), 400, "invalid_field");
+  auto big = f.post_json("/v1/users/u/facts", "{\"text\":\"" + std::string(4096, 'x') + "\"}");
+  check_error(big, 413, "payload_too_large");
+  auto put =
+      http_request(f.port, "PUT", "/v1/users/u/facts", R"({"text":"x"})", "application/json");
+  check_error(put, 405, "method_not_allowed");
+  CHECK(put.headers["allow"] == "GET, POST");
+  CHECK(f.api->calls() == 0);
+}
+
+TEST_CASE("server: DELETE a fact answers deleted or 404") {
+  fixture f;
+  auto r = http_request(f.port, "DELETE", "/v1/users/u/facts/f-1");
+  CHECK(r.status == 200);
+  CHECK(r.body == R"({"deleted":true})");
+  auto unknown_fact = http_request(f.port, "DELETE", "/v1/users/u/facts/f-2");
+  check_error(unknown_fact, 404, "not_found");
+  CHECK(unknown_fact.body.find("no active fact") != std::string::npos);
+  check_error(http_request(f.port, "DELETE", "/v1/users/someone/facts/f-1"), 404, "not_found");
+  check_error(http_request(f.port, "DELETE", "/v1/users/u/facts/" + std::string(300, 'f')), 400,
+              "invalid_field");
+  check_error(http_request(f.port, "DELETE", "/v1/users/u/facts/%FF"), 400, "invalid_field");
+  check_error(http_request(f.port, "DELETE", "/v1/users//facts/f-1"), 400, "invalid_field");
+  auto got = f.api->deleted();
+  REQUIRE(got.size() == 3);
+  CHECK(got[0] == std::pair<std::string, std::string>{"u", "f-1"});
+  CHECK(got[1] == std::pair<std::string, std::string>{"u", "f-2"});
+  CHECK(got[2] == std::pair<std::string, std::string>{"someone", "f-1"});
+  for (const char* m : {"GET", "POST", "PUT"}) {
+    auto bad = http_request(f.port, m, "/v1/users/u/facts/f-1");
+    check_error(bad, 405, "method_not_allowed");
+    CHECK(bad.headers["allow"] == "DELETE");
+  }
+  check_error(http_request(f.port, "DELETE", "/v1/users/u/facts/f-1/extra"), 404, "not_found");
+  CHECK(f.api->calls() == 3);
+  // A failure status from the service passes through.
+  f.api->failure = api_failure{404, "not_found", "unknown user"};
+  check_error(http_request(f.port, "DELETE", "/v1/users/u/facts/f-1"), 404, "not_found");
+}
+
+//------------------------------------------------------------------------------
+// Erasing a user
+
+TEST_CASE("server: DELETE a user answers what was erased") {
+  fixture f;
+  auto r = http_request(f.port, "DELETE", "/v1/users/u");
+  CHECK(r.status == 200);
+  CHECK(r.body == R"({"user_id":"u","erased":{"messages":3,"facts":2,"fact_events":4}})");
+  auto unknown = http_request(f.port, "DELETE", "/v1/users/whatsapp%3A%2B44");
+  CHECK(unknown.status == 200);
+  CHECK(unknown.body ==
+        R"({"user_id":"whatsapp:+44","erased":{"messages":0,"facts":0,"fact_events":0}})");
+  CHECK(f.api->erased() == std::vector<std::string>{"u", "whatsapp:+44"});
+  check_error(http_request(f.port, "DELETE", "/v1/users/"), 400, "invalid_field");
+  check_error(http_request(f.port, "DELETE", "/v1/users/" + std::string(257, 'u')), 400,
+              "invalid_field");
+  auto get = f.get("/v1/users/u");
+  check_error(get, 405, "method_not_allowed");
+  CHECK(get.headers["allow"] == "DELETE");
+  check_error(http_request(f.port, "DELETE", "/v1/users"), 404, "not_found");
+  CHECK(f.api->calls() == 2);
+  f.api->failure = api_failure{503, "storage_unavailable", "memory.db is busy"};
+  check_error(http_request(f.port, "DELETE", "/v1/users/u"), 503, "storage_unavailable");
+}
+
+//------------------------------------------------------------------------------
+// Processor
+
+TEST_CASE("server: POST processor run answers the cycle result") {
+  fixture f;
+  cycle_result c;
+  c.cycle_id = 12;
+  c.users = 2;
+  c.messages_processed = 5;
+  c.facts_written = 3;
+  c.errors = 1;
+  c.retries_scheduled = 1;
+  c.dead_lettered = 0;
+  c.claim_ms = 1.5;
+  c.extract_ms = 12.25;
+  c.write_ms = 0.1234;
+  c.total_ms = 14;
+  f.api->run_result = c;
+  auto r = http_request(f.port, "POST", "/v1/processor/run");
+  CHECK(r.status == 200);
+  CHECK(r.headers["content-type"] == "application/json");
+  CHECK(r.body == R"({"cycle_id":12,"users":2,"messages_processed":5,"facts_written":3,)"
+                  R"("errors":1,"retries_scheduled":1,"dead_lettered":0,"claim_ms":1.5,)"
+                  R"("extract_ms":12.25,"write_ms":0.123,"total_ms":14})");
+  // A body is ignored.
+  CHECK(f.post_json("/v1/processor/run", "{}").status == 200);
+  auto get = f.get("/v1/processor/run");
+  check_error(get, 405, "method_not_allowed");
+  CHECK(get.headers["allow"] == "POST");
+  f.api->failure = api_failure{409, "busy", "a cycle is already running"};
+  check_error(http_request(f.port, "POST", "/v1/processor/run"), 409, "busy");
+}
+
+TEST_CASE("server: GET processor status renders queue and processor") {
+  fixture f;
+  auto empty = f.get("/v1/processor/status");
+  CHECK(empty.status == 200);
+  CHECK(empty.body ==
+        R"({"queue":{"pending":0,"leased":0,"done":0,"dead":0,"skipped":0,"retry_scheduled":0,)"
+        R"("oldest_pending_age_ms":0,"users_waiting":0},"processor":{"running":false,)"
+        R"("in_flight":0,"queued":0,"pool_size":0,"cycles":0,"messages_processed":0,"errors":0,)"
+        R"("facts_written":0,"success_rate":null,"last_cycle":null}})");
+
+  status_report s;
+  s.queue = {10, 2, 100, 1, 5, 3, 60000, 4};
+  s.processor.running = true;
+  s.processor.in_flight = 2;
+  s.processor.queued = 1;
+  s.processor.pool_size = 4;
+  s.processor.cycles = 9;
+  s.processor.messages_processed = 200;
+  s.processor.errors = 100;
+  s.processor.facts_written = 50;
+  s.processor.last_cycle.cycle_id = 9;
+  s.processor.last_cycle.total_ms = 2.5;
+  f.api->status_result = s;
+  auto r = f.get("/v1/processor/status");
+  CHECK(r.status == 200);
+  CHECK(r.body ==
+        R"({"queue":{"pending":10,"leased":2,"done":100,"dead":1,"skipped":5,)"
+        R"("retry_scheduled":3,"oldest_pending_age_ms":60000,"users_waiting":4},)"
+        R"("processor":{"running":true,"in_flight":2,"queued":1,"pool_size":4,"cycles":9,)"
+        R"("messages_processed":200,"errors":100,"facts_written":50,"success_rate":0.667,)"
+        R"("last_cycle":{"cycle_id":9,"users":0,"messages_processed":0,"facts_written":0,)"
+        R"("errors":0,"retries_scheduled":0,"dead_lettered":0,"claim_ms":0,"extract_ms":0,)"
+        R"("write_ms":0,"total_ms":2.5}}})");
+  check_error(f.post_json("/v1/processor/status", "{}"), 405, "method_not_allowed");
+  check_error(f.get("/v1/processor"), 404, "not_found");
+}
+
+TEST_CASE("server: POST dead retry takes all or a list of ids") {
+  fixture f;
+  auto all = http_request(f.port, "POST", "/v1/processor/dead/retry");
+  CHECK(all.status == 200);
+  CHECK(all.body == R"({"retried":7})");
+  CHECK(f.post_json("/v1/processor/dead/retry", "{}").body == R"({"retried":7})");
+  CHECK(f.post_json("/v1/processor/dead/retry", R"({"ids":null})").body == R"({"retried":7})");
+  auto some = f.post_json("/v1/processor/dead/retry", R"({"ids":["m-1","m-2"]})");
+  CHECK(some.status == 200);
+  CHECK(some.body == R"({"retried":2})");
+  auto got = f.api->retried();
+  REQUIRE(got.size() == 4);
+  CHECK(got[0].empty());
+  CHECK(got[3] == std::vector<std::string>{"m-1", "m-2"});
+
+  const std::pair<std::string, const char*> cases[] = {
+      {"{", "invalid_json"},
+      {"[]", "invalid_json"},
+      {"null", "invalid_json"},
+      {R"({"ids":"m-1"})", "invalid_field"},
+      {R"({"ids":[1]})", "invalid_field"},
+      {R"({"ids":["m-1",null]})", "invalid_field"},
+      {R"({"ids":[""]})", "invalid_field"},
+      {R"({"ids":[]})", "invalid_field"},
+      {"{\"ids\":[\"\xff\"]}", "invalid_utf8"},
+  };
+  for (const auto& [body, code] : cases) {
+    INFO(body);
+    check_error(f.post_json("/v1/processor/dead/retry", body), 400, code);
+  }
+  std::string many = R"({"ids":[)";
+  for (int i = 0; i < 1001; ++i) many += std::string(i ? "," : "") + "\"m\"";
+  check_error(f.post_json("/v1/processor/dead/retry", many + "]}"), 400, "invalid_field");
+  check_error(
+      http_request(f.port, "POST", "/v1/processor/dead/retry", R"({"ids":["a"]})", "text/plain"),
+      415, "unsupported_media_type");
+  auto get = f.get("/v1/processor/dead/retry");
+  check_error(get, 405, "method_not_allowed");
+  CHECK(get.headers["allow"] == "POST");
+  CHECK(f.api->calls() == 4);
+}
+
+//------------------------------------------------------------------------------
+// Readiness and metrics
+
+TEST_CASE("server: readyz answers ready or 503") {
+  fixture f;
+  auto r = f.get("/readyz");
+  CHECK(r.status == 200);
+  CHECK(r.body == R"({"status":"ready"})");
+  f.api->ready_result = {false, "pipeline not running"};
+  auto n = f.get("/readyz");
+  CHECK(n.status == 503);
+  CHECK(n.body == R"({"status":"not_ready","detail":"pipeline not running"})");
+  f.api->ready_result = {};
+  f.api->failure = api_failure{503, "unavailable", "memory.db not open"};
+  auto e = f.get("/readyz");
+  CHECK(e.status == 503);
+  CHECK(e.body == R"({"status":"not_ready","detail":"memory.db not open"})");
+  auto post = f.post_json("/readyz", "{}");
+  check_error(post, 405, "method_not_allowed");
+  CHECK(post.headers["allow"] == "GET");
+}
+
+namespace {
+
+// The metrics text once `line` is in it: the server records a request's metrics just after
+// writing its response, so the next request may come a moment before that.
+std::string metrics_with(fixture& f, const std::string& line) {
+  std::string text;
+  for (int i = 0; i < 100; ++i) {
+    text = f.get("/metrics").body;
+    if (text.find(line) != std::string::npos) break;
+    std::this_thread::sleep_for(10ms);
+  }
+  return text;
+}
+
+}  // namespace
+
+TEST_CASE("server: metrics are Prometheus text and count requests by route pattern") {
+  metrics::reset_for_tests();
+  fixture f;
+  auto r = f.get("/metrics");
+  CHECK(r.status == 200);
+  CHECK(r.headers["content-type"] == "text/plain; version=0.0.4; charset=utf-8");
+  CHECK(r.body.find("# HELP memoryd_http_requests_total ") != std::string::npos);
+  CHECK(r.body.find("# TYPE memoryd_http_requests_total counter\n") != std::string::npos);
+  CHECK(r.body.find("# TYPE memoryd_http_request_duration_seconds histogram\n") !=
+        std::string::npos);
+  CHECK(r.body.find("memoryd_queue_messages{status=\"pending\"} 3\n") != std::string::npos);
+
+  CHECK(f.get("/healthz").status == 200);
+  CHECK(f.get("/v1/users/%2B15551234567/facts").status == 200);
+  check_error(f.get("/v1/users/u/facts/f-1"), 405, "method_not_allowed");
+  check_error(f.get("/no/such/path"), 404, "not_found");
+  auto text = metrics_with(f, R"(memoryd_http_requests_total{route="other",code="404"} 1)");
+  CHECK(text.find(R"(memoryd_http_requests_total{route="/healthz",code="200"} 1)") !=
+        std::string::npos);
+  CHECK(text.find(R"(memoryd_http_requests_total{route="/v1/users/{id}/facts",code="200"} 1)") !=
+        std::string::npos);
+  CHECK(text.find(R"(memoryd_http_requests_total{route="/v1/users/{id}/facts/{fact_id}",)"
+                  R"(code="405"} 1)") != std::string::npos);
+  CHECK(text.find(R"(memoryd_http_requests_total{route="other",code="404"} 1)") !=
+        std::string::npos);
+  CHECK(text.find(R"(memoryd_http_request_duration_seconds_count{route="/healthz"} 1)") !=
+        std::string::npos);
+  CHECK(
+      text.find(R"(memoryd_http_request_duration_seconds_bucket{route="/healthz",le="+Inf"} 1)") !=
+      std::string::npos);
+  // Raw paths never become labels.
+  CHECK(text.find("15551234567") == std::string::npos);
+  CHECK(text.find("no/such") == std::string::npos);
+  auto post = f.post_json("/metrics", "{}");
+  check_error(post, 405, "method_not_allowed");
+  CHECK(post.headers["allow"] == "GET");
+}
+
+TEST_CASE("server: ingested and duplicate messages are counted by channel") {
+  metrics::reset_for_tests();
+  fixture f;
+  CHECK(f.post_form("/sms", "From=%2B1555&Body=x&MessageSid=SM1").status == 200);
+  CHECK(f.post_form("/sms", "From=whatsapp%3A%2B1555&Body=x&MessageSid=dup").status == 200);
+  CHECK(f.post_json("/v1/messages",
+                    R"({"messages":[{"user_id":"u","role":"user","content":"a"},)"
+                    R"({"user_id":"u","role":"user","content":"b","channel":"web\"x"}]})")
+            .status == 202);
+  auto text = metrics_with(f, R"(memoryd_http_requests_total{route="/v1/messages",code="202"} 1)");
+  CHECK(text.find("memoryd_messages_ingested_total{channel=\"sms\"} 1\n") != std::string::npos);
+  CHECK(text.find("memoryd_messages_ingested_total{channel=\"api\"} 1\n") != std::string::npos);
+  CHECK(text.find("memoryd_messages_ingested_total{channel=\"other\"} 1\n") != std::string::npos);
+  CHECK(text.find("memoryd_messages_duplicate_total{channel=\"whatsapp\"} 1\n") !=
+        std::string::npos);
+  CHECK(text.find("memoryd_messages_ingested_total{channel=\"whatsapp\"}") == std::string::npos);
+  // A failed ingest counts nothing.
+  f.api->failure = api_failure{503, "storage_unavailable", "busy"};
+  check_error(f.post_form("/sms", "From=%2B1555&Body=y"), 503, "storage_unavailable");
+  f.api->failure.reset();
+  text = metrics_with(f, R"(route="/sms",code="503"} 1)");
+  CHECK(text.find("memoryd_messages_ingested_total{channel=\"sms\"} 1\n") != std::string::npos);
+}
+
+//------------------------------------------------------------------------------
+// A service that implements only the original four calls
+
+namespace {
+
+class minimal_api : public service_api {
+ public:
+  void ingest(std::vector<new_message>, callback<std::vector<ingest_outcome>> done) override {
+    done(outcome<std::vector<ingest_outcome>>::success({}));
+  }
+  void history(history_query, callback<std::vector<stored_message>> done) override {
+    done(outcome<std::vector<stored_message>>::success({}));
+  }
+  void facts(std::string, bool, callback<fact_listing> done) override {
+    done(outcome<fact_listing>::success({}));
+  }
+  void health(callback<health_report> done) override { done(outcome<health_report>::success({})); }
+};
+
+}  // namespace
+
+TEST_CASE("server: routes the service does not implement answer 501") {
+  auto api = std::make_shared<minimal_api>();
+  http_server server(test_options(), api);
+  auto port = server.start();
+  const v1_call calls[] = {
+      {"POST", "/v1/users/u/facts", R"({"text":"x"})"},
+      {"DELETE", "/v1/users/u/facts/f-1", ""},
+      {"DELETE", "/v1/users/u", ""},
+      {"POST", "/v1/processor/run", ""},
+      {"GET", "/v1/processor/status", ""},
+      {"POST", "/v1/processor/dead/retry", ""},
+      {"GET", "/metrics", ""},
+  };
+  for (const auto& c : calls) {
+    INFO(c.method << " " << c.target);
+    check_error(call(port, c, {}), 501, "not_implemented");
+  }
+  auto ready = http_request(port, "GET", "/readyz");
+  CHECK(ready.status == 503);
+  CHECK(ready.body.find("not_ready") != std::string::npos);
 }

@@ -1,0 +1,134 @@
+#include "app/commands.hpp"
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include "http/json_render.hpp"
+#include "http/request_parsing.hpp"
+#include "store/conversation_store.hpp"
+#include "store/memory_store.hpp"
+
+namespace memoryd {
+namespace {
+
+constexpr std::size_t lines_per_transaction = 1000;
+constexpr std::int64_t progress_every_lines = 100000;
+
+millis wall_now() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+void ensure_parent_dir(const std::string& path) {
+  auto parent = std::filesystem::path(path).parent_path();
+  if (!parent.empty()) std::filesystem::create_directories(parent);
+}
+
+conversation_store open_conversations(const config& cfg) {
+  ensure_parent_dir(cfg.storage.conversation_db);
+  return conversation_store({cfg.storage.conversation_db, cfg.storage.synchronous,
+                             static_cast<int>(cfg.storage.busy_timeout_ms)});
+}
+
+memory_store open_memory(const config& cfg) {
+  ensure_parent_dir(cfg.storage.memory_db);
+  return memory_store({cfg.storage.memory_db, cfg.storage.synchronous,
+                       static_cast<int>(cfg.storage.busy_timeout_ms)});
+}
+
+struct import_counts {
+  std::int64_t lines = 0, imported = 0, duplicates = 0, bad = 0;
+};
+
+void flush(conversation_store& store, std::vector<new_message>& pending, import_counts& n) {
+  if (pending.empty()) return;
+  for (auto& o : store.ingest(pending, wall_now())) (o.duplicate ? n.duplicates : n.imported)++;
+  pending.clear();
+}
+
+void progress(const import_counts& n) {
+  std::cerr << "import: " << n.lines << " lines, " << n.imported << " imported, " << n.duplicates
+            << " duplicates, " << n.bad << " bad\n";
+}
+
+}  // namespace
+
+int run_import(const config& cfg, const std::string& file) {
+  std::ifstream in_file;
+  if (file != "-") {
+    in_file.open(file);
+    if (!in_file) {
+      std::cerr << "memoryd: cannot read " << file << "\n";
+      return 1;
+    }
+  }
+  std::istream& in = file == "-" ? std::cin : in_file;
+  auto store = open_conversations(cfg);
+  import_counts n;
+  std::vector<new_message> pending;
+  std::string line;
+  while (std::getline(in, line)) {
+    ++n.lines;
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    auto parsed = parse_messages_json(line, 1);
+    if (parsed.error) {
+      ++n.bad;
+      std::cerr << "line " << n.lines << ": " << parsed.error->code << ": " << parsed.error->message
+                << "\n";
+      continue;
+    }
+    for (auto& m : parsed.messages) pending.push_back(std::move(m));
+    if (pending.size() >= lines_per_transaction) flush(store, pending, n);
+    if (n.lines % progress_every_lines == 0) progress(n);
+  }
+  flush(store, pending, n);
+  progress(n);
+  std::cout << "{\"lines\":" << n.lines << ",\"imported\":" << n.imported
+            << ",\"duplicates\":" << n.duplicates << ",\"bad_lines\":" << n.bad << "}" << std::endl;
+  return n.bad == 0 ? 0 : 1;
+}
+
+int run_facts(const config& cfg, const std::string& user_id, bool json, bool history) {
+  auto store = open_memory(cfg);
+  fact_listing listing{store.active_facts(user_id), {}};
+  if (history) listing.events = store.events(user_id);
+  if (json) {
+    std::cout << render_facts(user_id, listing, history) << "\n";
+    return 0;
+  }
+  if (listing.facts.empty()) std::cout << "no facts for " << user_id << "\n";
+  for (auto& f : listing.facts) std::cout << "- " << f.text << " (" << f.category << ")\n";
+  for (auto& e : listing.events) {
+    std::cout << "  " << e.kind << ": ";
+    if (!e.old_text.empty()) std::cout << e.old_text << " -> ";
+    std::cout << e.new_text << " [" << e.cause << "]\n";
+  }
+  return 0;
+}
+
+int run_stats(const config& cfg, bool json) {
+  auto conversations = open_conversations(cfg);
+  auto memory = open_memory(cfg);
+  auto q = conversations.stats(wall_now());
+  auto facts = memory.count_facts();
+  if (json) {
+    std::cout << "{\"queue\":{\"pending\":" << q.pending << ",\"leased\":" << q.leased
+              << ",\"done\":" << q.done << ",\"dead\":" << q.dead << ",\"skipped\":" << q.skipped
+              << ",\"retry_scheduled\":" << q.retry_scheduled
+              << ",\"oldest_pending_age_ms\":" << q.oldest_pending_age_ms
+              << ",\"users_waiting\":" << q.users_waiting << "},\"facts\":" << facts << "}\n";
+    return 0;
+  }
+  std::cout << "messages: " << q.pending << " pending, " << q.leased << " leased, " << q.done
+            << " done, " << q.dead << " dead, " << q.skipped << " skipped\n"
+            << "retries scheduled: " << q.retry_scheduled << "\n"
+            << "oldest pending: " << q.oldest_pending_age_ms / 1000.0 << " s\n"
+            << "users waiting: " << q.users_waiting << "\n"
+            << "facts: " << facts << "\n";
+  return 0;
+}
+
+}  // namespace memoryd

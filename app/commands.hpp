@@ -1,0 +1,22 @@
+// The CLI commands that work on the databases directly, without the service.
+#pragma once
+
+#include <string>
+
+#include "app/config.hpp"
+
+namespace memoryd {
+
+// Streams a JSONL file (one message per line, as POST /v1/messages takes it) into
+// conversation.db, 1,000 lines per transaction. Idempotent on external_id. Bad lines are
+// reported on stderr by line number and skipped. "-" reads stdin. Exit 0 when every line
+// was good, 1 otherwise (the good lines are imported either way).
+int run_import(const config& cfg, const std::string& file);
+
+// A user's active facts (and their history with `history`), as text or JSON.
+int run_facts(const config& cfg, const std::string& user_id, bool json, bool history);
+
+// Queue counts by status and the number of facts, as text or JSON.
+int run_stats(const config& cfg, bool json);
+
+}  // namespace memoryd

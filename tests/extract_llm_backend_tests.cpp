@@ -1,0 +1,471 @@
+// The LLM backends against the scripted fake server (tests/support/fake_llm): request format
+// of both APIs, answers, error classification, timeouts, connection reuse, TLS.
+#include <catch2/catch.hpp>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
+
+#include <chrono>
+#include <ctime>
+#include <string>
+
+#include "extract/https_client.hpp"
+#include "extract/llm_backend.hpp"
+#include "extract/prompt.hpp"
+#include "tests/support/fake_llm.hpp"
+
+using namespace memoryd;
+using namespace memoryd::testing;
+using namespace std::chrono_literals;
+namespace json = boost::json;
+
+namespace {
+
+const std::string kTlsDir = std::string(MEMORYD_SOURCE_DIR) + "/tests/data/tls/";
+const char* kGoodAnswer =
+    R"({"operations": [{"op": "update", "id": "f-1", "text": "Lives in Boston"},)"
+    R"( {"op": "add", "text": "Has a dog named Max", "category": "relationships"}]})";
+
+extraction_input sample_input() {
+  extraction_input in;
+  in.user_id = "u1";
+  fact f;
+  f.id = "f-1";
+  f.user_id = "u1";
+  f.text = "Lives in New York";
+  f.category = "location";
+  f.status = "active";
+  in.facts = {f};
+  in.messages = {{"m-1", "I moved to Boston", 1714564800000},
+                 {"m-2", "My dog Max is great", 1714564860000}};
+  return in;
+}
+
+llm_options anthropic_options(const fake_llm& fake) {
+  llm_options o;
+  o.provider = "anthropic";
+  o.base_url = fake.url();
+  o.api_key = "sk-ant-secret-key-123";
+  o.model = "claude-test";
+  o.max_tokens = 777;
+  o.timeout = 5s;
+  return o;
+}
+
+llm_options openai_options(const fake_llm& fake) {
+  llm_options o;
+  o.provider = "openai";
+  o.base_url = fake.url() + "/v1";
+  o.api_key = "sk-openai-secret-key-456";
+  o.model = "gpt-test";
+  o.max_tokens = 555;
+  o.timeout = 5s;
+  return o;
+}
+
+void check_good_ops(const extraction_output& out) {
+  CHECK(out.parse_error.empty());
+  REQUIRE(out.ops.size() == 2);
+  CHECK(out.ops[0].kind == "update");
+  CHECK(out.ops[0].fact_id == "f-1");
+  CHECK(out.ops[0].text == "Lives in Boston");
+  CHECK(out.ops[1].kind == "add");
+  CHECK(out.ops[1].text == "Has a dog named Max");
+  CHECK(out.ops[1].category == "relationships");
+  CHECK(out.ops[1].observed_at == 1714564860000);
+  CHECK(out.ops[1].source_ids == std::vector<std::string>{"m-1", "m-2"});
+}
+
+// Runs one extraction that must fail, returns the failure.
+extraction_failure failure_of(llm_extractor& ex) {
+  try {
+    ex.extract(sample_input());
+  } catch (const extraction_failure& e) {
+    return e;
+  }
+  FAIL("extract did not throw");
+  return extraction_failure(failure_kind::transient, "unreachable");
+}
+
+std::string http_date(std::time_t t) {
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[64];
+  std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  return buf;
+}
+
+}  // namespace
+
+TEST_CASE("llm anthropic: request as the SDK sends it, ops and tokens from the answer",
+          "[extract_llm][backend]") {
+  fake_llm fake;
+  fake.push(anthropic_reply(kGoodAnswer, 1234, 56));
+  auto opts = anthropic_options(fake);
+  opts.base_url += "/";  // a trailing slash is tolerated
+  llm_extractor ex(opts);
+  CHECK(ex.version() == "anthropic:claude-test/prompt-1");
+
+  const auto out = ex.extract(sample_input());
+  check_good_ops(out);
+  CHECK(out.input_tokens == 1234);
+  CHECK(out.output_tokens == 56);
+
+  const auto reqs = fake.requests();
+  REQUIRE(reqs.size() == 1);
+  const auto& r = reqs[0];
+  CHECK(r.method == "POST");
+  CHECK(r.target == "/v1/messages");
+  CHECK(r.headers.at("x-api-key") == "sk-ant-secret-key-123");
+  CHECK(r.headers.at("anthropic-version") == "2023-06-01");
+  CHECK(r.headers.at("content-type") == "application/json");
+  CHECK(r.headers.at("host") == "127.0.0.1:" + std::to_string(fake.port()));
+  CHECK(r.headers.count("authorization") == 0);
+
+  const auto body = json::parse(r.body).as_object();
+  const auto prompt = build_prompt(sample_input());
+  CHECK(body.at("model") == "claude-test");
+  CHECK(body.at("max_tokens") == 777);
+  CHECK(body.at("system") == prompt.system.c_str());
+  const auto& messages = body.at("messages").as_array();
+  REQUIRE(messages.size() == 1);
+  CHECK(messages[0].at("role") == "user");
+  CHECK(messages[0].at("content") == prompt.user.c_str());
+}
+
+TEST_CASE("llm openai: request as the SDK sends it, ops and tokens from the answer",
+          "[extract_llm][backend]") {
+  fake_llm fake;
+  fake.push(openai_reply(kGoodAnswer, 321, 45));
+  llm_extractor ex(openai_options(fake));
+  CHECK(ex.version() == "openai:gpt-test/prompt-1");
+
+  const auto out = ex.extract(sample_input());
+  check_good_ops(out);
+  CHECK(out.input_tokens == 321);
+  CHECK(out.output_tokens == 45);
+
+  const auto reqs = fake.requests();
+  REQUIRE(reqs.size() == 1);
+  const auto& r = reqs[0];
+  CHECK(r.method == "POST");
+  CHECK(r.target == "/v1/chat/completions");
+  CHECK(r.headers.at("authorization") == "Bearer sk-openai-secret-key-456");
+  CHECK(r.headers.at("content-type") == "application/json");
+  CHECK(r.headers.count("x-api-key") == 0);
+  CHECK(r.headers.count("anthropic-version") == 0);
+
+  const auto body = json::parse(r.body).as_object();
+  const auto prompt = build_prompt(sample_input());
+  CHECK(body.at("model") == "gpt-test");
+  CHECK(body.at("max_tokens") == 555);
+  CHECK(body.at("temperature") == 0);
+  CHECK(body.at("response_format").at("type") == "json_object");
+  const auto& messages = body.at("messages").as_array();
+  REQUIRE(messages.size() == 2);
+  CHECK(messages[0].at("role") == "system");
+  CHECK(messages[0].at("content") == prompt.system.c_str());
+  CHECK(messages[1].at("role") == "user");
+  CHECK(messages[1].at("content") == prompt.user.c_str());
+}
+
+TEST_CASE("llm openai: no Authorization header without a key (local servers)",
+          "[extract_llm][backend]") {
+  fake_llm fake;
+  fake.push(openai_reply("Sure, here it is:\n```json\n" + std::string(kGoodAnswer) + "\n```"));
+  auto opts = openai_options(fake);
+  opts.api_key.clear();
+  llm_extractor ex(opts);
+  check_good_ops(ex.extract(sample_input()));
+  const auto reqs = fake.requests();
+  REQUIRE(reqs.size() == 1);
+  CHECK(reqs[0].headers.count("authorization") == 0);
+}
+
+TEST_CASE("llm: JSON inside prose gives the ops", "[extract_llm][backend]") {
+  fake_llm fake;
+  fake.push(anthropic_reply("I found these updates: " + std::string(kGoodAnswer) + " Done."));
+  llm_extractor ex(anthropic_options(fake));
+  check_good_ops(ex.extract(sample_input()));
+}
+
+TEST_CASE("llm: garbage answers give parse_error, no throw, tokens still counted",
+          "[extract_llm][backend]") {
+  fake_llm fake;
+  fake.push(anthropic_reply("I cannot comply with that request.", 100, 9));
+  fake.push(
+      anthropic_reply(R"({"operations": [{"op": "add", "text": "Likes)", 100, 777, "max_tokens"));
+  fake_response not_json;
+  not_json.body = "<html>proxy error</html>";
+  not_json.content_type = "text/html";
+  fake.push(not_json);
+  fake.push(openai_reply("", 7, 0));  // an OpenAI envelope: no Anthropic content blocks
+  llm_extractor ex(anthropic_options(fake));
+
+  auto out = ex.extract(sample_input());
+  CHECK_FALSE(out.parse_error.empty());
+  CHECK(out.ops.empty());
+  CHECK(out.input_tokens == 100);
+  CHECK(out.output_tokens == 9);
+
+  out = ex.extract(sample_input());
+  CHECK(out.parse_error.find("truncated") != std::string::npos);
+  CHECK(out.output_tokens == 777);
+
+  out = ex.extract(sample_input());
+  CHECK_FALSE(out.parse_error.empty());
+  CHECK(out.ops.empty());
+
+  // An Anthropic extractor reading an OpenAI envelope finds no content blocks.
+  out = ex.extract(sample_input());
+  CHECK(out.parse_error.find("no text content") != std::string::npos);
+
+  fake_llm fake2;
+  fake_response refusal;
+  refusal.body = R"({"choices": [{"index": 0, "message": {"role": "assistant", "content": null,)"
+                 R"( "refusal": "no"}, "finish_reason": "stop"}], "usage": {"prompt_tokens": 3,)"
+                 R"( "completion_tokens": 1}})";
+  fake2.push(refusal);
+  llm_extractor oai(openai_options(fake2));
+  out = oai.extract(sample_input());
+  CHECK_FALSE(out.parse_error.empty());
+  CHECK(out.input_tokens == 3);
+  CHECK(out.output_tokens == 1);
+}
+
+TEST_CASE("llm: 429 is rate_limited with Retry-After", "[extract_llm][backend]") {
+  fake_llm fake;
+  fake.push(error_reply(429, "rate limited", {{"retry-after", "7"}}));
+  fake.push(
+      error_reply(429, "rate limited", {{"retry-after", http_date(std::time(nullptr) + 30)}}));
+  fake.push(error_reply(429, "rate limited", {{"retry-after-ms", "1500"}}));
+  fake.push(error_reply(429, "rate limited"));
+  llm_extractor ex(openai_options(fake));
+
+  auto e = failure_of(ex);
+  CHECK(e.kind() == failure_kind::rate_limited);
+  CHECK(e.retry_after_ms() == 7000);
+  CHECK(std::string(e.what()).find("429") != std::string::npos);
+
+  e = failure_of(ex);
+  CHECK(e.kind() == failure_kind::rate_limited);
+  CHECK(e.retry_after_ms() > 20000);
+  CHECK(e.retry_after_ms() <= 31000);
+
+  e = failure_of(ex);
+  CHECK(e.retry_after_ms() == 1500);
+
+  e = failure_of(ex);
+  CHECK(e.kind() == failure_kind::rate_limited);
+  CHECK(e.retry_after_ms() == 0);
+}
+
+TEST_CASE("llm: Retry-After values", "[extract_llm][backend]") {
+  const millis date_ms = 1445412480000;  // Wed, 21 Oct 2015 07:28:00 GMT
+  CHECK(parse_retry_after("7", 0) == 7000);
+  CHECK(parse_retry_after(" 1.5 ", 0) == 1500);
+  CHECK(parse_retry_after("0", 0) == 0);
+  CHECK(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", date_ms - 10000) == 10000);
+  CHECK(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", date_ms + 10000) == 0);
+  CHECK(parse_retry_after("soon", 0) == 0);
+  CHECK(parse_retry_after("-3", 0) == 0);
+  CHECK(parse_retry_after("", 0) == 0);
+  CHECK(parse_retry_after("99999999999", 0) == 24LL * 3600 * 1000);
+}
+
+TEST_CASE("llm: 408, 409, 5xx and 529 are transient", "[extract_llm][backend]") {
+  fake_llm fake;
+  for (int status : {408, 409, 500, 502, 503, 529}) {
+    fake.push(error_reply(status, "try again later", {{"retry-after", "2"}}));
+  }
+  fake.push(error_reply(500, "boom"));
+  llm_extractor ex(anthropic_options(fake));
+  for (int status : {408, 409, 500, 502, 503, 529}) {
+    CAPTURE(status);
+    const auto e = failure_of(ex);
+    CHECK(e.kind() == failure_kind::transient);
+    CHECK(e.retry_after_ms() == 2000);
+    CHECK(std::string(e.what()).find(std::to_string(status)) != std::string::npos);
+  }
+  const auto e = failure_of(ex);
+  CHECK(e.kind() == failure_kind::transient);
+  CHECK(e.retry_after_ms() == 0);
+  CHECK(std::string(e.what()).find("boom") != std::string::npos);
+}
+
+TEST_CASE("llm: 400, 401, 403, 404 and 422 are permanent, without the key",
+          "[extract_llm][backend]") {
+  fake_llm fake;
+  for (int status : {400, 401, 403, 404, 422}) {
+    fake.push(error_reply(status, "Incorrect API key provided: sk-openai-secret-key-456"));
+  }
+  llm_extractor ex(openai_options(fake));
+  for (int status : {400, 401, 403, 404, 422}) {
+    CAPTURE(status);
+    const auto e = failure_of(ex);
+    const std::string what = e.what();
+    CAPTURE(what);
+    CHECK(e.kind() == failure_kind::permanent);
+    CHECK(what.find("HTTP " + std::to_string(status)) != std::string::npos);
+    CHECK(what.find("Incorrect API key provided") != std::string::npos);
+    CHECK(what.find("sk-openai-secret-key-456") == std::string::npos);
+  }
+}
+
+TEST_CASE("llm: a slow server times out (transient) within the timeout", "[extract_llm][backend]") {
+  fake_llm fake;
+  fake_response slow = anthropic_reply(kGoodAnswer);
+  slow.delay = 3s;
+  fake.push(slow);
+  auto opts = anthropic_options(fake);
+  opts.timeout = 300ms;
+  llm_extractor ex(opts);
+  const auto start = std::chrono::steady_clock::now();
+  const auto e = failure_of(ex);
+  const auto elapsed = std::chrono::steady_clock::now() - start;
+  CHECK(e.kind() == failure_kind::transient);
+  CHECK(std::string(e.what()).find("timed out") != std::string::npos);
+  CHECK(elapsed < 2500ms);  // generous: the answer would come after 3 s
+}
+
+TEST_CASE("llm: a connection reset or refused is transient", "[extract_llm][backend]") {
+  fake_llm fake;
+  fake_response reset;
+  reset.reset = true;
+  fake.push(reset);
+  llm_extractor ex(openai_options(fake));
+  auto e = failure_of(ex);
+  CHECK(e.kind() == failure_kind::transient);
+  CHECK(fake.requests().size() == 1);  // a fresh connection is not retried
+
+  llm_options refused;
+  {
+    fake_llm gone;
+    refused = openai_options(gone);
+  }  // nothing listens on that port any more
+  llm_extractor ex2(refused);
+  e = failure_of(ex2);
+  CHECK(e.kind() == failure_kind::transient);
+}
+
+TEST_CASE("llm: one kept-alive connection per extractor", "[extract_llm][backend]") {
+  fake_llm fake;
+  fake.push(openai_reply(kGoodAnswer));
+  fake.push(openai_reply(kGoodAnswer));
+  fake.push(openai_reply(kGoodAnswer));
+  llm_extractor ex(openai_options(fake));
+  check_good_ops(ex.extract(sample_input()));
+  check_good_ops(ex.extract(sample_input()));
+  check_good_ops(ex.extract(sample_input()));
+  CHECK(fake.connections() == 1);
+  CHECK(ex.connections_opened() == 1);
+  for (const auto& r : fake.requests()) CHECK(r.connection == 1);
+}
+
+TEST_CASE("llm: reconnects after the server closes the connection", "[extract_llm][backend]") {
+  fake_llm fake;
+  auto closing = anthropic_reply(kGoodAnswer);
+  closing.close = true;  // Connection: close
+  fake.push(closing);
+  fake.push(anthropic_reply(kGoodAnswer));
+  llm_extractor ex(anthropic_options(fake));
+  check_good_ops(ex.extract(sample_input()));
+  check_good_ops(ex.extract(sample_input()));
+  CHECK(fake.connections() == 2);
+  CHECK(fake.requests().size() == 2);
+}
+
+TEST_CASE("llm: a failure on a reused connection is retried once on a new one",
+          "[extract_llm][backend]") {
+  // The server resets a reused connection after reading the request: the client cannot
+  // tell this from a connection that went stale, and sends once more on a new one.
+  fake_llm fake;
+  fake.push(openai_reply(kGoodAnswer));
+  fake_response reset;
+  reset.reset = true;
+  fake.push(reset);
+  fake.push(openai_reply(kGoodAnswer));
+  llm_extractor ex(openai_options(fake));
+  check_good_ops(ex.extract(sample_input()));
+  check_good_ops(ex.extract(sample_input()));
+  CHECK(fake.connections() == 2);
+  CHECK(fake.requests().size() == 3);
+}
+
+TEST_CASE("llm: TLS with the CA from config; a wrong CA is permanent",
+          "[extract_llm][backend][tls]") {
+  fake_llm fake({kTlsDir + "server.pem", kTlsDir + "server.key"});
+  for (const char* host : {"localhost", "127.0.0.1"}) {
+    CAPTURE(host);
+    fake.push(anthropic_reply(kGoodAnswer, 3, 4));
+    auto opts = anthropic_options(fake);
+    opts.base_url = fake.url(host);
+    opts.ca_file = kTlsDir + "ca.pem";
+    llm_extractor ex(opts);
+    const auto out = ex.extract(sample_input());
+    check_good_ops(out);
+    CHECK(out.input_tokens == 3);
+  }
+  CHECK(fake.requests().size() == 2);
+
+  auto wrong = anthropic_options(fake);
+  wrong.base_url = fake.url("localhost");
+  wrong.ca_file = kTlsDir + "other_ca.pem";
+  llm_extractor ex(wrong);
+  auto e = failure_of(ex);
+  CHECK(e.kind() == failure_kind::permanent);
+  CHECK(std::string(e.what()).find("certificate") != std::string::npos);
+
+  // The system store does not know the test CA either.
+  auto system = anthropic_options(fake);
+  system.base_url = fake.url("localhost");
+  llm_extractor ex2(system);
+  e = failure_of(ex2);
+  CHECK(e.kind() == failure_kind::permanent);
+  CHECK(fake.requests().size() == 2);  // no request went over an unverified connection
+}
+
+TEST_CASE("llm: TLS connection reuse", "[extract_llm][backend][tls]") {
+  fake_llm fake({kTlsDir + "server.pem", kTlsDir + "server.key"});
+  fake.push(openai_reply(kGoodAnswer));
+  fake.push(openai_reply(kGoodAnswer));
+  auto opts = openai_options(fake);
+  opts.base_url = fake.url("localhost") + "/v1";
+  opts.ca_file = kTlsDir + "ca.pem";
+  llm_extractor ex(opts);
+  check_good_ops(ex.extract(sample_input()));
+  check_good_ops(ex.extract(sample_input()));
+  CHECK(fake.connections() == 1);
+}
+
+TEST_CASE("llm: options and inputs that need no request", "[extract_llm][backend]") {
+  llm_options o;
+  o.provider = "gemini";
+  o.base_url = "http://127.0.0.1:1";
+  o.model = "m";
+  CHECK_THROWS_AS(llm_extractor(o), std::invalid_argument);
+  o.provider = "openai";
+  o.model.clear();
+  CHECK_THROWS_AS(llm_extractor(o), std::invalid_argument);
+  o.model = "m";
+  o.ca_file = kTlsDir + "does-not-exist.pem";
+  CHECK_THROWS_AS(llm_extractor(o), https_error);
+  o.ca_file.clear();
+  o.base_url = "ftp://example.com";
+  llm_extractor bad_scheme(o);
+  try {
+    bad_scheme.extract(sample_input());
+    FAIL("no failure for an ftp:// URL");
+  } catch (const extraction_failure& e) {
+    CHECK(e.kind() == failure_kind::permanent);
+  }
+
+  fake_llm fake;
+  llm_extractor ex(anthropic_options(fake));
+  extraction_input empty;
+  empty.user_id = "u1";
+  const auto out = ex.extract(empty);
+  CHECK(out.ops.empty());
+  CHECK(out.parse_error.empty());
+  CHECK(fake.requests().empty());
+}

@@ -1,0 +1,182 @@
+// The rest of the API and the CLI, through the real binary.
+#include <boost/json.hpp>
+#include <catch2/catch.hpp>
+
+#include <fstream>
+#include <future>
+#include <thread>
+
+#include "tests/support/memoryd_service.hpp"
+
+using namespace memoryd::testing;
+namespace json = boost::json;
+
+namespace {
+
+http_response post_json(std::uint16_t port, const std::string& target, const std::string& body) {
+  return http_request(port, "POST", target, body, "application/json");
+}
+
+}  // namespace
+
+TEST_CASE("remember, forget, run, status over HTTP") {
+  temp_dir dir;
+  service svc(dir, env_for(dir));
+  auto added =
+      post_json(svc.port, "/v1/users/alice/facts", R"({"text":"Is vegan","category":"health"})");
+  REQUIRE(added.status == 201);
+  auto fact = json::parse(added.body).at("fact");
+  CHECK(fact.at("text").as_string() == "Is vegan");
+  CHECK(fact.at("category").as_string() == "health");
+  std::string id(fact.at("id").as_string().c_str());
+  // The same fact again (other case and punctuation) is the same fact.
+  auto again = post_json(svc.port, "/v1/users/alice/facts", R"({"text":"is VEGAN!"})");
+  CHECK(again.status == 201);
+  CHECK(json::parse(again.body).at("fact").at("id").as_string() == id);
+  CHECK(fact_texts(svc.port, "alice") == std::vector<std::string>{"Is vegan"});
+
+  CHECK(post_json(svc.port, "/v1/users/alice/facts", R"({"text":""})").status == 400);
+  CHECK(post_json(svc.port, "/v1/users/alice/facts", R"({"text":5})").status == 400);
+  CHECK(post_json(svc.port, "/v1/users/alice/facts", R"({"text":"x","category":"food"})").status ==
+        400);
+  CHECK(post_json(svc.port, "/v1/users/alice/facts", "{nope").status == 400);
+
+  CHECK(http_request(svc.port, "DELETE", "/v1/users/bob/facts/" + id).status == 404);
+  CHECK(http_request(svc.port, "DELETE", "/v1/users/alice/facts/no-such-id").status == 404);
+  CHECK(http_request(svc.port, "DELETE", "/v1/users/alice/facts/" + id).status == 200);
+  CHECK(http_request(svc.port, "DELETE", "/v1/users/alice/facts/" + id).status == 404);
+  CHECK(fact_texts(svc.port, "alice").empty());
+  auto history = http_request(svc.port, "GET", "/v1/users/alice/facts?include=history");
+  CHECK(json::parse(history.body).at("events").as_array().size() == 2);
+
+  post_json(svc.port, "/v1/messages",
+            R"({"messages":[{"user_id":"carol","role":"user","content":"I live in Paris."},
+                            {"user_id":"dave","role":"user","content":"I have two cats."}]})");
+  auto run = post_json(svc.port, "/v1/processor/run", "");
+  REQUIRE(run.status == 200);
+  auto cycle = json::parse(run.body);
+  CHECK(cycle.at("messages_processed").as_int64() == 2);
+  CHECK(cycle.at("facts_written").as_int64() == 2);
+  auto status = json::parse(http_request(svc.port, "GET", "/v1/processor/status").body);
+  CHECK(status.at("queue").at("done").as_int64() == 2);
+  CHECK(status.at("queue").at("pending").as_int64() == 0);
+  CHECK(status.at("processor").at("pool_size").as_int64() == 4);
+  CHECK(status.at("processor").at("last_cycle").at("messages_processed").as_int64() == 2);
+  auto retried = post_json(svc.port, "/v1/processor/dead/retry", "{}");
+  CHECK(retried.status == 200);
+  CHECK(json::parse(retried.body).at("retried").as_int64() == 0);
+  CHECK(svc.stop() == 0);
+}
+
+TEST_CASE("erasing a user leaves nothing of them in either database") {
+  temp_dir dir;
+  auto env = env_for(dir);
+  {
+    service svc(dir, env);
+    CHECK(twilio(svc.port, dog_form).status == 200);
+    post_json(svc.port, "/v1/messages",
+              R"({"user_id":"+15551234567","role":"assistant","content":"Cute dog!"})");
+    post_json(svc.port, "/v1/messages",
+              R"({"user_id":"other","role":"user","content":"I like tea."})");
+    post_json(svc.port, "/v1/processor/run", "");
+    CHECK(fact_texts(svc.port, "%2B15551234567").size() == 2);
+    auto erased = http_request(svc.port, "DELETE", "/v1/users/%2B15551234567");
+    REQUIRE(erased.status == 200);
+    auto report = json::parse(erased.body).at("erased");
+    CHECK(report.at("messages").as_int64() == 2);
+    CHECK(report.at("facts").as_int64() == 2);
+    CHECK(report.at("fact_events").as_int64() == 2);
+    CHECK(fact_texts(svc.port, "%2B15551234567").empty());
+    CHECK(messages_of(svc.port, "%2B15551234567").empty());
+    CHECK(fact_texts(svc.port, "other") == std::vector<std::string>{"Likes tea"});
+    CHECK(svc.stop() == 0);
+  }
+  // Straight from the files: no row mentions the user's number.
+  for (auto db : {"conversation.db", "memory.db"}) {
+    auto dump = run_command({"/usr/bin/sqlite3", dir.file(db), ".dump"}, {});
+    if (dump.exit_code == 127) continue;  // no sqlite3 CLI on this machine
+    CHECK(dump.out.find("15551234567") == std::string::npos);
+  }
+}
+
+TEST_CASE("five concurrent deliveries of one MessageSid store one row and all answer 200") {
+  temp_dir dir;
+  service svc(dir, env_for(dir));
+  std::vector<std::future<int>> answers;
+  for (int i = 0; i < 5; ++i)
+    answers.push_back(
+        std::async(std::launch::async, [&] { return twilio(svc.port, dog_form).status; }));
+  for (auto& a : answers) CHECK(a.get() == 200);
+  CHECK(messages_of(svc.port, "%2B15551234567").size() == 1);
+  CHECK(svc.stop() == 0);
+}
+
+TEST_CASE("readyz and metrics") {
+  temp_dir dir;
+  service svc(dir, env_for(dir));
+  auto ready = http_request(svc.port, "GET", "/readyz");
+  CHECK(ready.status == 200);
+  CHECK(twilio(svc.port, dog_form).status == 200);
+  post_json(svc.port, "/v1/processor/run", "");
+  auto m = http_request(svc.port, "GET", "/metrics");
+  REQUIRE(m.status == 200);
+  CHECK(m.headers["content-type"].find("text/plain") != std::string::npos);
+  for (auto needle :
+       {"# TYPE memoryd_http_requests_total counter",
+        "memoryd_messages_ingested_total{channel=\"whatsapp\"} 1",
+        "memoryd_queue_messages{status=\"done\"} 1", "memoryd_facts_written_total{op=\"add\"} 2",
+        "memoryd_extraction_duration_seconds_count 1", "memoryd_cycles_total 1",
+        "memoryd_http_request_duration_seconds_bucket"}) {
+    INFO(needle);
+    CHECK(m.body.find(needle) != std::string::npos);
+  }
+  CHECK(svc.stop() == 0);
+}
+
+TEST_CASE("import streams JSONL, skips bad lines by number, and is idempotent") {
+  temp_dir dir;
+  auto env = env_for(dir);
+  auto file = dir.file("history.jsonl");
+  {
+    std::ofstream out(file);
+    out << R"({"user_id":"u1","role":"user","content":"I have a cat named Tom.","external_id":"h1","created_at":1000})"
+        << "\n"
+        << "this is not json\n"
+        << R"({"user_id":"u1","role":"assistant","content":"Nice!","external_id":"h2"})"
+        << "\n"
+        << "\n"
+        << R"({"user_id":"u2","role":"user","content":5})"
+        << "\n"
+        << R"({"user_id":"u2","role":"user","content":"I work as a nurse.","external_id":"h3"})"
+        << "\n";
+  }
+  auto first = run_command({binary, "import", file}, env);
+  CHECK(first.exit_code == 1);  // bad lines were reported; the rest is imported
+  CHECK(first.err.find("line 2:") != std::string::npos);
+  CHECK(first.err.find("line 5:") != std::string::npos);
+  auto counts = json::parse(first.out);
+  CHECK(counts.at("imported").as_int64() == 3);
+  CHECK(counts.at("bad_lines").as_int64() == 2);
+  auto second = run_command({binary, "import", file}, env);
+  auto again = json::parse(second.out);
+  CHECK(again.at("imported").as_int64() == 0);
+  CHECK(again.at("duplicates").as_int64() == 3);
+
+  auto once = run_command({binary, "process-once"}, env);
+  REQUIRE(once.exit_code == 0);
+  CHECK(json::parse(once.out).at("messages_processed").as_int64() == 2);
+  auto facts = run_command({binary, "facts", "u1", "--json"}, env);
+  REQUIRE(facts.exit_code == 0);
+  auto f = json::parse(facts.out).at("facts").as_array();
+  REQUIRE(f.size() == 1);
+  CHECK(f[0].at("text").as_string() == "Has a cat named Tom");
+  CHECK(f[0].at("observed_at").as_int64() == 1000);
+  auto stats = run_command({binary, "stats", "--json"}, env);
+  REQUIRE(stats.exit_code == 0);
+  auto st = json::parse(stats.out);
+  CHECK(st.at("queue").at("done").as_int64() == 2);
+  CHECK(st.at("queue").at("skipped").as_int64() == 1);
+  CHECK(st.at("facts").as_int64() == 2);
+  CHECK(run_command({binary, "facts"}, env).exit_code == 2);
+  CHECK(run_command({binary, "import", dir.file("missing.jsonl")}, env).exit_code == 1);
+}

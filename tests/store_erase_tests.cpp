@@ -1,0 +1,65 @@
+// Erasing a user: nothing of theirs is left, and work in flight cannot bring facts back.
+#include <catch2/catch.hpp>
+
+#include "store/conversation_store.hpp"
+#include "store/memory_store.hpp"
+#include "tests/support/temp_dir.hpp"
+
+using namespace memoryd;
+
+namespace {
+
+fact_batch batch_of(const std::string& user, const std::string& cause, millis observed,
+                    std::vector<std::string> texts) {
+  fact_batch b;
+  b.user_id = user;
+  b.cause = cause;
+  b.now = 10'000;
+  for (auto& t : texts) b.ops.push_back({"add", "", t, "other", observed, {"m1"}});
+  return b;
+}
+
+}  // namespace
+
+TEST_CASE("erasing a user removes their messages and queue entry only") {
+  testing::temp_dir dir;
+  conversation_store s({dir.file("c.db"), "normal", 1000});
+  s.ingest({{"gone", "user", "I like tea.", "api", "sid-1", 0},
+            {"gone", "assistant", "Nice.", "api", "", 0},
+            {"kept", "user", "I like coffee.", "api", "", 0}},
+           1000);
+  auto claimed = s.claim({2000, 100, 25, 60000, 3});
+  REQUIRE(claimed.users.size() == 2);
+  CHECK(s.erase_user("gone") == 2);
+  history_query all;
+  all.limit = 100;
+  auto left = s.history(all);
+  REQUIRE(left.size() == 1);
+  CHECK(left[0].user_id == "kept");
+  CHECK(s.stats(3000).users_waiting == 1);
+  // In-flight work of the erased user finds nothing to change.
+  s.mark_done("gone", {claimed.users[0].messages[0].id}, 3000);
+  CHECK(s.history(all).size() == 1);
+  // The external id is free again: a new delivery is a new message.
+  auto again = s.ingest({{"gone", "user", "hello", "api", "sid-1", 0}}, 4000);
+  CHECK_FALSE(again[0].duplicate);
+  CHECK(s.erase_user("nobody") == 0);
+}
+
+TEST_CASE("erasing a user's facts leaves nothing of them in memory.db") {
+  testing::temp_dir dir;
+  memory_store m({dir.file("m.db"), "normal", 1000});
+  auto keyed = batch_of("gone", "extractor", 1000, {"Likes tea", "Has a cat"});
+  keyed.batch_key = "k1";
+  m.apply(keyed);
+  m.apply(batch_of("kept", "extractor", 1000, {"Likes tea"}));
+  auto r = m.erase_user("gone");
+  CHECK(r.facts == 2);
+  CHECK(r.fact_events == 2);
+  CHECK(m.all_facts("gone").empty());
+  CHECK(m.events("gone").empty());
+  CHECK(m.active_facts("kept").size() == 1);
+  CHECK(m.db().scalar_int("SELECT count(*) FROM applied_batches WHERE user_id = 'gone'") == 0);
+  // The user may start again: the same batch key is no longer a replay.
+  CHECK(m.apply(keyed).added == 2);
+}
