@@ -152,6 +152,7 @@ const std::vector<key_def>& key_defs() {
                 3600000),
       int_field("llm.max_tokens", {"LLM_MAX_TOKENS"}, &C::llm, &C::llm_section::max_tokens, 1,
                 1000000),
+      string_field("llm.ca_file", {"LLM_CA_FILE"}, &C::llm, &C::llm_section::ca_file),
       string_field("anthropic.api_key", {"ANTHROPIC_API_KEY"}, &C::anthropic,
                    &C::provider_section::api_key),
       string_field("anthropic.model", {"ANTHROPIC_MODEL"}, &C::anthropic,
@@ -216,6 +217,24 @@ void load_file(config& c, const std::string& path) {
   }
 }
 
+bool is_http_url(const std::string& url) {
+  return url.rfind("http://", 0) == 0 || url.rfind("https://", 0) == 0;
+}
+
+// The chosen LLM backend needs a model, a base URL and (Anthropic) a key: say which key is
+// missing at start-up rather than failing on the first extraction.
+void check_llm_provider(const config& c) {
+  const auto& backend = c.extractor.backend;
+  if (backend == "rules") return;
+  const auto& p = backend == "anthropic" ? c.anthropic : c.openai;
+  if (backend == "anthropic" && p.api_key.empty())
+    throw config_error("anthropic.api_key",
+                       "required with extractor.backend = anthropic (env ANTHROPIC_API_KEY)");
+  if (p.model.empty()) throw config_error(backend + ".model", "must not be empty");
+  if (!is_http_url(p.base_url))
+    throw config_error(backend + ".base_url", "'" + p.base_url + "' is not an http(s) URL");
+}
+
 }  // namespace
 
 std::string config::listen_host() const { return split_listen(server.listen).first; }
@@ -245,10 +264,7 @@ config load_config(const config_sources& src) {
     c.processor.per_user_batch_size = c.processor.batch_size;
   if (c.processor.retry_max_ms < c.processor.retry_base_ms)
     throw config_error("processor.retry_max_ms", "must be >= processor.retry_base_ms");
-  if (c.extractor.backend != "rules")
-    throw config_error("extractor.backend",
-                       "'" + c.extractor.backend +
-                           "' is not available in this build yet (only 'rules'); see README");
+  check_llm_provider(c);
   return c;
 }
 

@@ -48,6 +48,7 @@ struct config {
   struct llm_section {
     std::int64_t timeout_ms = 60000;
     std::int64_t max_tokens = 1024;
+    std::string ca_file;  // PEM bundle to verify the LLM's certificate; empty: system store
   } llm;
   struct provider_section {
     std::string api_key, model, base_url;

@@ -12,6 +12,7 @@
 #include "actors/protocol.hpp"
 #include "actors/ticker.hpp"
 #include "app/log.hpp"
+#include "extract/llm_backend.hpp"
 #include "extract/rules.hpp"
 #include "store/conversation_store.hpp"
 #include "store/memory_store.hpp"
@@ -44,7 +45,20 @@ std::shared_ptr<Store> open_store(const char* key, const Options& opts) {
 
 std::shared_ptr<extractor_backend> make_extractor_backend(const config& cfg) {
   if (cfg.extractor.backend == "rules") return std::make_shared<rule_extractor>();
-  throw config_error("extractor.backend", "'" + cfg.extractor.backend + "' is not available");
+  const auto& p = cfg.extractor.backend == "anthropic" ? cfg.anthropic : cfg.openai;
+  llm_options o;
+  o.provider = cfg.extractor.backend;
+  o.base_url = p.base_url;
+  o.api_key = p.api_key;
+  o.model = p.model;
+  o.max_tokens = cfg.llm.max_tokens;
+  o.timeout = std::chrono::milliseconds(cfg.llm.timeout_ms);
+  o.ca_file = cfg.llm.ca_file;
+  try {
+    return std::make_shared<llm_extractor>(o);
+  } catch (const std::exception& e) {
+    throw config_error(cfg.llm.ca_file.empty() ? "extractor.backend" : "llm.ca_file", e.what());
+  }
 }
 
 pipeline start_pipeline(caf::actor_system& sys, const config& cfg, pipeline_mode mode) {
@@ -58,11 +72,15 @@ pipeline start_pipeline(caf::actor_system& sys, const config& cfg, pipeline_mode
   pipeline p;
   p.persistence = spawn_persistence(
       sys, conv, persistence_options{static_cast<std::size_t>(cfg.storage.group_commit_max)}, true);
-  p.fact_writer = spawn_fact_writer(
-      sys, mem, fact_writer_options{2 * cfg.processor.lease_ms}, true);
-  auto backend = make_extractor_backend(cfg);
+  p.fact_writer =
+      spawn_fact_writer(sys, mem, fact_writer_options{2 * cfg.processor.lease_ms}, true);
+  // One backend per extractor: an LLM backend keeps its own connection and is not shared.
+  extractor_options eo;
+  eo.writer_timeout =
+      std::chrono::milliseconds(cfg.storage.busy_timeout_ms) + std::chrono::seconds(30);
   for (std::int64_t i = 0; i < cfg.extractor.pool_size; ++i)
-    p.extractors.push_back(spawn_extractor(sys, p.fact_writer, backend, extractor_options{}, true));
+    p.extractors.push_back(
+        spawn_extractor(sys, p.fact_writer, make_extractor_backend(cfg), eo, true));
   batcher_options bo;
   bo.batch_size = static_cast<std::int32_t>(cfg.processor.batch_size);
   bo.per_user_batch_size = static_cast<std::int32_t>(cfg.processor.per_user_batch_size);
@@ -84,6 +102,8 @@ pipeline start_pipeline(caf::actor_system& sys, const config& cfg, pipeline_mode
   io.http.idle_timeout = std::chrono::milliseconds(cfg.server.idle_timeout_ms);
   io.http.max_connections = static_cast<std::size_t>(cfg.server.max_connections);
   io.http.api_token = cfg.server.api_token;
+  io.http.twilio_auth_token = cfg.twilio.auth_token;
+  io.http.twilio_webhook_url = cfg.twilio.webhook_url;
   io.cycle_timeout = std::chrono::milliseconds(cfg.processor.lease_ms) * 2;
   io.shutdown_grace = std::chrono::milliseconds(cfg.server.shutdown_grace_ms);
   try {

@@ -40,6 +40,10 @@ struct llm_options {
 // returns parse_error set (mentioning truncation when the model hit max_tokens), with the
 // token counts.
 //
+// Tokens: Anthropic input_tokens (+ cache_creation_input_tokens + cache_read_input_tokens)
+// and output_tokens; OpenAI prompt_tokens and completion_tokens; 0 when the server sends no
+// usage. Filled for every 2xx answer, parse_error or not.
+//
 // OpenAI-compatible requests always ask for response_format {"type": "json_object"}; servers
 // that reject it answer 400 (permanent) — all of OpenAI, vLLM, llama.cpp's server and Ollama
 // accept it. The token limit is sent as "max_tokens".

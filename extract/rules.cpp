@@ -450,21 +450,21 @@ const std::unordered_map<std::string_view, std::string_view>& habit_verbs() {
       {"compete", "interests"}, {"race", "interests"},      {"perform", "interests"},
       {"juggle", "interests"},  {"act", "interests"},       {"sculpt", "interests"},
       {"film", "interests"},    {"record", "interests"},    {"restore", "interests"},
-      {"hate", "preferences"},   {"visit", "interests"},     {"produce", "work"},
-      {"donate", "other"},       {"serve", "work"},          {"deliver", "work"},
-      {"repair", "work"},        {"invest", "other"},        {"host", "interests"},
-      {"groom", "work"},         {"translate", "work"},      {"edit", "work"}};
+      {"hate", "preferences"},  {"visit", "interests"},     {"produce", "work"},
+      {"donate", "other"},      {"serve", "work"},          {"deliver", "work"},
+      {"repair", "work"},       {"invest", "other"},        {"host", "interests"},
+      {"groom", "work"},        {"translate", "work"},      {"edit", "work"}};
   return m;
 }
 
 // Verbs of thinking and talking: "i think", "i hope", "i do know" state no lasting fact.
 const word_set& mental_verbs() {
-  static const word_set s = {
-      "think", "guess",   "mean",   "know",  "see",      "hope",     "feel",       "wish",
-      "bet",   "agree",   "doubt",  "wonder", "suppose", "imagine",  "understand", "believe",
-      "want",  "need",    "say",    "tell",  "ask",      "remember", "forget",     "appreciate",
-      "thank", "promise", "assume", "hear",  "mind",     "recommend", "suggest",   "get",
-      "try",   "care",    "miss",   "apologize"};
+  static const word_set s = {"think",   "guess",   "mean",       "know",     "see",    "hope",
+                             "feel",    "wish",    "bet",        "agree",    "doubt",  "wonder",
+                             "suppose", "imagine", "understand", "believe",  "want",   "need",
+                             "say",     "tell",    "ask",        "remember", "forget", "appreciate",
+                             "thank",   "promise", "assume",     "hear",     "mind",   "recommend",
+                             "suggest", "get",     "try",        "care",     "miss",   "apologize"};
   return s;
 }
 
@@ -731,7 +731,6 @@ struct clause {
   bool coord = false;  // split off the previous clause at "and <verb>": "i" was supplied
 };
 
-
 const word_set& clause_starters() {
   static const word_set s = {
       "i",        "my",    "we",     "you",      "he",       "she",   "they",    "it",
@@ -808,13 +807,13 @@ bool is_temporary(const tokens& t) {
 
 // Base-form verbs that start a second verb phrase after "and": "... and play guitar".
 bool coordinated_verb(std::string_view w) {
-  static const word_set extra = {"like", "love",  "enjoy", "hate", "prefer", "work",
-                                 "live", "have",  "own",   "adore"};
-  static const word_set noun_like = {"fish", "box", "golf", "bowl", "camp", "record",
-                                     "film", "race", "act", "care", "use",  "support",
-                                     "help", "garden", "program", "code", "design", "farm",
-                                     "practice", "go", "do", "make", "take", "keep", "spend",
-                                     "miss", "wake", "sleep", "drink", "walk", "train", "run"};
+  static const word_set extra = {"like", "love", "enjoy", "hate", "prefer",
+                                 "work", "live", "have",  "own",  "adore"};
+  static const word_set noun_like = {
+      "fish",   "box",  "golf",     "bowl",    "camp",  "record", "film",    "race",
+      "act",    "care", "use",      "support", "help",  "garden", "program", "code",
+      "design", "farm", "practice", "go",      "do",    "make",   "take",    "keep",
+      "spend",  "miss", "wake",     "sleep",   "drink", "walk",   "train",   "run"};
   if (has(extra, w)) return true;
   return habit_verbs().count(w) > 0 && !has(noun_like, w);
 }
@@ -1567,7 +1566,10 @@ rule_result habit_rule(const tokens& t, std::size_t p, std::string_view verb, bo
   if (has(object_pronouns(), w0) && !(w0 == "a" || w0 == "one")) return {};
   if (verb == "go" && (w0 == "home" || w0 == "back" || w0 == "out" || w0 == "there" ||
                        w0 == "with" || w0 == "now" || w0 == "for" ||
-                       (w0 == "to" && (w1 == "bed" || w1 == "sleep" || w1 == "store" || w1 == "bathroom" ||
+                       (w0 == "to" && (w1 == "bed" || w1 == "sleep" ||
+                                       (w1 == "the" && p + 2 < t.size() &&
+                                        (t[p + 2].low == "store" || t[p + 2].low == "bathroom" ||
+                                         t[p + 2].low == "mall")) ||
                                        has(object_pronouns(), w1) || w1 == "see"))))
     return {};
   if (verb == "do" &&
@@ -1638,8 +1640,8 @@ const word_set& freq_adverbs() {
 // "i just got a puppy", "i recently started a new job", "i adopted a cat": lasting changes.
 rule_result life_event_rule(const tokens& t, std::size_t p, bool recent, const ctx& c) {
   static const word_set always = {"adopted", "bought", "founded", "opened", "joined"};
-  static const word_set when_recent = {"got", "started", "began", "finished", "graduated",
-                                       "retired", "quit", "lost", "became"};
+  static const word_set when_recent = {"got",     "started", "began", "finished", "graduated",
+                                       "retired", "quit",    "lost",  "became"};
   const std::string& v = t[p].low;
   if (!has(always, v) && !(recent && has(when_recent, v))) return {};
   const std::string w0 = p + 1 < t.size() ? t[p + 1].low : std::string();
@@ -1648,17 +1650,18 @@ rule_result life_event_rule(const tokens& t, std::size_t p, bool recent, const c
     if (v == "retired" || v == "graduated") return make("recently " + v, "work");
     return {};
   }
-  static const word_set starts = {"a",     "an",   "my",   "our",   "two",   "three", "four",
-                                  "new",   "first", "from", "as",   "working", "teaching",
-                                  "school", "college", "grad", "married", "engaged", "divorced"};
+  static const word_set starts = {"a",     "an",      "my",       "our",     "two",
+                                  "three", "four",    "new",      "first",   "from",
+                                  "as",    "working", "teaching", "school",  "college",
+                                  "grad",  "married", "engaged",  "divorced"};
   if (!has(starts, w0) && !all_digits(w0)) return {};
   if (w0 == "from" && v != "graduated") return {};
   if (w0 == "as" && v != "started" && v != "retired") return {};
   if ((w0 == "married" || w0 == "engaged" || w0 == "divorced") && v != "got") return {};
-  static const word_set vague = {"little", "bit",  "lot",   "call",  "text", "chance", "few",
-                                 "couple", "new",  "good",  "great", "job",   "second", "ticket",
-                                 "cold",   "flu",  "break", "minute", "moment", "letter",
-                                 "question", "laugh", "feeling", "idea", "email", "message"};
+  static const word_set vague = {
+      "little", "bit",    "lot",      "call",   "text",    "chance", "few",   "couple", "new",
+      "good",   "great",  "job",      "second", "ticket",  "cold",   "flu",   "break",  "minute",
+      "moment", "letter", "question", "laugh",  "feeling", "idea",   "email", "message"};
   if ((w0 == "a" || w0 == "an") && has(vague, w1) &&
       !(w1 == "new" && p + 3 < t.size() && is_word(t[p + 3]) && t[p + 3].low != "one") &&
       !(w1 == "job" || w1 == "second"))

@@ -129,6 +129,13 @@ TEST_CASE("invalid values name their key") {
   CHECK(error_key(with_env({{"MEMORYD_LISTEN", "localhost"}})) == "server.listen");
   CHECK(error_key(with_env({{"MEMORYD_LISTEN", "127.0.0.1:70000"}})) == "server.listen");
   CHECK(error_key(with_env({{"EXTRACTOR", "magic"}})) == "extractor.backend");
+  CHECK(error_key(with_env({{"EXTRACTOR", "anthropic"}})) == "anthropic.api_key");
+  CHECK(error_key(with_env({{"EXTRACTOR", "openai"}, {"OPENAI_BASE_URL", "ftp://x"}})) ==
+        "openai.base_url");
+  CHECK(error_key(with_env({{"EXTRACTOR", "openai"}, {"OPENAI_MODEL", ""}})) == "openai.model");
+  CHECK(load_config(with_env({{"EXTRACTOR", "openai"}})).extractor.backend == "openai");
+  CHECK(load_config(with_env({{"EXTRACTOR", "anthropic"}, {"ANTHROPIC_API_KEY", "k"}}))
+            .extractor.backend == "anthropic");
   CHECK(error_key(with_env({{"EXTRACTOR_POOL_SIZE", "-1"}})) == "extractor.pool_size");
   CHECK(error_key(with_env({{"MEMORY_PROCESSOR_RETRY_MAX_MS", "10"}})) == "processor.retry_max_ms");
   auto s = no_env();

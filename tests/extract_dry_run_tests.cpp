@@ -72,5 +72,5 @@ TEST_CASE("dry run: regression over the dialogue file") {
     CHECK(la == lb);
   }
   CHECK_FALSE(std::getline(a, la));
-  CHECK(n == 15);
+  CHECK(n == 18);
 }

@@ -6,6 +6,7 @@
 #include <future>
 #include <thread>
 
+#include "http/twilio_signature.hpp"
 #include "tests/support/memoryd_service.hpp"
 
 using namespace memoryd::testing;
@@ -179,4 +180,35 @@ TEST_CASE("import streams JSONL, skips bad lines by number, and is idempotent") 
   CHECK(st.at("facts").as_int64() == 2);
   CHECK(run_command({binary, "facts"}, env).exit_code == 2);
   CHECK(run_command({binary, "import", dir.file("missing.jsonl")}, env).exit_code == 1);
+}
+
+TEST_CASE("with a Twilio auth token only correctly signed webhooks are stored") {
+  temp_dir dir;
+  auto env = env_for(dir);
+  env["TWILIO_AUTH_TOKEN"] = "twilio-secret";
+  env["TWILIO_WEBHOOK_URL"] = "https://memoryd.example.com/webhooks/twilio";
+  service svc(dir, env);
+  memoryd::twilio::form_params params = {{"From", "whatsapp:+15551234567"},
+                                         {"Body", "I have a dog named Max."},
+                                         {"MessageSid", "SM-signed"}};
+  auto form = "From=whatsapp%3A%2B15551234567&Body=I+have+a+dog+named+Max.&MessageSid=SM-signed";
+  auto good =
+      memoryd::twilio::compute_signature("twilio-secret", env["TWILIO_WEBHOOK_URL"], params);
+  auto post = [&](const std::string& body, std::map<std::string, std::string> headers) {
+    return http_request(svc.port, "POST", "/webhooks/twilio", body,
+                        "application/x-www-form-urlencoded", headers)
+        .status;
+  };
+  CHECK(post(form, {}) == 403);                                                        // missing
+  CHECK(post(form, {{"X-Twilio-Signature", "AAAAAAAAAAAAAAAAAAAAAAAAAAA="}}) == 403);  // wrong
+  CHECK(post(std::string(form) + "&NumMedia=1", {{"X-Twilio-Signature", good}}) ==
+        403);  // tampered
+  CHECK(post(std::string(form).replace(0, 4, "From=whatsapp%3A%2B15550000000&Body=x&X"),
+             {{"X-Twilio-Signature", good}}) == 403);
+  CHECK(messages_of(svc.port, "%2B15551234567").empty());
+  auto wrong_token = memoryd::twilio::compute_signature("other", env["TWILIO_WEBHOOK_URL"], params);
+  CHECK(post(form, {{"X-Twilio-Signature", wrong_token}}) == 403);
+  CHECK(post(form, {{"X-Twilio-Signature", good}}) == 200);
+  CHECK(messages_of(svc.port, "%2B15551234567").size() == 1);
+  CHECK(svc.stop() == 0);
 }

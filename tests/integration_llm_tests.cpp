@@ -1,0 +1,145 @@
+// The real binary with an LLM backend, against a fake LLM server on 127.0.0.1.
+#include <boost/json.hpp>
+#include <catch2/catch.hpp>
+
+#include "tests/support/fake_llm.hpp"
+#include "tests/support/memoryd_service.hpp"
+
+#include <thread>
+
+using namespace memoryd::testing;
+namespace json = boost::json;
+
+namespace {
+
+const std::string ops_answer =
+    R"({"operations":[{"op":"add","text":"Has a dog named Max","category":"relationships"},)"
+    R"({"op":"add","text":"Is allergic to peanuts","category":"health"}]})";
+
+std::map<std::string, std::string> llm_env(const temp_dir& dir, const std::string& backend,
+                                           const fake_llm& llm) {
+  auto env = env_for(dir);
+  env["EXTRACTOR"] = backend;
+  env["EXTRACTOR_POOL_SIZE"] = "2";
+  env["LLM_TIMEOUT_MS"] = "5000";
+  if (backend == "openai") {
+    env["OPENAI_BASE_URL"] = llm.url() + "/v1";
+    env["OPENAI_MODEL"] = "test-model";
+    env["OPENAI_API_KEY"] = "";
+  } else {
+    env["ANTHROPIC_BASE_URL"] = llm.url();
+    env["ANTHROPIC_MODEL"] = "claude-test";
+    env["ANTHROPIC_API_KEY"] = "sk-ant-test";
+  }
+  return env;
+}
+
+json::value run_cycle(std::uint16_t port) {
+  auto r = http_request(port, "POST", "/v1/processor/run", "", "application/json", {}, 20s);
+  REQUIRE(r.status == 200);
+  return json::parse(r.body);
+}
+
+}  // namespace
+
+TEST_CASE("openai-compatible backend: facts land and the request is what the API expects") {
+  temp_dir dir;
+  fake_llm llm;
+  llm.push(openai_reply(ops_answer, 321, 45));
+  service svc(dir, llm_env(dir, "openai", llm));
+  CHECK(twilio(svc.port, dog_form).status == 200);
+  auto cycle = run_cycle(svc.port);
+  CHECK(cycle.at("facts_written").as_int64() == 2);
+  auto facts = fact_texts(svc.port, "%2B15551234567");
+  CHECK(facts.size() == 2);
+  auto reqs = llm.requests();
+  REQUIRE(reqs.size() == 1);
+  CHECK(reqs[0].target == "/v1/chat/completions");
+  CHECK(reqs[0].headers.count("authorization") == 0);  // no key: local server
+  auto body = json::parse(reqs[0].body);
+  CHECK(body.at("model").as_string() == "test-model");
+  CHECK(body.at("temperature").to_number<double>() == 0);
+  // The user's words are in the prompt; the log has the token counts but not the words.
+  CHECK(reqs[0].body.find("allergic to peanuts") != std::string::npos);
+  auto out = svc.proc.out();
+  CHECK(out.find("\"input_tokens\":321") != std::string::npos);
+  CHECK(out.find("peanuts") == std::string::npos);
+  auto metrics = http_request(svc.port, "GET", "/metrics").body;
+  CHECK(metrics.find("memoryd_llm_tokens_total{direction=\"input\"} 321") != std::string::npos);
+  CHECK(svc.stop() == 0);
+}
+
+TEST_CASE("anthropic backend: facts land with the API key header") {
+  temp_dir dir;
+  fake_llm llm;
+  llm.push(anthropic_reply("Here you go:\n```json\n" + ops_answer + "\n```"));
+  service svc(dir, llm_env(dir, "anthropic", llm));
+  CHECK(twilio(svc.port, dog_form).status == 200);
+  CHECK(run_cycle(svc.port).at("facts_written").as_int64() == 2);
+  auto reqs = llm.requests();
+  REQUIRE(reqs.size() == 1);
+  CHECK(reqs[0].target == "/v1/messages");
+  CHECK(reqs[0].headers["x-api-key"] == "sk-ant-test");
+  CHECK(reqs[0].headers["anthropic-version"] == "2023-06-01");
+  CHECK(svc.stop() == 0);
+}
+
+TEST_CASE("a wrong key dead-letters at once and garbage is processed with its error") {
+  temp_dir dir;
+  fake_llm llm;
+  llm.push(error_reply(401, "invalid x-api-key"));
+  service svc(dir, llm_env(dir, "anthropic", llm));
+  CHECK(twilio(svc.port, dog_form).status == 200);
+  auto cycle = run_cycle(svc.port);
+  CHECK(cycle.at("dead_lettered").as_int64() == 1);
+  auto msgs = messages_of(svc.port, "%2B15551234567");
+  REQUIRE(msgs.size() == 1);
+  CHECK(msgs[0].at("status").as_string() == "dead");
+  CHECK(std::string(msgs[0].at("last_error").as_string().c_str()).find("401") != std::string::npos);
+  CHECK(llm.requests().size() == 1);  // no retries burnt on a permanent error
+
+  llm.push(anthropic_reply("I'm sorry, I can't help with that."));
+  http_request(svc.port, "POST", "/v1/messages",
+               R"({"user_id":"g","role":"user","content":"I like tea."})", "application/json");
+  cycle = run_cycle(svc.port);
+  CHECK(cycle.at("messages_processed").as_int64() == 1);
+  auto g = messages_of(svc.port, "g");
+  REQUIRE(g.size() == 1);
+  CHECK(g[0].at("status").as_string() == "done");
+  CHECK(std::string(g[0].at("last_error").as_string().c_str()).find("parse") != std::string::npos);
+  CHECK(svc.stop() == 0);
+}
+
+TEST_CASE("a server error is retried later, not dead-lettered") {
+  temp_dir dir;
+  fake_llm llm;
+  llm.push(error_reply(529, "overloaded"));
+  auto env = llm_env(dir, "anthropic", llm);
+  env["MEMORY_PROCESSOR_RETRY_BASE_MS"] = "100";
+  service svc(dir, env);
+  CHECK(twilio(svc.port, dog_form).status == 200);
+  auto cycle = run_cycle(svc.port);
+  CHECK(cycle.at("retries_scheduled").as_int64() == 1);
+  auto msgs = messages_of(svc.port, "%2B15551234567");
+  CHECK(msgs[0].at("status").as_string() == "pending");
+  llm.push(anthropic_reply(ops_answer));
+  // The batcher wakes itself when the retry is due (50..100 ms): bounded wait.
+  for (int i = 0; i < 50 && fact_texts(svc.port, "%2B15551234567").size() < 2; ++i)
+    std::this_thread::sleep_for(100ms);
+  CHECK(fact_texts(svc.port, "%2B15551234567").size() == 2);
+  CHECK(llm.requests().size() == 2);
+  CHECK(svc.stop() == 0);
+}
+
+TEST_CASE("extract dry run works with an LLM backend") {
+  temp_dir dir;
+  fake_llm llm;
+  llm.push(openai_reply(ops_answer));
+  auto r = run_command({binary, "extract"}, llm_env(dir, "openai", llm),
+                       R"({"id":"a","user_id":"u","messages":["I have a dog named Max."]})"
+                       "\n");
+  REQUIRE(r.exit_code == 0);
+  auto line = json::parse(r.out);
+  CHECK(line.at("id").as_string() == "a");
+  CHECK(line.at("facts").as_array().size() == 2);
+}
