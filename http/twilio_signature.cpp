@@ -1,5 +1,7 @@
 #include "http/twilio_signature.hpp"
 
+#include "http/request_parsing.hpp"
+
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -27,30 +29,6 @@ bool equal_constant_time(std::string_view a, std::string_view b) {
 std::string lower(std::string_view s) {
   std::string out(s);
   for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-std::string percent_decode(std::string_view in) {
-  std::string out;
-  out.reserve(in.size());
-  for (std::size_t i = 0; i < in.size(); ++i) {
-    if (in[i] == '+') {
-      out.push_back(' ');
-    } else if (in[i] == '%' && i + 2 < in.size() && hex_value(in[i + 1]) >= 0 &&
-               hex_value(in[i + 2]) >= 0) {
-      out.push_back(static_cast<char>(hex_value(in[i + 1]) * 16 + hex_value(in[i + 2])));
-      i += 2;
-    } else {
-      out.push_back(in[i]);
-    }
-  }
   return out;
 }
 
@@ -153,15 +131,11 @@ std::string query_value(std::string_view url, std::string_view name) {
   auto q = url.find('?');
   if (q == std::string_view::npos) return {};
   std::string_view query = url.substr(q + 1);
-  query = query.substr(0, query.find('#'));
-  while (!query.empty()) {
-    auto amp = query.find('&');
-    std::string_view part = query.substr(0, amp);
-    query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
-    auto eq = part.find('=');
-    if (percent_decode(part.substr(0, eq)) != name) continue;
-    return eq == std::string_view::npos ? std::string{} : percent_decode(part.substr(eq + 1));
-  }
+  // A query is decoded like a form body; a malformed one carries no value.
+  auto params = parse_form(query.substr(0, query.find('#')));
+  if (!params) return {};
+  for (auto& [key, value] : *params)
+    if (key == name) return value;
   return {};
 }
 

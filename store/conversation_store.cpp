@@ -73,19 +73,13 @@ using use = sqlite::statement_use;
 
 struct conversation_store::impl {
   sqlite::database db;
-  std::unordered_map<std::string, std::unique_ptr<sqlite::statement>> cache;
   bool in_tx = false;
 
   impl(const conversation_store_options& o) : db(o.path, o.synchronous, o.busy_timeout_ms) {
     db.migrate(k_migrations);
   }
 
-  sqlite::statement& stmt(const std::string& sql) {
-    auto it = cache.find(sql);
-    if (it == cache.end())
-      it = cache.emplace(sql, std::make_unique<sqlite::statement>(db.handle(), sql)).first;
-    return *it->second;
-  }
+  sqlite::statement& stmt(const std::string& sql) { return db.cached(sql); }
 
   static stored_message read_message(const sqlite::statement& s) {
     stored_message m;

@@ -168,18 +168,12 @@ bool is_valid_category(const std::string& category) {
 
 struct memory_store::impl {
   sqlite::database db;
-  std::unordered_map<std::string, std::unique_ptr<sqlite::statement>> cache;
 
   explicit impl(const memory_store_options& o) : db(o.path, o.synchronous, o.busy_timeout_ms) {
     db.migrate(k_migrations);
   }
 
-  sqlite::statement& stmt(const std::string& sql) {
-    auto it = cache.find(sql);
-    if (it == cache.end())
-      it = cache.emplace(sql, std::make_unique<sqlite::statement>(db.handle(), sql)).first;
-    return *it->second;
-  }
+  sqlite::statement& stmt(const std::string& sql) { return db.cached(sql); }
 
   static fact read_fact(sqlite::statement& s) {
     fact f;

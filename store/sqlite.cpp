@@ -136,7 +136,10 @@ database::database(const std::string& path, const std::string& synchronous, int 
   }
 }
 
-database::~database() { sqlite3_close_v2(db_); }
+database::~database() {
+  cache_.clear();  // finalize every cached statement before the connection closes
+  sqlite3_close_v2(db_);
+}
 
 void database::exec(std::string_view sql) {
   std::string s(sql);
@@ -160,6 +163,12 @@ std::string database::scalar_text(std::string_view sql) {
 }
 
 int database::changes() const { return sqlite3_changes(db_); }
+
+statement& database::cached(const std::string& sql) {
+  auto it = cache_.find(sql);
+  if (it == cache_.end()) it = cache_.emplace(sql, std::make_unique<statement>(db_, sql)).first;
+  return *it->second;
+}
 
 void database::migrate(const std::vector<std::string_view>& migrations) {
   const auto version = scalar_int("PRAGMA user_version");

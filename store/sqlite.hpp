@@ -7,6 +7,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 struct sqlite3;
@@ -63,6 +64,9 @@ class database {
 
   void exec(std::string_view sql);  // one or more statements, no results
   statement prepare(std::string_view sql) { return statement(db_, sql); }
+  // A prepared statement kept for the life of the connection, one per distinct SQL text.
+  // Use it through statement_use so it is reset around each use.
+  statement& cached(const std::string& sql);
   std::int64_t scalar_int(std::string_view sql);  // first column of first row
   std::string scalar_text(std::string_view sql);
   sqlite3* handle() { return db_; }
@@ -74,6 +78,7 @@ class database {
 
  private:
   sqlite3* db_ = nullptr;
+  std::unordered_map<std::string, std::unique_ptr<statement>> cache_;
 };
 
 // Resets a cached statement on entry and on exit (also when an exception leaves the scope),
