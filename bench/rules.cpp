@@ -1,5 +1,5 @@
 // Throughput of the rule-based extractor, single-threaded: extract_facts over >= 100k messages.
-// usage: rules_bench [FILE.jsonl]  -- records {"messages": [string | {"content"}]} (e.g. the
+// usage: bench_rules [FILE.jsonl]  -- records {"messages": [string | {"content"}]} (e.g. the
 // evaluation file), cycled until 100k messages; without FILE, generated chat messages.
 // Prints one JSON line: {"bench":"rules_extract","messages":N,"seconds":S,"messages_per_sec":R}
 #include <boost/json.hpp>
