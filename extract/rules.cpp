@@ -1227,7 +1227,7 @@ rule_result have_rule(const tokens& t, std::size_t p, bool neg, const ctx& c) {
   bool pet = false;
   for (auto* x : o) pet |= has(pet_words(), x->low);
   std::string cat = classify(o, "other");
-  if (pet && cat != "relationships" && cat != "health") cat = "other";
+  if (pet && cat != "health") cat = "relationships";  // "a dog named X" is family
   return make(std::string(neg ? "does not have " : "has ") + render(o, c), cat);
 }
 

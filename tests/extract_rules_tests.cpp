@@ -37,8 +37,8 @@ void check(const std::vector<example>& table) {
 
 TEST_CASE("rules: have and pets") {
   check({
-      {"i have two dogs", {"Has two dogs"}, "other", ""},
-      {"i have a dog named max", {"Has a dog named Max"}, "other", ""},
+      {"i have two dogs", {"Has two dogs"}, "relationships", ""},
+      {"i have a dog named max", {"Has a dog named Max"}, "relationships", ""},
       {"I've got three kids", {"Has three kids"}, "relationships", ""},
       {"i've two older mustangs .", {"Has two older mustangs"}},
       {"I have two jobs", {"Has two jobs"}, "work", ""},

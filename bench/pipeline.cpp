@@ -1,0 +1,335 @@
+// Pipeline throughput and lag against a fake LLM with a fixed latency, per pool size.
+//
+// usage: bench_pipeline [--pools 1,4,16,64] [--latency-ms 200] [--users-per-pool 20]
+//                       [--min-users 100] [--interval-ms 100] [--batch-mult 4] [--per-user 25]
+//                       [--sync full] [--paced-s 5] [--paced-min 20] [--paced-frac 0.5]
+//                       [--timeout-s 180]
+//
+// For each pool size P, with the real memoryd binary (MEMORYD_BINARY) on temporary databases:
+//  1. backlog: conversation.db is prefilled with M = max(min_users, users_per_pool * P) users
+//     x 1 pending message; memoryd serve starts (EXTRACTOR=openai against a fake LLM on
+//     127.0.0.1 that answers every request after latency_ms with one "add" operation,
+//     batch_size = batch_mult * P, interval_ms) and drains the backlog. A reader polls
+//     memory.db every 5 ms and records when each user's fact becomes visible.
+//     calls_per_s = (M - P) / (t[M-1] - t[P-1]) over the sorted visibility times t (the
+//     steady part: after the first wave of P calls); wall_calls_per_s = M / (t[M-1] - start).
+//  2. paced: messages of new users arrive over HTTP (POST /v1/messages) at paced_frac of the
+//     ideal rate P / latency for paced_s seconds (at least paced_min messages); lag = fact
+//     visible - POST sent, p50 / p99 / max. Includes the wait for the next tick (interval_ms)
+//     because a claim that comes back short waits for the ticker.
+// One JSON line per pool size.
+#include <signal.h>
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <iostream>
+#include <map>
+#include <mutex>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "store/conversation_store.hpp"
+#include "tests/support/fake_llm.hpp"
+#include "tests/support/http_client.hpp"
+#include "tests/support/process.hpp"
+#include "tests/support/temp_dir.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+using clock_type = std::chrono::steady_clock;
+namespace mt = memoryd::testing;
+
+double now_ms() {
+  return std::chrono::duration<double, std::milli>(clock_type::now().time_since_epoch()).count();
+}
+
+std::vector<std::string> split(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream in(s);
+  for (std::string item; std::getline(in, item, ',');)
+    if (!item.empty()) out.push_back(item);
+  return out;
+}
+
+double percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  auto idx = static_cast<std::size_t>(p * static_cast<double>(v.size() - 1) + 0.5);
+  return v[std::min(idx, v.size() - 1)];
+}
+
+struct options {
+  std::vector<int> pools{1, 4, 16, 64};
+  int latency_ms = 200;
+  int users_per_pool = 20;
+  int min_users = 100;
+  int interval_ms = 100;
+  int batch_mult = 4;
+  int per_user = 25;
+  std::string sync = "full";
+  double paced_s = 5;
+  int paced_min = 20;
+  double paced_frac = 0.5;
+  int timeout_s = 180;
+};
+
+// Polls memory.db (read-only) and records when each user's first fact became visible.
+class fact_watcher {
+ public:
+  explicit fact_watcher(std::string path) : path_(std::move(path)) {
+    thread_ = std::thread([this] { run(); });
+  }
+  ~fact_watcher() {
+    stop_ = true;
+    thread_.join();
+  }
+  std::map<std::string, double> seen() const {
+    std::lock_guard lock(m_);
+    return seen_;
+  }
+  std::size_t count() const {
+    std::lock_guard lock(m_);
+    return seen_.size();
+  }
+
+ private:
+  void run() {
+    sqlite3* db = nullptr;
+    sqlite3_stmt* st = nullptr;
+    std::int64_t last_rowid = 0;
+    while (!stop_) {
+      if (db == nullptr) {
+        if (sqlite3_open_v2(path_.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK ||
+            sqlite3_prepare_v2(db,
+                               "SELECT rowid, user_id FROM facts WHERE rowid > ?1 ORDER BY rowid",
+                               -1, &st, nullptr) != SQLITE_OK) {
+          sqlite3_finalize(st);
+          st = nullptr;
+          sqlite3_close(db);
+          db = nullptr;
+          std::this_thread::sleep_for(20ms);
+          continue;
+        }
+        sqlite3_busy_timeout(db, 1000);
+      }
+      sqlite3_bind_int64(st, 1, last_rowid);
+      const double t = now_ms();
+      std::vector<std::string> users;
+      while (sqlite3_step(st) == SQLITE_ROW) {
+        last_rowid = sqlite3_column_int64(st, 0);
+        users.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(st, 1)));
+      }
+      sqlite3_reset(st);
+      if (!users.empty()) {
+        std::lock_guard lock(m_);
+        for (auto& u : users) seen_.emplace(u, t);
+      }
+      std::this_thread::sleep_for(5ms);
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+  }
+
+  std::string path_;
+  std::atomic<bool> stop_{false};
+  mutable std::mutex m_;
+  std::map<std::string, double> seen_;
+  std::thread thread_;
+};
+
+std::uint16_t port_of(const std::string& out) {
+  std::istringstream lines(out);
+  for (std::string line; std::getline(lines, line);) {
+    auto pos = line.find("\"server_started\"");
+    if (pos == std::string::npos) continue;
+    auto p = line.find("\"port\":");
+    if (p != std::string::npos) return static_cast<std::uint16_t>(std::stoi(line.substr(p + 7)));
+  }
+  return 0;
+}
+
+bool wait_count(const fact_watcher& w, std::size_t n, double deadline) {
+  while (w.count() < n) {
+    if (now_ms() > deadline) return false;
+    std::this_thread::sleep_for(10ms);
+  }
+  return true;
+}
+
+int run_pool(const options& o, int pool) {
+  mt::temp_dir dir;
+  const int m_users = std::max(o.min_users, o.users_per_pool * pool);
+  const double ideal = pool * 1000.0 / o.latency_ms;
+  const double paced_rate = o.paced_frac * ideal;
+  const int paced_n = std::max(o.paced_min, static_cast<int>(paced_rate * o.paced_s));
+
+  // Prefill: M users x 1 pending message.
+  {
+    memoryd::conversation_store store({dir.file("conversation.db"), "normal", 5000});
+    std::vector<memoryd::new_message> msgs;
+    for (int i = 0; i < m_users; ++i)
+      msgs.push_back({"backlog-" + std::to_string(i), "user", "I like coffee.", "api", "", 0});
+    store.ingest(msgs, std::chrono::duration_cast<std::chrono::milliseconds>(
+                           std::chrono::system_clock::now().time_since_epoch())
+                           .count());
+  }
+
+  mt::fake_llm llm;
+  const std::string answer =
+      R"({"operations": [{"op": "add", "text": "Likes coffee", "category": "preferences"}]})";
+  for (int i = 0; i < 2 * (m_users + paced_n) + 100; ++i) {
+    auto r = mt::openai_reply(answer, 200, 20);
+    r.delay = std::chrono::milliseconds(o.latency_ms);
+    llm.push(std::move(r));
+  }
+
+  std::map<std::string, std::string> env{
+      {"CONVERSATION_DB_PATH", dir.file("conversation.db")},
+      {"MEMORY_DB_PATH", dir.file("memory.db")},
+      {"MEMORYD_LISTEN", "127.0.0.1:0"},
+      {"MEMORYD_SYNCHRONOUS", o.sync},
+      {"MEMORYD_LOG_LEVEL", "warn"},
+      {"MEMORY_PROCESSOR_ENABLED", "true"},
+      {"MEMORY_PROCESSOR_INTERVAL_MS", std::to_string(o.interval_ms)},
+      {"MEMORY_PROCESSOR_BATCH_SIZE", std::to_string(o.batch_mult * pool)},
+      {"MEMORY_PROCESSOR_PER_USER_BATCH_SIZE", std::to_string(o.per_user)},
+      {"EXTRACTOR", "openai"},
+      {"EXTRACTOR_POOL_SIZE", std::to_string(pool)},
+      {"OPENAI_BASE_URL", llm.url() + "/v1"},
+      {"OPENAI_MODEL", "fake"},
+      {"OPENAI_API_KEY", ""},
+      {"LLM_TIMEOUT_MS", "30000"},
+  };
+  fact_watcher watcher(dir.file("memory.db"));
+  const double start = now_ms();
+  mt::child_process proc({MEMORYD_BINARY, "serve"}, env, dir.path());
+  if (!proc.wait_for_output("\"server_started\"", 20s)) {
+    std::cerr << "memoryd did not start: " << proc.err() << proc.out() << "\n";
+    return 1;
+  }
+  const auto port = port_of(proc.out());
+  const double deadline = start + o.timeout_s * 1000.0;
+
+  // 1. backlog
+  const bool drained = wait_count(watcher, static_cast<std::size_t>(m_users), deadline);
+  std::vector<double> t;
+  for (auto& [user, at] : watcher.seen()) t.push_back(at);
+  std::sort(t.begin(), t.end());
+  double calls_per_s = 0, wall_per_s = 0;
+  const int done = static_cast<int>(t.size());
+  if (done > pool && t[done - 1] > t[pool - 1])
+    calls_per_s = (done - pool) * 1000.0 / (t[done - 1] - t[pool - 1]);
+  if (done > 0) wall_per_s = done * 1000.0 / (t[done - 1] - start);
+  const double drain_s = done > 0 ? (t[done - 1] - start) / 1000.0 : 0;
+  const std::size_t backlog_calls = llm.requests().size();
+
+  // 2. paced
+  std::map<std::string, double> sent;
+  int http_errors = 0;
+  const double p0 = now_ms();
+  for (int i = 0; i < paced_n && now_ms() < deadline; ++i) {
+    const double due = p0 + i * 1000.0 / paced_rate;
+    while (now_ms() < due) std::this_thread::sleep_for(std::chrono::microseconds(500));
+    const std::string user = "paced-" + std::to_string(i);
+    const double at = now_ms();
+    try {
+      auto r = mt::http_request(
+          port, "POST", "/v1/messages",
+          R"({"user_id":")" + user + R"(","role":"user","content":"I like coffee."})",
+          "application/json");
+      if (r.status != 202) ++http_errors;
+    } catch (const std::exception&) {
+      ++http_errors;
+    }
+    sent[user] = at;
+  }
+  wait_count(watcher, static_cast<std::size_t>(m_users) + sent.size(),
+             std::min(deadline, now_ms() + 30000.0));
+  std::vector<double> lags;
+  auto seen = watcher.seen();
+  for (auto& [user, at] : sent) {
+    auto it = seen.find(user);
+    if (it != seen.end()) lags.push_back(it->second - at);
+  }
+  const std::size_t calls = llm.requests().size();
+
+  proc.signal(SIGTERM);
+  auto rc = proc.wait(30s);
+
+  std::printf(
+      "{\"bench\":\"pipeline\",\"pool\":%d,\"llm_latency_ms\":%d,\"synchronous\":\"%s\","
+      "\"batch_size\":%d,\"interval_ms\":%d,\"backlog_users\":%d,\"backlog_done\":%d,"
+      "\"drained\":%s,\"backlog_calls\":%zu,\"calls\":%zu,\"calls_per_s\":%.2f,"
+      "\"wall_calls_per_s\":%.2f,\"ideal_per_s\":%.2f,\"efficiency\":%.3f,"
+      "\"wall_efficiency\":%.3f,\"drain_s\":%.2f,\"paced_per_s\":%.2f,\"paced_sent\":%zu,"
+      "\"paced_done\":%zu,\"http_errors\":%d,\"lag_p50_ms\":%.1f,\"lag_p99_ms\":%.1f,"
+      "\"lag_max_ms\":%.1f,\"exit\":%d}\n",
+      pool, o.latency_ms, o.sync.c_str(), o.batch_mult * pool, o.interval_ms, m_users, done,
+      drained ? "true" : "false", backlog_calls, calls, calls_per_s, wall_per_s, ideal,
+      calls_per_s / ideal, wall_per_s / ideal, drain_s, paced_rate, sent.size(), lags.size(),
+      http_errors, percentile(lags, 0.5), percentile(lags, 0.99),
+      lags.empty() ? 0.0 : *std::max_element(lags.begin(), lags.end()), rc ? *rc : -1);
+  std::fflush(stdout);
+  if (!rc) std::cerr << "memoryd did not exit in time: " << proc.err() << "\n";
+  return drained ? 0 : 1;
+}
+
+int usage() {
+  std::cerr << "usage: bench_pipeline [--pools 1,4,16,64] [--latency-ms 200] "
+               "[--users-per-pool 20] [--min-users 100] [--interval-ms 100] [--batch-mult 4] "
+               "[--per-user 25] [--sync full|normal] [--paced-s 5] [--paced-min 20] "
+               "[--paced-frac 0.5] [--timeout-s 180]\n";
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  options o;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (i + 1 >= argc) return usage();
+    std::string v = argv[++i];
+    if (a == "--pools") {
+      o.pools.clear();
+      for (auto& s : split(v)) o.pools.push_back(std::stoi(s));
+    } else if (a == "--latency-ms") {
+      o.latency_ms = std::stoi(v);
+    } else if (a == "--users-per-pool") {
+      o.users_per_pool = std::stoi(v);
+    } else if (a == "--min-users") {
+      o.min_users = std::stoi(v);
+    } else if (a == "--interval-ms") {
+      o.interval_ms = std::stoi(v);
+    } else if (a == "--batch-mult") {
+      o.batch_mult = std::stoi(v);
+    } else if (a == "--per-user") {
+      o.per_user = std::stoi(v);
+    } else if (a == "--sync") {
+      o.sync = v;
+    } else if (a == "--paced-s") {
+      o.paced_s = std::stod(v);
+    } else if (a == "--paced-min") {
+      o.paced_min = std::stoi(v);
+    } else if (a == "--paced-frac") {
+      o.paced_frac = std::stod(v);
+    } else if (a == "--timeout-s") {
+      o.timeout_s = std::stoi(v);
+    } else {
+      return usage();
+    }
+  }
+  for (int p : o.pools)
+    if (p < 1 || p > 256) return usage();
+  if (o.latency_ms < 1 || o.paced_frac <= 0) return usage();
+  int rc = 0;
+  for (int p : o.pools) rc |= run_pool(o, p);
+  return rc;
+}
