@@ -13,10 +13,16 @@
 namespace memoryd {
 namespace {
 
+struct queued_apply {
+  fact_batch batch;
+  caf::response_promise promise;
+};
+
 struct fact_writer_state {
   std::shared_ptr<memory_store> store;
   fact_writer_options opts;
   std::map<std::string, millis> erased;  // user -> erased at (wall clock, ms)
+  std::vector<queued_apply> queue;       // applies waiting for the next group commit
 };
 
 using fact_writer_actor = caf::stateful_actor<fact_writer_state>;
@@ -32,20 +38,51 @@ auto guarded(F&& f) -> caf::result<decltype(f())> {
 }
 
 // Extraction results drawn from messages older than the user's erasure are dropped: the
-// batch was in flight when the user asked to be forgotten.
-apply_result apply_unless_erased(fact_writer_state& st, fact_batch& b) {
-  std::int32_t dropped = 0;
+// batch was in flight when the user asked to be forgotten. Returns how many ops it dropped.
+std::int32_t drop_erased(const fact_writer_state& st, fact_batch& b) {
   auto it = st.erased.find(b.user_id);
-  if (b.cause == "extractor" && it != st.erased.end()) {
-    auto before = b.ops.size();
-    b.ops.erase(std::remove_if(b.ops.begin(), b.ops.end(),
-                               [&](const fact_op& op) { return op.observed_at <= it->second; }),
-                b.ops.end());
-    dropped = static_cast<std::int32_t>(before - b.ops.size());
+  if (b.cause != "extractor" || it == st.erased.end()) return 0;
+  auto before = b.ops.size();
+  b.ops.erase(std::remove_if(b.ops.begin(), b.ops.end(),
+                             [&](const fact_op& op) { return op.observed_at <= it->second; }),
+              b.ops.end());
+  return static_cast<std::int32_t>(before - b.ops.size());
+}
+
+// Group commit, as in persistence: every apply queued while the previous transaction ran
+// goes into one transaction (one fsync), and each requester is answered after COMMIT. The
+// erasure filter runs here, so an erase that arrived while a batch was queued still wins.
+void commit_queue(fact_writer_actor* self) {
+  auto& st = self->state;
+  if (st.queue.empty()) return;
+  auto queued = std::move(st.queue);
+  st.queue.clear();
+  std::vector<fact_batch> batches;
+  std::vector<std::int32_t> dropped;
+  for (auto& q : queued) {
+    dropped.push_back(drop_erased(st, q.batch));
+    batches.push_back(std::move(q.batch));
   }
-  auto r = st.store->apply(b);
-  r.rejected += dropped;
-  return r;
+  try {
+    auto results = st.store->apply_group(batches);
+    for (std::size_t i = 0; i < queued.size(); ++i) {
+      results[i].rejected += dropped[i];
+      queued[i].promise.deliver(std::move(results[i]));
+    }
+  } catch (const std::exception& e) {
+    log::error("storage_error",
+               {{"db", "memory"}, {"batches", queued.size()}, {"error", e.what()}});
+    auto err = caf::make_error(caf::sec::runtime_error, std::string("storage: ") + e.what());
+    for (auto& q : queued) q.promise.deliver(err);
+  }
+}
+
+caf::result<apply_result> enqueue_apply(fact_writer_actor* self, fact_batch& b) {
+  auto& st = self->state;
+  auto rp = self->make_response_promise();
+  if (st.queue.empty()) self->send(self, commit_atom_v);
+  st.queue.push_back({std::move(b), rp});
+  return rp;
 }
 
 erase_report erase(fact_writer_state& st, const std::string& user, millis now) {
@@ -61,11 +98,17 @@ caf::behavior fact_writer(fact_writer_actor* self, std::shared_ptr<memory_store>
   auto& st = self->state;
   st.store = std::move(store);
   st.opts = opts;
+  // On shutdown, apply what is queued (and answer it) before the database closes.
+  self->set_exit_handler([self](const caf::exit_msg& msg) {
+    commit_queue(self);
+    self->quit(msg.reason);
+  });
   // clang-format off
   return {
       [=, &st](facts_atom, const std::string& user) { return guarded([&] { return st.store->active_facts(user); }); },
       [=, &st](events_atom, const std::string& user) { return guarded([&] { return st.store->events(user); }); },
-      [=, &st](apply_atom, fact_batch& b) { return guarded([&] { return apply_unless_erased(st, b); }); },
+      [=](apply_atom, fact_batch& b) { return enqueue_apply(self, b); },
+      [=](commit_atom) { commit_queue(self); },
       [=, &st](erase_atom, const std::string& user, millis now) { return guarded([&] { return erase(st, user, now); }); },
       [=, &st](health_atom) { return guarded([&] { return st.store->db().scalar_int("SELECT 1") == 1; }); },
   };

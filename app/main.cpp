@@ -9,6 +9,7 @@
 #include <iostream>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "actors/protocol.hpp"
@@ -135,6 +136,12 @@ struct caf_config : caf::actor_system_config {
   caf_config() {
     add_message_types<caf::id_block::memoryd>();
     set("logger.file-name", "");
+    // One scheduler worker per core. CAF's default (4) polls on a 2-core machine and steals
+    // CPU from the io threads and the persistence thread: +36% ingest req/s and -43% p99 at
+    // 64 connections in A/B runs (docs/PERFORMANCE.md). Blocking actors are detached, so
+    // the workers never wait on I/O.
+    set("scheduler.max-threads",
+        static_cast<size_t>(std::max(2u, std::thread::hardware_concurrency())));
     set("logger.verbosity", caf::atom("quiet"));
   }
 };

@@ -15,7 +15,8 @@
 // separately), so that each claim does real work on a fresh head. Prints one JSON line per
 // (N, layout, synchronous) with median / p90 / max of the claim and the process RSS after the
 // claims (VmRSS) and its peak during the claims (VmHWM, reset after the fill through
-// /proc/self/clear_refs).
+// /proc/self/clear_refs). Then, untimed, 5 more claims report how many WAL pages a claim and
+// its mark_done write (checkpoint before each, PRAGMA wal_checkpoint after).
 #include <unistd.h>
 
 #include <algorithm>
@@ -126,6 +127,12 @@ double fill(const std::string& path, std::int64_t n, std::int64_t users,
   return ms_since(t0);
 }
 
+// Frames in the WAL now (after a TRUNCATE checkpoint: the frames written since).
+double wal_frames(memoryd::conversation_store& store) {
+  auto st = store.db().prepare("PRAGMA wal_checkpoint(PASSIVE)");
+  return st.step() ? static_cast<double>(st.col_int(1)) : -1;
+}
+
 struct options {
   std::vector<std::int64_t> pending{10000, 100000, 1000000};
   std::int64_t users = 1000;
@@ -184,7 +191,7 @@ int main(int argc, char** argv) {
       for (const char* suffix : {"", "-wal", "-shm"}) std::remove((path + suffix).c_str());
       const double fill_ms = fill(path, n, o.users, layout);
       for (const auto& sync : o.syncs) {
-        std::vector<double> claim_ms, done_ms;
+        std::vector<double> claim_ms, done_ms, claim_frames, done_frames, done_txns;
         std::int64_t claimed = 0;
         double open_ms = 0, rss = 0, hwm = 0;
         {
@@ -211,18 +218,39 @@ int main(int argc, char** argv) {
           }
           rss = proc_status_mb("VmRSS");
           hwm = proc_status_mb("VmHWM");
+          // Diagnostic, not timed: WAL frames (pages) one claim and its mark_done write.
+          for (int k = 0; k < 5; ++k) {
+            store.db().exec("PRAGMA wal_checkpoint(TRUNCATE)");
+            memoryd::claim_request req;
+            req.now = wall_ms();
+            req.batch_size = o.batch;
+            req.per_user_batch_size = o.per_user;
+            auto res = store.claim(req);
+            claim_frames.push_back(wal_frames(store));
+            store.db().exec("PRAGMA wal_checkpoint(TRUNCATE)");
+            for (auto& u : res.users) {
+              std::vector<std::string> ids;
+              for (auto& m : u.messages) ids.push_back(m.id);
+              store.mark_done(u.user_id, ids, wall_ms());
+            }
+            done_frames.push_back(wal_frames(store));
+            done_txns.push_back(static_cast<double>(res.users.size()));
+          }
         }
         std::printf(
             "{\"bench\":\"claim\",\"pending\":%lld,\"users\":%lld,\"layout\":\"%s\","
             "\"synchronous\":\"%s\",\"claims\":%d,\"batch\":%d,\"per_user\":%d,"
             "\"claimed\":%lld,\"median_ms\":%.3f,\"p90_ms\":%.3f,\"max_ms\":%.3f,"
             "\"first_ms\":%.3f,\"done_median_ms\":%.3f,\"open_ms\":%.1f,\"fill_s\":%.1f,"
-            "\"rss_mb\":%.1f,\"peak_rss_mb\":%.1f}\n",
+            "\"rss_mb\":%.1f,\"peak_rss_mb\":%.1f,\"claim_wal_pages\":%.0f,"
+            "\"done_wal_pages\":%.0f,\"done_txns\":%.0f}\n",
             static_cast<long long>(n), static_cast<long long>(o.users), layout.c_str(),
             sync.c_str(), o.claims, o.batch, o.per_user, static_cast<long long>(claimed),
             percentile(claim_ms, 0.5), percentile(claim_ms, 0.9),
             *std::max_element(claim_ms.begin(), claim_ms.end()), claim_ms.front(),
-            percentile(done_ms, 0.5), open_ms, fill_ms / 1000.0, rss, hwm);
+            percentile(done_ms, 0.5), open_ms, fill_ms / 1000.0, rss, hwm,
+            percentile(claim_frames, 0.5), percentile(done_frames, 0.5),
+            percentile(done_txns, 0.5));
         std::fflush(stdout);
       }
       if (o.dir.empty())

@@ -40,8 +40,7 @@ RESULTS="$WORK/results.jsonl"
 stop_server() {
   if [[ -n "$SERVER_PID" ]]; then
     kill -TERM "$SERVER_PID" 2>/dev/null || true
-    local i
-    for i in $(seq 1 100); do  # up to 10 s, then SIGKILL
+    for _ in $(seq 1 100); do  # up to 10 s, then SIGKILL
       kill -0 "$SERVER_PID" 2>/dev/null || break
       sleep 0.1
     done
@@ -60,8 +59,8 @@ trap 'exit 130' INT TERM
 # Waits (bounded) until $1 holds a line matching $2 and prints the port found by $3 (a sed
 # expression).
 wait_port() {
-  local file=$1 pattern=$2 expr=$3 i port=""
-  for i in $(seq 1 200); do  # up to 20 s
+  local file=$1 pattern=$2 expr=$3 port=""
+  for _ in $(seq 1 200); do  # up to 20 s
     if grep -q "$pattern" "$file" 2>/dev/null; then
       port=$(grep "$pattern" "$file" | head -1 | sed -n "$expr")
       [[ -n "$port" ]] && { echo "$port"; return 0; }

@@ -45,8 +45,7 @@ RESULTS="$WORK/results.jsonl"
 stop_server() {
   if [[ -n "$SERVER_PID" ]]; then
     kill -TERM "$SERVER_PID" 2>/dev/null || true
-    local i
-    for i in $(seq 1 150); do  # up to 15 s (extractions in flight finish), then SIGKILL
+    for _ in $(seq 1 150); do  # up to 15 s (extractions in flight finish), then SIGKILL
       kill -0 "$SERVER_PID" 2>/dev/null || break
       sleep 0.1
     done
@@ -89,8 +88,8 @@ rm -f "$WORK/seed.jsonl"
 echo "{\"bench\":\"prefill\",\"pending\":$PENDING,\"users\":$USERS,\"seconds\":$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }'),\"import\":$(cat "$WORK/import.out")}"
 
 wait_port() {
-  local file=$1 i port=""
-  for i in $(seq 1 300); do  # up to 30 s
+  local file=$1 port=""
+  for _ in $(seq 1 300); do  # up to 30 s
     port=$(grep '"server_started"' "$file" 2>/dev/null | head -1 | sed -n 's/.*"port":\([0-9]*\).*/\1/p')
     [[ -n "$port" ]] && { echo "$port"; return 0; }
     kill -0 "$SERVER_PID" 2>/dev/null || break
@@ -123,7 +122,7 @@ run_mode() {
   # What the processor did meanwhile (cycles completed, messages processed).
   local cycles processed
   cycles=$(grep -c '"memory_processor_complete"' "$WORK/memoryd.out" || true)
-  processed=$(grep '"memory_processor_complete"' "$WORK/memoryd.out" |
+  processed=$({ grep '"memory_processor_complete"' "$WORK/memoryd.out" || true; } |
     sed -n 's/.*"messages_processed":\([0-9]*\).*/\1/p' | awk '{ s += $1 } END { print s + 0 }')
   line="${line%\}},\"cycles\":${cycles:-0},\"messages_processed\":${processed:-0}}"
   echo "$line" | tee -a "$RESULTS"

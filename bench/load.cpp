@@ -22,6 +22,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <unistd.h>
 #include <algorithm>
 #include <atomic>
 #include <cctype>
@@ -37,7 +38,6 @@
 #include <sstream>
 #include <string>
 #include <thread>
-#include <unistd.h>
 #include <utility>
 #include <vector>
 
@@ -106,7 +106,6 @@ std::string form_escape(const std::string& s) {
 }
 
 class connection : public std::enable_shared_from_this<connection> {
-  asio::io_context& ioc_;
   const options& opt_;
   const run_clock& clk_;
   const int index_;
@@ -124,7 +123,7 @@ class connection : public std::enable_shared_from_this<connection> {
 
   connection(asio::io_context& ioc, const options& opt, const run_clock& clk, int index,
              std::atomic<std::uint64_t>& budget)
-      : ioc_(ioc), opt_(opt), clk_(clk), index_(index), budget_(budget), stream_(ioc) {}
+      : opt_(opt), clk_(clk), index_(index), budget_(budget), stream_(ioc) {}
 
   void start() { do_connect(); }
 
@@ -160,23 +159,24 @@ class connection : public std::enable_shared_from_this<connection> {
                                  static_cast<std::uint64_t>(opt_.senders);
     const char* text = kTexts[(n + static_cast<std::uint64_t>(index_)) % kTextCount];
     std::string path, content_type, body;
-    char id[96];
+    char id[160];
     std::snprintf(id, sizeof id, "%s-%d-%llu", opt_.run_id.c_str(), index_,
                   static_cast<unsigned long long>(n));
     switch (opt_.target) {
       case target_kind::twilio: {
-        char from[32];
+        char from[48];
         std::snprintf(from, sizeof from, "%s+1555%07llu", (sender % 4 == 0) ? "whatsapp:" : "",
                       static_cast<unsigned long long>(sender));
         path = "/webhooks/twilio";
         content_type = "application/x-www-form-urlencoded";
-        body = "ToCountry=US&SmsMessageSid=SM" + std::string(id) + "&NumMedia=0&From=" +
-               form_escape(from) + "&To=%2B15559990000&Body=" + form_escape(text) +
-               "&MessageSid=SM" + std::string(id) + "&AccountSid=ACbench&ApiVersion=2010-04-01";
+        body = "ToCountry=US&SmsMessageSid=SM" + std::string(id) +
+               "&NumMedia=0&From=" + form_escape(from) +
+               "&To=%2B15559990000&Body=" + form_escape(text) + "&MessageSid=SM" + std::string(id) +
+               "&AccountSid=ACbench&ApiVersion=2010-04-01";
         break;
       }
       case target_kind::api: {
-        char user[32];
+        char user[48];
         std::snprintf(user, sizeof user, "bench-user-%llu",
                       static_cast<unsigned long long>(sender));
         path = "/v1/messages";
@@ -192,9 +192,10 @@ class connection : public std::enable_shared_from_this<connection> {
         break;
     }
     request_.clear();
-    request_ += "POST " + path +
-                " HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: bench_load\r\nContent-Type: " +
-                content_type + "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n";
+    request_ +=
+        "POST " + path +
+        " HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: bench_load\r\nContent-Type: " + content_type +
+        "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n";
     request_ += body;
   }
 
@@ -253,7 +254,6 @@ class connection : public std::enable_shared_from_this<connection> {
   void reconnect() {
     stop();
     if (++reconnects_ > 1000 || clock_type::now() >= clk_.deadline) return;
-    stream_ = beast::tcp_stream(ioc_);
     buffer_.clear();
     do_connect();
   }
@@ -324,6 +324,7 @@ options parse_args(int argc, char** argv) {
   if (!(o.duration_s > 0 && o.duration_s <= 3600)) usage("--duration must be in (0, 3600]");
   if (!(o.warmup_s >= 0 && o.warmup_s < o.duration_s)) usage("--warmup must be < --duration");
   if (o.senders < 1) usage("--senders must be >= 1");
+  if (o.run_id.size() > 64) usage("--run-id must be at most 64 bytes");
   if (o.request_timeout.count() < 1) usage("--timeout-ms must be >= 1");
   if (o.run_id.empty()) {
     o.run_id = std::to_string(std::chrono::system_clock::now().time_since_epoch().count()) + "-" +

@@ -3,7 +3,8 @@
 // usage: bench_pipeline [--pools 1,4,16,64] [--latency-ms 200] [--users-per-pool 20]
 //                       [--min-users 100] [--interval-ms 100] [--batch-mult 4] [--per-user 25]
 //                       [--sync full] [--paced-s 5] [--paced-min 20] [--paced-frac 0.5]
-//                       [--timeout-s 180]
+//                       [--timeout-s 180] [--binary PATH (default: the memoryd built with it)]
+//                       [--log-dir DIR (keeps memoryd's JSON log as DIR/memoryd-pool<P>.log)]
 //
 // For each pool size P, with the real memoryd binary (MEMORYD_BINARY) on temporary databases:
 //  1. backlog: conversation.db is prefilled with M = max(min_users, users_per_pool * P) users
@@ -26,6 +27,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <mutex>
@@ -78,6 +80,8 @@ struct options {
   int paced_min = 20;
   double paced_frac = 0.5;
   int timeout_s = 180;
+  std::string binary = MEMORYD_BINARY;
+  std::string log_dir;  // copy memoryd's log (JSON lines) to LOG_DIR/memoryd-pool<P>.log
 };
 
 // Polls memory.db (read-only) and records when each user's first fact became visible.
@@ -195,7 +199,7 @@ int run_pool(const options& o, int pool) {
       {"MEMORY_DB_PATH", dir.file("memory.db")},
       {"MEMORYD_LISTEN", "127.0.0.1:0"},
       {"MEMORYD_SYNCHRONOUS", o.sync},
-      {"MEMORYD_LOG_LEVEL", "warn"},
+      {"MEMORYD_LOG_LEVEL", "info"},
       {"MEMORY_PROCESSOR_ENABLED", "true"},
       {"MEMORY_PROCESSOR_INTERVAL_MS", std::to_string(o.interval_ms)},
       {"MEMORY_PROCESSOR_BATCH_SIZE", std::to_string(o.batch_mult * pool)},
@@ -209,7 +213,7 @@ int run_pool(const options& o, int pool) {
   };
   fact_watcher watcher(dir.file("memory.db"));
   const double start = now_ms();
-  mt::child_process proc({MEMORYD_BINARY, "serve"}, env, dir.path());
+  mt::child_process proc({o.binary, "serve"}, env, dir.path());
   if (!proc.wait_for_output("\"server_started\"", 20s)) {
     std::cerr << "memoryd did not start: " << proc.err() << proc.out() << "\n";
     return 1;
@@ -262,19 +266,25 @@ int run_pool(const options& o, int pool) {
 
   proc.signal(SIGTERM);
   auto rc = proc.wait(30s);
+  if (!o.log_dir.empty()) {
+    std::ofstream log(o.log_dir + "/memoryd-pool" + std::to_string(pool) + ".log");
+    log << proc.out();
+  }
+  const double first_wave_s = done >= pool ? (t[pool - 1] - start) / 1000.0 : 0;
 
   std::printf(
       "{\"bench\":\"pipeline\",\"pool\":%d,\"llm_latency_ms\":%d,\"synchronous\":\"%s\","
       "\"batch_size\":%d,\"interval_ms\":%d,\"backlog_users\":%d,\"backlog_done\":%d,"
       "\"drained\":%s,\"backlog_calls\":%zu,\"calls\":%zu,\"calls_per_s\":%.2f,"
       "\"wall_calls_per_s\":%.2f,\"ideal_per_s\":%.2f,\"efficiency\":%.3f,"
-      "\"wall_efficiency\":%.3f,\"drain_s\":%.2f,\"paced_per_s\":%.2f,\"paced_sent\":%zu,"
+      "\"wall_efficiency\":%.3f,\"first_wave_s\":%.2f,\"drain_s\":%.2f,\"paced_per_s\":%.2f,"
+      "\"paced_sent\":%zu,"
       "\"paced_done\":%zu,\"http_errors\":%d,\"lag_p50_ms\":%.1f,\"lag_p99_ms\":%.1f,"
       "\"lag_max_ms\":%.1f,\"exit\":%d}\n",
       pool, o.latency_ms, o.sync.c_str(), o.batch_mult * pool, o.interval_ms, m_users, done,
       drained ? "true" : "false", backlog_calls, calls, calls_per_s, wall_per_s, ideal,
-      calls_per_s / ideal, wall_per_s / ideal, drain_s, paced_rate, sent.size(), lags.size(),
-      http_errors, percentile(lags, 0.5), percentile(lags, 0.99),
+      calls_per_s / ideal, wall_per_s / ideal, first_wave_s, drain_s, paced_rate, sent.size(),
+      lags.size(), http_errors, percentile(lags, 0.5), percentile(lags, 0.99),
       lags.empty() ? 0.0 : *std::max_element(lags.begin(), lags.end()), rc ? *rc : -1);
   std::fflush(stdout);
   if (!rc) std::cerr << "memoryd did not exit in time: " << proc.err() << "\n";
@@ -285,7 +295,7 @@ int usage() {
   std::cerr << "usage: bench_pipeline [--pools 1,4,16,64] [--latency-ms 200] "
                "[--users-per-pool 20] [--min-users 100] [--interval-ms 100] [--batch-mult 4] "
                "[--per-user 25] [--sync full|normal] [--paced-s 5] [--paced-min 20] "
-               "[--paced-frac 0.5] [--timeout-s 180]\n";
+               "[--paced-frac 0.5] [--timeout-s 180] [--binary PATH] [--log-dir DIR]\n";
   return 2;
 }
 
@@ -322,6 +332,10 @@ int main(int argc, char** argv) {
       o.paced_frac = std::stod(v);
     } else if (a == "--timeout-s") {
       o.timeout_s = std::stoi(v);
+    } else if (a == "--binary") {
+      o.binary = v;
+    } else if (a == "--log-dir") {
+      o.log_dir = v;
     } else {
       return usage();
     }

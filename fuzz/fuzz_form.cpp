@@ -17,7 +17,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   auto parsed = memoryd::parse_twilio_form(body);
   if (parsed.error) {
-    if (!parsed.messages.empty() || parsed.error->status != 400) std::abort();
+    if (!parsed.messages.empty() || parsed.error->http_status != 400) std::abort();
   } else {
     if (!form) std::abort();  // a form the decoder rejects cannot become a message
     for (auto& m : parsed.messages) {

@@ -10,7 +10,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::string_view body(reinterpret_cast<const char*>(data), size);
   auto parsed = memoryd::parse_messages_json(body, 16);
   if (parsed.error) {
-    if (!parsed.messages.empty() || parsed.error->status != 400) std::abort();
+    if (!parsed.messages.empty() || parsed.error->http_status != 400) std::abort();
   } else {
     if (parsed.messages.empty() || parsed.messages.size() > 16) std::abort();
     for (auto& m : parsed.messages) {

@@ -383,8 +383,23 @@ memory_store::~memory_store() = default;
 sqlite::database& memory_store::db() { return impl_->db; }
 
 apply_result memory_store::apply(const fact_batch& batch) {
+  sqlite::transaction tx(impl_->db);
+  auto r = apply_in_transaction(batch);
+  tx.commit();
+  return r;
+}
+
+std::vector<apply_result> memory_store::apply_group(const std::vector<fact_batch>& batches) {
+  sqlite::transaction tx(impl_->db);
+  std::vector<apply_result> out;
+  out.reserve(batches.size());
+  for (auto& b : batches) out.push_back(apply_in_transaction(b));
+  tx.commit();
+  return out;
+}
+
+apply_result memory_store::apply_in_transaction(const fact_batch& batch) {
   auto& d = *impl_;
-  sqlite::transaction tx(d.db);
   apply_result r;
   if (!batch.batch_key.empty()) {
     use q(
@@ -399,7 +414,7 @@ apply_result memory_store::apply(const fact_batch& batch) {
       r.rejected = static_cast<std::int32_t>(q->col_int(4));
       r.fact_ids = decode_ids(q->col_text(5));
       r.replay = true;
-      return r;  // the transaction rolls back: nothing was written
+      return r;  // nothing written for this batch
     }
   }
   for (const auto& op : batch.ops) {
@@ -424,7 +439,6 @@ apply_result memory_store::apply(const fact_batch& batch) {
         .bind(9, static_cast<std::int64_t>(batch.now));
     q->exec();
   }
-  tx.commit();
   return r;
 }
 

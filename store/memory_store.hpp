@@ -41,6 +41,9 @@ class memory_store {
   // Every change writes a fact_event with old and new text, cause, extractor, source ids,
   // observed_at. Unknown categories become "other"; empty text is rejected.
   apply_result apply(const fact_batch& batch);
+  // Several batches in one transaction (group commit): results in order; if any batch
+  // fails, nothing is written and the exception propagates.
+  std::vector<apply_result> apply_group(const std::vector<fact_batch>& batches);
 
   std::vector<fact> active_facts(const std::string& user_id);
   std::vector<fact> all_facts(const std::string& user_id);  // any status
@@ -55,6 +58,7 @@ class memory_store {
   sqlite::database& db();
 
  private:
+  apply_result apply_in_transaction(const fact_batch& batch);
   struct impl;
   std::unique_ptr<impl> impl_;
 };

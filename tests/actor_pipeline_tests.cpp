@@ -482,3 +482,39 @@ TEST_CASE_METHOD(pipeline_fixture, "a 429 slows the whole pool down and success 
 
 }  // namespace
 }  // namespace memoryd
+
+namespace memoryd {
+namespace {
+
+fact_batch one_fact(const std::string& user, const std::string& text, millis observed) {
+  fact_batch b;
+  b.user_id = user;
+  b.now = observed;
+  b.ops.push_back({"add", "", text, "other", observed, {"m"}});
+  return b;
+}
+
+TEST_CASE_METHOD(pipeline_fixture,
+                 "the fact writer group-commits queued applies and an erase in between wins") {
+  for (int i = 0; i < 4; ++i)
+    self->send(fact_writer, apply_atom_v, one_fact("u" + std::to_string(i), "Likes tea", 1000));
+  self->send(fact_writer, apply_atom_v, one_fact("gone", "Likes tea", 1000));
+  self->send(fact_writer, erase_atom_v, std::string("gone"), millis{2000});
+  sched.run();
+  int answered = 0, rejected = 0;
+  for (int i = 0; i < 5; ++i)
+    self->receive(
+        [&](apply_result& r) {
+          answered++;
+          rejected += r.rejected;
+        },
+        caf::after(0s) >> [] { FAIL("missing apply reply"); });
+  self->receive([](erase_report&) {}, caf::after(0s) >> [] { FAIL("missing erase reply"); });
+  CHECK(answered == 5);
+  CHECK(rejected == 1);
+  for (int i = 0; i < 4; ++i) CHECK(mem->active_facts("u" + std::to_string(i)).size() == 1);
+  CHECK(mem->all_facts("gone").empty());
+}
+
+}  // namespace
+}  // namespace memoryd

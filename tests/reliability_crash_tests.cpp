@@ -15,10 +15,11 @@
 #include <mutex>
 #include <random>
 #include <set>
+#include <sstream>
 #include <thread>
 
-#include "tests/support/fault_llm.hpp"
 #include "tests/support/fake_llm.hpp"
+#include "tests/support/fault_llm.hpp"
 #include "tests/support/memoryd_service.hpp"
 
 using namespace memoryd::testing;
@@ -35,12 +36,6 @@ bool full_run() {
 std::uint64_t seed() {
   const char* v = std::getenv("MEMORYD_RELIABILITY_SEED");
   return v != nullptr ? std::strtoull(v, nullptr, 10) : 20261121;
-}
-
-std::int64_t wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
 }
 
 double secs_since(steady::time_point t0) {
@@ -98,13 +93,16 @@ void check_integrity(const temp_dir& dir) {
 // No fact stored twice for a user (whatever its status), no text added twice.
 void check_no_duplicate_facts(const temp_dir& dir) {
   ro_db mem(dir.file("memory.db"));
-  auto dup_facts =
-      mem.rows("SELECT user_id, norm, count(*) FROM facts GROUP BY user_id, norm HAVING count(*) > 1");
+  std::ostringstream notes;
+  auto dup_facts = mem.rows(
+      "SELECT user_id, norm, count(*) FROM facts GROUP BY user_id, norm HAVING count(*) > 1");
   auto dup_adds = mem.rows(
       "SELECT user_id, new_text, count(*) FROM fact_events WHERE kind = 'add' "
       "GROUP BY user_id, new_text HAVING count(*) > 1");
-  for (auto& r : dup_facts) UNSCOPED_INFO("duplicate fact " << r[0] << " / " << r[1] << " x" << r[2]);
-  for (auto& r : dup_adds) UNSCOPED_INFO("added twice " << r[0] << " / " << r[1] << " x" << r[2]);
+  for (auto& r : dup_facts)
+    notes << "duplicate fact " << r[0] << " / " << r[1] << " x" << r[2] << "\n";
+  for (auto& r : dup_adds) notes << "added twice " << r[0] << " / " << r[1] << " x" << r[2] << "\n";
+  INFO(notes.str());
   CHECK(dup_facts.empty());
   CHECK(dup_adds.empty());
 }
@@ -112,7 +110,6 @@ void check_no_duplicate_facts(const temp_dir& dir) {
 std::map<std::string, std::string> base_env(const temp_dir& dir) {
   auto env = env_for(dir);
   env["MEMORYD_SYNCHRONOUS"] = "full";  // the default durability
-  env["MEMORYD_LOG_LEVEL"] = "warn";
   return env;
 }
 
@@ -222,10 +219,11 @@ class load_client {
                                std::to_string(n) + "&MessageSid=" + id + "&NumMedia=0";
             ok = twilio(port_, form).status == 200;
           } else {
-            auto body = json::serialize(json::object{{"user_id", "api-" + std::to_string(user)},
-                                                     {"role", "user"},
-                                                     {"content", "I live in Boston and I like tea."},
-                                                     {"external_id", id}});
+            auto body =
+                json::serialize(json::object{{"user_id", "api-" + std::to_string(user)},
+                                             {"role", "user"},
+                                             {"content", "I live in Boston and I like tea."},
+                                             {"external_id", id}});
             ok = http_request(port_, "POST", "/v1/messages", body, "application/json", {}, 5s)
                      .status == 202;
           }
@@ -284,22 +282,24 @@ TEST_CASE("kill -9 during ingest loses no acknowledged message and duplicates no
                            "WHERE external_id IS NOT NULL GROUP BY external_id"))
     stored[r[0]] = std::stoi(r[1]);
   std::size_t lost = 0, doubled = 0, unknown = 0;
+  std::ostringstream notes;
   for (auto& id : acked) {
     auto it = stored.find(id);
     if (it == stored.end()) {
-      if (++lost <= 5) UNSCOPED_INFO("acknowledged but lost: " << id);
+      if (++lost <= 5) notes << "acknowledged but lost: " << id << "\n";
     }
   }
   for (auto& [id, n] : stored) {
-    if (n != 1 && ++doubled <= 5) UNSCOPED_INFO("stored " << n << " times: " << id);
+    if (n != 1 && ++doubled <= 5) notes << "stored " << n << " times: " << id << "\n";
     if (!sent.count(id)) ++unknown;
   }
   INFO("seed " << seed() << ", kills " << kills << ", sent " << sent.size() << ", acked "
                << acked.size() << ", stored " << stored.size());
-  WARN("kill -9 during ingest: kills=" << kills << " sent=" << sent.size() << " acked="
-                                        << acked.size() << " stored=" << stored.size()
-                                        << " lost=" << lost << " doubled=" << doubled);
+  WARN("kill -9 during ingest: kills=" << kills << " sent=" << sent.size()
+                                       << " acked=" << acked.size() << " stored=" << stored.size()
+                                       << " lost=" << lost << " doubled=" << doubled);
   CHECK(acked.size() > static_cast<std::size_t>(kills) * 10);  // there was load at each kill
+  INFO(notes.str());
   CHECK(lost == 0);
   CHECK(doubled == 0);
   CHECK(unknown == 0);
@@ -348,8 +348,9 @@ TEST_CASE("kill -9 during processing replays without duplicates and leaves nothi
       body += (i ? "," : "") + message_json(user, id);
     }
     body += "]}";
-    REQUIRE(http_request(svc->port, "POST", "/v1/messages", body, "application/json", {}, 10s)
-                .status == 202);
+    REQUIRE(
+        http_request(svc->port, "POST", "/v1/messages", body, "application/json", {}, 10s).status ==
+        202);
   }
   const auto work = std::chrono::milliseconds(users * delay.count() / pool);
   std::map<std::string, std::int64_t> last_lease;  // message -> lease_until seen after a kill
@@ -396,12 +397,16 @@ TEST_CASE("kill -9 during processing replays without duplicates and leaves nothi
   }
   // A message leased at a kill was taken up again once that lease ended.
   int late = 0;
+  std::ostringstream notes;
   for (auto& [m, until] : last_lease) {
     if (status[m] != "done") continue;
     if (processed_at[m] > until + retry_max_ms + work.count() + 10000) {
-      if (++late <= 5) UNSCOPED_INFO(m << " done " << processed_at[m] - until << " ms after its lease");
+      if (++late <= 5)
+        notes << m << " done " << processed_at[m] - until << " ms after its lease"
+              << "\n";
     }
   }
+  INFO(notes.str());
   CHECK(late == 0);
 
   // Facts: one per done message, never two.
@@ -426,12 +431,11 @@ TEST_CASE("kill -9 during processing replays without duplicates and leaves nothi
   }
   int extra_messages = 0;
   for (auto& [m, n] : seen) extra_messages += n - 1;
-  WARN("kill -9 during processing: kills=" << kills << " messages=" << all.size() << " done="
-                                           << done << " dead=" << dead << " llm_calls="
-                                           << llm.calls().size() << " extra_calls=" << extra_calls
-                                           << " extra_messages=" << extra_messages
-                                           << " leased_at_kills=" << leased_at_kills
-                                           << " drained_after_last_restart_s=" << drained);
+  WARN("kill -9 during processing: kills="
+       << kills << " messages=" << all.size() << " done=" << done << " dead=" << dead
+       << " llm_calls=" << llm.calls().size() << " extra_calls=" << extra_calls
+       << " extra_messages=" << extra_messages << " leased_at_kills=" << leased_at_kills
+       << " drained_after_last_restart_s=" << drained);
   CHECK(extra_messages <= kills * batch_size);
   CHECK(extra_calls <= kills * batch_size);
   CHECK(leased_at_kills > 0);  // the kills did hit work in flight
@@ -443,11 +447,12 @@ TEST_CASE("SIGTERM under load loses nothing and releases work without using an a
   const int rounds = full ? 5 : 1;
   const std::int64_t grace_ms = 3000;
   std::mt19937_64 rng(seed() + 2);
+  std::atomic<int> delay_ms{400};  // slow while terminating, quick for the final drain
   fault_llm llm(
       [&](const std::string&, const std::string& body) {
         fault_reply r;
         r.body = adds_reply(body);
-        r.delay = 400ms;
+        r.delay = std::chrono::milliseconds(delay_ms.load());
         return r;
       },
       user_key);
@@ -456,8 +461,8 @@ TEST_CASE("SIGTERM under load loses nothing and releases work without using an a
   env["EXTRACTOR_POOL_SIZE"] = "2";
   env["LLM_TIMEOUT_MS"] = "5000";
   env["MEMORY_PROCESSOR_INTERVAL_MS"] = "100";
-  env["MEMORY_PROCESSOR_BATCH_SIZE"] = "8";
-  env["MEMORY_PROCESSOR_PER_USER_BATCH_SIZE"] = "2";
+  env["MEMORY_PROCESSOR_BATCH_SIZE"] = "40";
+  env["MEMORY_PROCESSOR_PER_USER_BATCH_SIZE"] = "10";
   env["MEMORY_PROCESSOR_LEASE_MS"] = "60000";  // long: only a release can free work quickly
   env["MEMORY_PROCESSOR_RETRY_BASE_MS"] = "200";
   const std::vector<std::string> flags{"--server.shutdown_grace_ms=" + std::to_string(grace_ms)};
@@ -465,6 +470,7 @@ TEST_CASE("SIGTERM under load loses nothing and releases work without using an a
   std::set<std::string> acked_all;
   std::size_t calls_before = 0;
   double worst_exit = 0;
+  int finished_total = 0;
   for (int round = 0; round < rounds; ++round) {
     auto svc = std::make_unique<service>(dir, env, flags);
     // JSON posts with the fake LLM's tokens, so every message can be followed.
@@ -487,15 +493,17 @@ TEST_CASE("SIGTERM under load loses nothing and releases work without using an a
               acked.insert(std::string("ext-") + id);
             }
           } catch (const std::exception&) {
-            std::this_thread::sleep_for(10ms);
           }
+          std::this_thread::sleep_for(10ms);
         }
       });
     }
-    // Terminate while extractions are in flight, at a random point of one.
+    // Terminate while extractions are in flight: early in a call that just started.
     std::this_thread::sleep_for(std::chrono::milliseconds(600 + rng() % 600));
-    for (int i = 0; i < 100 && llm.stats().in_flight == 0; ++i) std::this_thread::sleep_for(20ms);
-    std::this_thread::sleep_for(std::chrono::milliseconds(rng() % 300));
+    const auto started = llm.stats().requests;
+    for (int i = 0; i < 400 && llm.stats().requests == started; ++i)
+      std::this_thread::sleep_for(5ms);
+    std::this_thread::sleep_for(std::chrono::milliseconds(rng() % 200));
     const bool busy = llm.stats().in_flight > 0;
     auto t0 = steady::now();
     svc->proc.signal(SIGTERM);
@@ -519,7 +527,9 @@ TEST_CASE("SIGTERM under load loses nothing and releases work without using an a
     std::map<std::string, std::pair<std::string, int>> state;  // message -> status, attempts
     for (auto& r : conv.rows("SELECT content, status, attempts FROM messages"))
       state[tokens(r[0], "msg-").at(0)] = {r[1], std::stoi(r[2])};
+    int finished_after_term = 0;
     for (std::size_t i = calls_before; i < calls.size(); ++i) {
+      finished_after_term += calls[i].done && calls[i].end > t0;
       INFO("call " << i);
       CHECK(calls[i].done);
       CHECK_FALSE(calls[i].abandoned);
@@ -529,6 +539,8 @@ TEST_CASE("SIGTERM under load loses nothing and releases work without using an a
         CHECK(state[msg].first == "done");
       }
     }
+    CHECK(finished_after_term > 0);  // the grace period was used to finish them
+    finished_total += finished_after_term;
     calls_before = calls.size();
     int leased = 0, charged = 0;
     for (auto& [msg, st] : state) {
@@ -545,6 +557,7 @@ TEST_CASE("SIGTERM under load loses nothing and releases work without using an a
   }
 
   // The rest is processed after a restart: each message sent to the LLM exactly once.
+  delay_ms = 5;
   auto svc = std::make_unique<service>(dir, env, flags);
   CHECK(wait_until_drained(svc->port, 60s) >= 0);
   CHECK(svc->stop() == 0);
@@ -557,9 +570,9 @@ TEST_CASE("SIGTERM under load loses nothing and releases work without using an a
   ro_db conv(dir.file("conversation.db"));
   CHECK(conv.one("SELECT count(*) FROM messages WHERE status <> 'done'") == "0");
   CHECK(std::stoul(conv.one("SELECT count(*) FROM messages")) >= acked_all.size());
-  WARN("SIGTERM under load: rounds=" << rounds << " acked=" << acked_all.size()
-                                     << " llm_calls=" << llm.calls().size()
-                                     << " repeated_messages=" << repeats
+  WARN("SIGTERM under load: rounds=" << rounds << " acked=" << acked_all.size() << " llm_calls="
+                                     << llm.calls().size() << " repeated_messages=" << repeats
+                                     << " calls_finished_after_sigterm=" << finished_total
                                      << " worst_exit_s=" << worst_exit);
   CHECK(repeats == 0);
   check_no_duplicate_facts(dir);

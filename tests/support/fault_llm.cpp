@@ -51,9 +51,11 @@ struct fault_llm::impl {
   fault_llm_stats st;
   std::map<std::string, int> per_key;
 
-  std::size_t begin_call(const std::string& key, const std::string& body) {
+  std::size_t begin_call(const std::string& key, const std::string& body, int connection, int nth) {
     std::lock_guard lock(m);
     fault_call c;
+    c.connection = connection;
+    c.nth_on_connection = nth;
     c.key = key;
     c.body = body;
     c.start = fault_clock::now();
@@ -91,19 +93,21 @@ struct fault_llm::impl {
     asio::steady_timer timer;
     std::size_t call = 0;
     int status = 0;
+    int id = 0;            // connection number
+    int requests = 0;      // requests read on this connection
     bool waiting = false;  // the call is open and its answer not yet started
 
-    session(impl* o, tcp::socket socket) : owner(o), stream(std::move(socket)), timer(o->ioc) {}
+    session(impl* o, int n, tcp::socket socket)
+        : owner(o), stream(std::move(socket)), timer(o->ioc), id(n) {}
 
     tcp::socket& sock() { return stream.socket(); }
 
     void do_read() {
       req = {};
       stream.expires_after(kIdleTimeout);
-      http::async_read(stream, buffer, req,
-                       [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                         self->on_read(ec);
-                       });
+      http::async_read(
+          stream, buffer, req,
+          [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
     }
 
     void on_read(beast::error_code ec) {
@@ -113,7 +117,7 @@ struct fault_llm::impl {
       owner->reap();
       const std::string& body = req.body();
       const std::string key = owner->key_of(body);
-      call = owner->begin_call(key, body);
+      call = owner->begin_call(key, body, id, ++requests);
       fault_reply r = owner->answer(key, body);
       if (r.reset) {
         owner->end_call(call, 0, false);
@@ -183,6 +187,7 @@ struct fault_llm::impl {
   };
 
   std::vector<std::weak_ptr<session>> waiters;  // io thread only
+  int connections = 0;                          // io thread only
 
   void reap() {
     std::vector<std::shared_ptr<session>> live;
@@ -202,7 +207,7 @@ struct fault_llm::impl {
   void do_accept() {
     acceptor.async_accept([this](beast::error_code ec, tcp::socket socket) {
       if (ec == asio::error::operation_aborted) return;
-      if (!ec) std::make_shared<session>(this, std::move(socket))->do_read();
+      if (!ec) std::make_shared<session>(this, ++connections, std::move(socket))->do_read();
       do_accept();
     });
   }

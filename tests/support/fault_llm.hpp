@@ -36,9 +36,11 @@ struct fault_call {
   std::string key;   // from the key function
   std::string body;  // the request body
   fault_clock::time_point start, end;
-  int status = 0;  // the status answered; 0: reset, or abandoned by the client (hang)
-  bool abandoned = false;  // the client closed the connection before the answer
-  bool done = false;       // `end` and `status` are final
+  int status = 0;             // the status answered; 0: reset, or abandoned by the client (hang)
+  bool abandoned = false;     // the client closed the connection before the answer
+  bool done = false;          // `end` and `status` are final
+  int connection = 0;         // 1-based number of the TCP connection it came on
+  int nth_on_connection = 0;  // 1: the connection's first request
 };
 
 struct fault_llm_stats {
