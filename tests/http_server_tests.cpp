@@ -1197,11 +1197,15 @@ namespace {
 
 // The metrics text once `line` is in it: the server records a request's metrics just after
 // writing its response, so the next request may come a moment before that.
-std::string metrics_with(fixture& f, const std::string& line) {
+// Requests are counted after their response is written, and each test request has its own
+// connection: wait (bounded) until every expected line is there, not just the last one.
+std::string metrics_with(fixture& f, std::initializer_list<std::string> lines) {
   std::string text;
-  for (int i = 0; i < 100; ++i) {
+  for (int i = 0; i < 200; ++i) {
     text = f.get("/metrics").body;
-    if (text.find(line) != std::string::npos) break;
+    bool all = true;
+    for (auto& line : lines) all = all && text.find(line) != std::string::npos;
+    if (all) break;
     std::this_thread::sleep_for(10ms);
   }
   return text;
@@ -1225,7 +1229,11 @@ TEST_CASE("server: metrics are Prometheus text and count requests by route patte
   CHECK(f.get("/v1/users/%2B15551234567/facts").status == 200);
   check_error(f.get("/v1/users/u/facts/f-1"), 405, "method_not_allowed");
   check_error(f.get("/no/such/path"), 404, "not_found");
-  auto text = metrics_with(f, R"(memoryd_http_requests_total{route="other",code="404"} 1)");
+  auto text = metrics_with(
+      f, {R"(memoryd_http_requests_total{route="other",code="404"} 1)",
+          R"(memoryd_http_requests_total{route="/healthz",code="200"} 1)",
+          R"(memoryd_http_requests_total{route="/v1/users/{id}/facts",code="200"} 1)",
+          R"(memoryd_http_requests_total{route="/v1/users/{id}/facts/{fact_id}",code="405"} 1)"});
   CHECK(text.find(R"(memoryd_http_requests_total{route="/healthz",code="200"} 1)") !=
         std::string::npos);
   CHECK(text.find(R"(memoryd_http_requests_total{route="/v1/users/{id}/facts",code="200"} 1)") !=
@@ -1256,7 +1264,8 @@ TEST_CASE("server: ingested and duplicate messages are counted by channel") {
                     R"({"messages":[{"user_id":"u","role":"user","content":"a"},)"
                     R"({"user_id":"u","role":"user","content":"b","channel":"web\"x"}]})")
             .status == 202);
-  auto text = metrics_with(f, R"(memoryd_http_requests_total{route="/v1/messages",code="202"} 1)");
+  auto text =
+      metrics_with(f, {R"(memoryd_http_requests_total{route="/v1/messages",code="202"} 1)"});
   CHECK(text.find("memoryd_messages_ingested_total{channel=\"sms\"} 1\n") != std::string::npos);
   CHECK(text.find("memoryd_messages_ingested_total{channel=\"api\"} 1\n") != std::string::npos);
   CHECK(text.find("memoryd_messages_ingested_total{channel=\"other\"} 1\n") != std::string::npos);
@@ -1267,7 +1276,7 @@ TEST_CASE("server: ingested and duplicate messages are counted by channel") {
   f.api->failure = api_failure{503, "storage_unavailable", "busy"};
   check_error(f.post_form("/sms", "From=%2B1555&Body=y"), 503, "storage_unavailable");
   f.api->failure.reset();
-  text = metrics_with(f, R"(route="/sms",code="503"} 1)");
+  text = metrics_with(f, {R"(route="/sms",code="503"} 1)"});
   CHECK(text.find("memoryd_messages_ingested_total{channel=\"sms\"} 1\n") != std::string::npos);
 }
 
