@@ -30,17 +30,13 @@
 #include <vector>
 
 #include "tests/support/memoryd_service.hpp"
+#include "tests/support/reliability.hpp"
 
 using namespace memoryd::testing;
 using namespace std::chrono_literals;
 using steady = std::chrono::steady_clock;
 
 namespace {
-
-bool full_run() {
-  const char* v = std::getenv("MEMORYD_RELIABILITY_FULL");
-  return v != nullptr && std::string(v) == "1";
-}
 
 constexpr auto kReadTimeout = 1000ms;  // server.read_timeout_ms for this suite
 constexpr auto kIdleTimeout = 2000ms;  // server.idle_timeout_ms

@@ -18,22 +18,13 @@
 #include "tests/support/fake_llm.hpp"
 #include "tests/support/fault_llm.hpp"
 #include "tests/support/memoryd_service.hpp"
+#include "tests/support/reliability.hpp"
 
 using namespace memoryd::testing;
 namespace json = boost::json;
 using steady = std::chrono::steady_clock;
 
 namespace {
-
-bool full_run() {
-  const char* v = std::getenv("MEMORYD_RELIABILITY_FULL");
-  return v != nullptr && std::string(v) == "1";
-}
-
-std::uint64_t seed() {
-  const char* v = std::getenv("MEMORYD_RELIABILITY_SEED");
-  return v != nullptr ? std::strtoull(v, nullptr, 10) : 20261121;
-}
 
 std::vector<std::string> tokens(const std::string& text, const std::string& prefix) {
   std::vector<std::string> out;
