@@ -2,11 +2,13 @@
 //
 // The HTTP layer calls service_api on its io threads; each call spawns a tiny bridge actor
 // that requests the ingress (never blocking an io thread) and hands the answer to the
-// callback, which posts it back onto the connection's strand.
+// callback, which posts it back onto the connection's strand. Ingests, the hot path, skip
+// the bridge: they go through the ingest handoff straight to the persistence actor.
 #include "actors/ingress.hpp"
 
 #include <caf/all.hpp>
 
+#include "actors/ingest_handoff.hpp"
 #include "actors/protocol.hpp"
 #include "app/log.hpp"
 #include "app/metrics.hpp"
@@ -100,13 +102,18 @@ void ready_bridge(caf::event_based_actor* self, caf::actor target,
 class actor_api final : public service_api {
  public:
   actor_api(caf::actor_system& sys, std::chrono::milliseconds timeout,
-            std::chrono::milliseconds cycle_timeout)
-      : sys_(sys), timeout_(timeout), cycle_timeout_(cycle_timeout) {}
+            std::chrono::milliseconds cycle_timeout, caf::actor persistence,
+            std::shared_ptr<ingest_handoff> handoff)
+      : sys_(sys),
+        timeout_(timeout),
+        cycle_timeout_(cycle_timeout),
+        persistence_(std::move(persistence)),
+        handoff_(std::move(handoff)) {}
   void set_target(caf::actor ingress) { target_ = std::move(ingress); }
 
   void ingest(std::vector<new_message> msgs, callback<std::vector<ingest_outcome>> done) override {
-    sys_.spawn(bridge<std::vector<ingest_outcome>, ingest_atom, std::vector<new_message>>, target_,
-               timeout_, std::move(done), ingest_atom_v, std::move(msgs));
+    if (handoff_->push({std::move(msgs), std::move(done), ingest_handoff::clock::now() + timeout_}))
+      caf::anon_send(persistence_, handoff_atom_v);
   }
   void history(history_query q, callback<std::vector<stored_message>> done) override {
     sys_.spawn(bridge<std::vector<stored_message>, history_atom, history_query>, target_, timeout_,
@@ -156,6 +163,8 @@ class actor_api final : public service_api {
   caf::actor_system& sys_;
   std::chrono::milliseconds timeout_;
   std::chrono::milliseconds cycle_timeout_;
+  caf::actor persistence_;
+  std::shared_ptr<ingest_handoff> handoff_;
   caf::actor target_;
 };
 
@@ -398,9 +407,11 @@ caf::behavior ingress(ingress_actor* self, std::shared_ptr<http_server> server,
 
 }  // namespace
 
-ingress_handle start_ingress(caf::actor_system& sys, caf::actor persistence, caf::actor fact_writer,
+ingress_handle start_ingress(caf::actor_system& sys, caf::actor persistence,
+                             std::shared_ptr<ingest_handoff> handoff, caf::actor fact_writer,
                              caf::actor batcher, ingress_options opts, bool detach) {
-  auto api = std::make_shared<actor_api>(sys, opts.request_timeout, opts.cycle_timeout);
+  auto api = std::make_shared<actor_api>(sys, opts.request_timeout, opts.cycle_timeout, persistence,
+                                         std::move(handoff));
   auto server = std::make_shared<http_server>(opts.http, api);
   auto actor =
       detach ? sys.spawn<caf::detached>(ingress, server, persistence, fact_writer, batcher, opts)

@@ -7,10 +7,13 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 
 #include "http/server.hpp"
 
 namespace memoryd {
+
+class ingest_handoff;
 
 struct ingress_options {
   server_options http;
@@ -25,9 +28,11 @@ struct ingress_handle {
 };
 
 // Spawns the ingress and starts listening. Throws std::runtime_error if it cannot listen.
+// Ingests go through `handoff` to `persistence` (spawned with the same handoff).
 // `stop` makes it stop accepting, finish requests in flight (up to the grace period),
 // close the listener and quit; it replies true when done.
-ingress_handle start_ingress(caf::actor_system& sys, caf::actor persistence, caf::actor fact_writer,
+ingress_handle start_ingress(caf::actor_system& sys, caf::actor persistence,
+                             std::shared_ptr<ingest_handoff> handoff, caf::actor fact_writer,
                              caf::actor batcher, ingress_options opts, bool detach);
 
 }  // namespace memoryd

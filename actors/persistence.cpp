@@ -3,13 +3,16 @@
 // Group commit: an ingest request is queued and, if it is the first of a group, a commit
 // message is sent to ourselves. That message lands behind every ingest already in the
 // mailbox, so one transaction (one fsync) covers all of them; each requester is answered
-// only after COMMIT returned.
+// only after COMMIT returned. Requests from the HTTP io threads come through the ingest
+// handoff instead of the mailbox (see ingest_handoff.hpp) and join the same transaction.
 #include "actors/persistence.hpp"
 
 #include <caf/all.hpp>
 
+#include <algorithm>
 #include <chrono>
 
+#include "actors/ingest_handoff.hpp"
 #include "actors/protocol.hpp"
 #include "app/log.hpp"
 #include "store/conversation_store.hpp"
@@ -24,6 +27,7 @@ struct queued_ingest {
 
 struct persistence_state {
   std::shared_ptr<conversation_store> store;
+  std::shared_ptr<ingest_handoff> handoff;  // may be null (actor-level tests)
   persistence_options opts;
   std::vector<queued_ingest> queue;
   std::size_t queued_messages = 0;
@@ -42,30 +46,58 @@ caf::error storage_error(const std::exception& e) {
   return caf::make_error(caf::sec::runtime_error, std::string("storage: ") + e.what());
 }
 
-void commit_queue(persistence_actor* self) {
+api_failure storage_failure(const std::string& what) {
+  return {503, "unavailable", "the service could not store the message: storage: " + what};
+}
+
+// One transaction for every queued ingest: requests from the mailbox and, when
+// `from_handoff`, requests from the handoff (up to group_commit_max messages in all).
+void commit_queue(persistence_actor* self, bool from_handoff) {
   auto& st = self->state;
   st.commit_scheduled = false;
-  if (st.queue.empty()) return;
   auto batch = std::move(st.queue);
   st.queue.clear();
   st.queued_messages = 0;
+  std::vector<ingest_handoff::request> handed;
+  if (from_handoff && st.handoff) {
+    bool more = false;
+    handed = st.handoff->take(st.opts.group_commit_max, more);
+    if (more) self->send(self, handoff_atom_v);  // the rest goes into the next transaction
+    // A request that waited past its deadline is refused, not stored: its client has been
+    // told nothing yet and may retry elsewhere; storing it now could only duplicate it.
+    const auto now = ingest_handoff::clock::now();
+    auto late = std::stable_partition(handed.begin(), handed.end(),
+                                      [&](const auto& r) { return r.deadline >= now; });
+    for (auto it = late; it != handed.end(); ++it)
+      it->done(outcome<std::vector<ingest_outcome>>::fail(
+          {503, "unavailable", "storage did not answer in time: the message was not stored"}));
+    handed.erase(late, handed.end());
+  }
+  if (batch.empty() && handed.empty()) return;
   std::vector<std::vector<ingest_outcome>> results;
-  results.reserve(batch.size());
+  results.reserve(batch.size() + handed.size());
   try {
     auto now = wall_ms();
     st.store->begin();
     for (auto& q : batch) results.push_back(st.store->ingest_in_transaction(q.messages, now));
+    for (auto& r : handed) results.push_back(st.store->ingest_in_transaction(r.messages, now));
     st.store->commit();
   } catch (const std::exception& e) {
     try {
       st.store->rollback();
     } catch (...) {
     }
-    log::error("ingest_commit_failed", {{"requests", batch.size()}, {"error", e.what()}});
+    log::error("ingest_commit_failed",
+               {{"requests", batch.size() + handed.size()}, {"error", e.what()}});
     for (auto& q : batch) q.promise.deliver(storage_error(e));
+    for (auto& r : handed)
+      r.done(outcome<std::vector<ingest_outcome>>::fail(storage_failure(e.what())));
     return;
   }
-  for (std::size_t i = 0; i < batch.size(); ++i) batch[i].promise.deliver(std::move(results[i]));
+  std::size_t i = 0;
+  for (auto& q : batch) q.promise.deliver(std::move(results[i++]));
+  for (auto& r : handed)
+    r.done(outcome<std::vector<ingest_outcome>>::success(std::move(results[i++])));
 }
 
 caf::result<std::vector<ingest_outcome>> enqueue_ingest(persistence_actor* self,
@@ -75,7 +107,7 @@ caf::result<std::vector<ingest_outcome>> enqueue_ingest(persistence_actor* self,
   st.queued_messages += msgs.size();
   st.queue.push_back({std::move(msgs), rp});
   if (st.queued_messages >= st.opts.group_commit_max) {
-    commit_queue(self);
+    commit_queue(self, false);
   } else if (!st.commit_scheduled) {
     st.commit_scheduled = true;
     self->send(self, commit_atom_v);
@@ -95,20 +127,25 @@ auto guarded(F&& f) -> caf::result<decltype(f())> {
 }
 
 caf::behavior persistence(persistence_actor* self, std::shared_ptr<conversation_store> store,
-                          persistence_options opts) {
+                          persistence_options opts, std::shared_ptr<ingest_handoff> handoff) {
   self->state.store = std::move(store);
+  self->state.handoff = handoff;
   self->state.opts = opts;
   // On shutdown, commit what is queued (and answer it) before the database closes. The
   // store itself closes when the state goes away.
   self->set_exit_handler([self](const caf::exit_msg& msg) {
-    commit_queue(self);
+    commit_queue(self, true);
     self->quit(msg.reason);
   });
+  // However the actor ends, later handoff requests are refused at once instead of waiting
+  // for a consumer that is gone (the functor runs after the state is destroyed).
+  if (handoff) self->attach_functor([handoff] { handoff->close(); });
   using ids = std::vector<std::string>;
   auto& st = self->state;
   return {
       [=](ingest_atom, std::vector<new_message>& m) { return enqueue_ingest(self, m); },
-      [=](commit_atom) { commit_queue(self); },
+      [=](commit_atom) { commit_queue(self, false); },
+      [=](handoff_atom) { commit_queue(self, true); },
       [=, &st](history_atom, const history_query& q) {
         return guarded([&] { return st.store->history(q); });
       },
@@ -158,9 +195,10 @@ caf::behavior persistence(persistence_actor* self, std::shared_ptr<conversation_
 }  // namespace
 
 caf::actor spawn_persistence(caf::actor_system& sys, std::shared_ptr<conversation_store> store,
-                             persistence_options opts, bool detach) {
-  return detach ? sys.spawn<caf::detached>(persistence, std::move(store), opts)
-                : sys.spawn(persistence, std::move(store), opts);
+                             persistence_options opts, bool detach,
+                             std::shared_ptr<ingest_handoff> handoff) {
+  return detach ? sys.spawn<caf::detached>(persistence, std::move(store), opts, std::move(handoff))
+                : sys.spawn(persistence, std::move(store), opts, std::move(handoff));
 }
 
 }  // namespace memoryd

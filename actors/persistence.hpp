@@ -9,6 +9,7 @@
 namespace memoryd {
 
 class conversation_store;
+class ingest_handoff;
 
 struct persistence_options {
   // Messages per transaction at most, so a flood cannot delay the first reply forever.
@@ -17,8 +18,10 @@ struct persistence_options {
 
 // Handles: ingest (group commit, replies once durable), history, claim, done, retry, dead,
 // release, retry-dead, stats, health. `detach`: own thread (production); false under the
-// test coordinator.
+// test coordinator. `handoff`: ingests queued by the HTTP io threads, taken on handoff_atom
+// (see ingest_handoff.hpp); closed when the actor ends.
 caf::actor spawn_persistence(caf::actor_system& sys, std::shared_ptr<conversation_store> store,
-                             persistence_options opts, bool detach);
+                             persistence_options opts, bool detach,
+                             std::shared_ptr<ingest_handoff> handoff = nullptr);
 
 }  // namespace memoryd

@@ -2,6 +2,7 @@
 // inspects them. Include this (it pulls in CAF) only from actor sources and tests.
 //
 //   ingress     --ingest/history/facts-->  persistence, fact_writer
+//   http io threads  --ingest_handoff + handoff-->  persistence
 //   ticker      --tick-->                  batcher
 //   batcher     --claim/done/retry/dead/release-->  persistence
 //   batcher     --extract-->               extractor  --facts/apply-->  fact_writer
@@ -163,6 +164,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(memoryd, caf::first_custom_type_id)
 
   CAF_ADD_ATOM(memoryd, memoryd, ingest_atom, "ingest")
   CAF_ADD_ATOM(memoryd, memoryd, commit_atom, "commit")
+  CAF_ADD_ATOM(memoryd, memoryd, handoff_atom, "handoff")
   CAF_ADD_ATOM(memoryd, memoryd, history_atom, "history")
   CAF_ADD_ATOM(memoryd, memoryd, claim_atom, "claim")
   CAF_ADD_ATOM(memoryd, memoryd, done_atom, "done")

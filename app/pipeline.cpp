@@ -7,6 +7,7 @@
 #include "actors/batcher.hpp"
 #include "actors/extractor.hpp"
 #include "actors/fact_writer.hpp"
+#include "actors/ingest_handoff.hpp"
 #include "actors/ingress.hpp"
 #include "actors/persistence.hpp"
 #include "actors/protocol.hpp"
@@ -70,8 +71,10 @@ pipeline start_pipeline(caf::actor_system& sys, const config& cfg, pipeline_mode
       "storage.memory_db", memory_store_options{cfg.storage.memory_db, cfg.storage.synchronous,
                                                 static_cast<int>(cfg.storage.busy_timeout_ms)});
   pipeline p;
+  auto handoff = std::make_shared<ingest_handoff>();
   p.persistence = spawn_persistence(
-      sys, conv, persistence_options{static_cast<std::size_t>(cfg.storage.group_commit_max)}, true);
+      sys, conv, persistence_options{static_cast<std::size_t>(cfg.storage.group_commit_max)}, true,
+      handoff);
   p.fact_writer =
       spawn_fact_writer(sys, mem, fact_writer_options{2 * cfg.processor.lease_ms}, true);
   // One backend per extractor: an LLM backend keeps its own connection and is not shared.
@@ -106,8 +109,10 @@ pipeline start_pipeline(caf::actor_system& sys, const config& cfg, pipeline_mode
   io.http.twilio_webhook_url = cfg.twilio.webhook_url;
   io.cycle_timeout = std::chrono::milliseconds(cfg.processor.lease_ms) * 2;
   io.shutdown_grace = std::chrono::milliseconds(cfg.server.shutdown_grace_ms);
+  // A backstop behind the pipeline's own deadlines (request_timeout, the ingest handoff's).
+  io.http.reply_timeout = io.request_timeout + std::chrono::seconds(5);
   try {
-    auto h = start_ingress(sys, p.persistence, p.fact_writer, p.batcher, io, true);
+    auto h = start_ingress(sys, p.persistence, handoff, p.fact_writer, p.batcher, io, true);
     p.ingress = h.actor;
     p.port = h.port;
   } catch (...) {

@@ -645,6 +645,7 @@ class session : public std::enable_shared_from_this<session> {
   response res_;
   std::uint64_t generation_ = 0;  // which request a service answer belongs to
   bool awaiting_reply_ = false;
+  asio::steady_timer reply_timer_;  // server_options::reply_timeout
   // For metrics: the route of the request being answered and when it was complete (or
   // refused), as of do_write.
   route route_ = route::none;
@@ -654,7 +655,10 @@ class session : public std::enable_shared_from_this<session> {
 
  public:
   session(tcp::socket socket, std::shared_ptr<server_state> state, bool counted)
-      : stream_(std::move(socket)), state_(std::move(state)), counted_(counted) {
+      : stream_(std::move(socket)),
+        state_(std::move(state)),
+        counted_(counted),
+        reply_timer_(stream_.get_executor()) {
     ++(counted_ ? state_->connections : state_->refusing);
   }
 
@@ -794,6 +798,7 @@ class session : public std::enable_shared_from_this<session> {
     try {
       auto t = parse_target(req_);
       route_ = t ? t->r : route::none;
+      do_reply_deadline(gen);
       handle_request(req_, t, state_->opts, *state_->api, std::move(reply));
     } catch (const std::exception& e) {
       log::warn("http_handler_error", {{"error", e.what()}});
@@ -802,9 +807,21 @@ class session : public std::enable_shared_from_this<session> {
     }
   }
 
+  void do_reply_deadline(std::uint64_t gen) {
+    if (state_->opts.reply_timeout.count() <= 0 || route_ == route::processor_run) return;
+    reply_timer_.expires_after(state_->opts.reply_timeout);
+    reply_timer_.async_wait([self = shared_from_this(), gen](beast::error_code ec) {
+      if (ec) return;  // cancelled: the answer came first
+      log::warn("http_reply_timeout", {{"route", pattern_of(self->route_)}});
+      self->on_reply(gen, error_response(http::status::service_unavailable, "unavailable",
+                                         "the service did not answer in time"));
+    });
+  }
+
   void on_reply(std::uint64_t gen, response res) {
     if (!awaiting_reply_ || gen != generation_) return;  // the service answered twice
     awaiting_reply_ = false;
+    reply_timer_.cancel();
     res_ = std::move(res);
     do_write(req_.keep_alive());
   }

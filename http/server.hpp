@@ -20,6 +20,10 @@ struct server_options {
   std::chrono::milliseconds read_timeout{10000};  // whole request, slowloris bound
   std::chrono::milliseconds idle_timeout{60000};  // keep-alive between requests
   std::size_t max_connections = 1024;
+  // A request the service has not answered after this long gets 503 (a late answer is then
+  // dropped), so a stuck disk cannot hold a client forever. POST /v1/processor/run is exempt:
+  // a cycle may take as long as its extractions. 0: no deadline.
+  std::chrono::milliseconds reply_timeout{15000};
   // When set, every /v1/* request needs "Authorization: Bearer <api_token>" (else 401).
   std::string api_token;
   // When set, POST /webhooks/twilio and /sms need a valid X-Twilio-Signature (else 403,

@@ -3,7 +3,9 @@
 # each for a bounded time from its seed corpus. Fails when a target crashes, leaks or hits a
 # sanitizer report; the reproducer is left in $BUILD_DIR/artifacts/.
 # Usage: scripts/fuzz.sh [SECONDS_PER_TARGET]   (default 20; BUILD_DIR default build-fuzz;
-#        FUZZ_TARGETS="form config" to run a subset; FUZZ_JOBS=N targets at a time, default 1)
+#        FUZZ_TARGETS="form config" to run a subset; FUZZ_JOBS=N targets at a time, default 1;
+#        FUZZ_RUNS=N stops each target after N executions, e.g. FUZZ_RUNS=10000000 scripts/fuzz.sh 0
+#        for the long run: 0 seconds means no time limit; FUZZ_TIMEOUT=S per input, default 10)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-20}"
@@ -31,9 +33,11 @@ run_one() {
   local work="$build_dir/corpus/$t"  # grows across runs; the seeds in fuzz/corpus stay as they are
   mkdir -p "$work"
   local log="$build_dir/fuzz_$t.log"
-  echo "fuzz: $t for ${seconds}s"
-  if "$build_dir/fuzz/fuzz_$t" -max_total_time="$seconds" -print_final_stats=1 -max_len=65536 \
-      -timeout=10 -rss_limit_mb=2048 -artifact_prefix="$build_dir/artifacts/${t}-" \
+  local runs=()
+  if [ -n "${FUZZ_RUNS:-}" ]; then runs=(-runs="$FUZZ_RUNS"); fi
+  echo "fuzz: $t for ${seconds}s ${FUZZ_RUNS:+or $FUZZ_RUNS executions}"
+  if "$build_dir/fuzz/fuzz_$t" -max_total_time="$seconds" "${runs[@]}" -print_final_stats=1 -max_len=65536 \
+      -timeout="${FUZZ_TIMEOUT:-10}" -rss_limit_mb=2048 -artifact_prefix="$build_dir/artifacts/${t}-" \
       "$work" "fuzz/corpus/$t" >"$log" 2>&1; then
     echo "fuzz: $t ok: $(grep -E '^stat::number_of_executed_units' "$log" | awk '{print $2}') executions"
   else

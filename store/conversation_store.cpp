@@ -3,6 +3,7 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <cctype>
 #include <set>
 #include <unordered_map>
 
@@ -71,11 +72,51 @@ using use = sqlite::statement_use;
 
 }  // namespace
 
+namespace {
+
+// Claims and state transitions (done, retry, dead, release) commit without an fsync of their
+// own when the database runs synchronous=FULL. In WAL mode their frames sit in the WAL ahead
+// of the next FULL commit (the next ingest group), whose fsync makes them durable too. Losing
+// the last ones to a power cut only repeats work the pipeline already survives after a crash:
+// a lost claim is an unleased message, a lost "done" a re-extraction whose facts are already
+// stored. Acknowledged ingests, dead-letter retries and erasures keep their own fsync.
+// Measured: the claim at 1M pending 6.0 -> ~1 ms, and a processing cycle stops holding the
+// persistence thread (and with it every ingest) in one fsync per user batch.
+class relaxed_sync {
+ public:
+  relaxed_sync(sqlite::database& db, bool active) : db_(db), active_(active) {
+    if (active_) db_.exec("PRAGMA synchronous=NORMAL");
+  }
+  ~relaxed_sync() {
+    if (!active_) return;
+    try {
+      db_.exec("PRAGMA synchronous=FULL");
+    } catch (...) {  // a destructor must not throw; the next open sets the mode again
+    }
+  }
+  relaxed_sync(const relaxed_sync&) = delete;
+  relaxed_sync& operator=(const relaxed_sync&) = delete;
+
+ private:
+  sqlite::database& db_;
+  bool active_;
+};
+
+bool is_full(std::string mode) {
+  std::transform(mode.begin(), mode.end(), mode.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return mode == "full";
+}
+
+}  // namespace
+
 struct conversation_store::impl {
   sqlite::database db;
   bool in_tx = false;
+  const bool full;  // synchronous=FULL: claims and transitions run relaxed (see relaxed_sync)
 
-  impl(const conversation_store_options& o) : db(o.path, o.synchronous, o.busy_timeout_ms) {
+  impl(const conversation_store_options& o)
+      : db(o.path, o.synchronous, o.busy_timeout_ms), full(is_full(o.synchronous)) {
     db.migrate(k_migrations);
   }
 
@@ -193,6 +234,7 @@ struct conversation_store::impl {
   void transition(const std::string& user_id, const std::vector<std::string>& ids,
                   const std::string& sql, Bind&& bind_extra) {
     if (ids.empty()) return;
+    relaxed_sync relaxed(db, full);
     sqlite::transaction tx(db);
     auto& st = stmt(sql);
     bool changed = false;
@@ -287,6 +329,7 @@ claim_result conversation_store::claim(const claim_request& req) {
   claim_result result;
   if (req.batch_size <= 0 || req.per_user_batch_size <= 0) return result;
   auto& d = *impl_;
+  relaxed_sync relaxed(d.db, d.full);
   sqlite::transaction tx(d.db);
   auto& users_q = d.stmt(k_claim_users_sql);
   auto& msgs_q = d.stmt(k_claim_messages_sql);

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <chrono>
 #include <cstdio>
 #include <random>
 
@@ -109,6 +110,13 @@ bool statement::col_null(int i) const { return sqlite3_column_type(stmt_, i) == 
 // ---------------------------------------------------------------------------------------
 // database
 
+namespace {
+// Page cache per connection, in KiB (SQLite's default is 2 MiB). The ingest indexes (user,
+// external id) of a large backlog do not fit in 2 MiB, so every commit re-read pages from the
+// OS. Filled only as pages are used; bounded so that RSS stays well under 100 MB.
+constexpr int kCacheKiB = 16 * 1024;
+}  // namespace
+
 database::database(const std::string& path, const std::string& synchronous, int busy_timeout_ms) {
   const std::string sync = lower(synchronous);
   if (sync != "full" && sync != "normal")
@@ -129,6 +137,7 @@ database::database(const std::string& path, const std::string& synchronous, int 
       throw error(SQLITE_ERROR, "open " + path + ": cannot enable WAL (journal_mode=" + mode + ")");
     exec("PRAGMA synchronous=" + sync);
     exec("PRAGMA foreign_keys=ON");
+    exec("PRAGMA cache_size=" + std::to_string(-kCacheKiB));
   } catch (...) {
     sqlite3_close(db_);
     db_ = nullptr;
@@ -206,14 +215,30 @@ void transaction::commit() {
 // ---------------------------------------------------------------------------------------
 
 std::string new_uuid() {
+  // RFC 9562 version 7: 48 bits of Unix milliseconds, then 12 bits used as a counter within
+  // the millisecond (rand_a, method 1 of §6.2) and 62 random bits. Ids made by one thread
+  // increase, so inserting them appends to the right edge of the id index instead of
+  // dirtying a random page per row (measured: a third of the WAL bytes per ingest commit).
   thread_local std::mt19937_64 rng = [] {
     std::random_device rd;
     std::seed_seq seq{rd(), rd(), rd(), rd(), rd(), rd(), rd(), rd()};
     return std::mt19937_64(seq);
   }();
-  std::uint64_t hi = rng(), lo = rng();
-  hi = (hi & 0xffffffffffff0fffULL) | 0x0000000000004000ULL;  // version 4
-  lo = (lo & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;  // variant 10xx
+  thread_local std::uint64_t last_ms = 0;
+  thread_local std::uint64_t counter = 0;
+  auto ms = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                           std::chrono::system_clock::now().time_since_epoch())
+                                           .count());
+  if (ms > last_ms) {
+    last_ms = ms;
+    counter = rng() & 0x3ff;  // a random start that leaves room to count up
+  } else if (++counter > 0xfff) {
+    ++last_ms;  // 4096 ids in one millisecond (or a clock step back): borrow the next one
+    counter = 0;
+  }
+  const std::uint64_t hi =
+      ((last_ms & 0xffffffffffffULL) << 16) | 0x7000ULL | (counter & 0xfff);         // version 7
+  const std::uint64_t lo = (rng() & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;  // variant
   char buf[37];
   std::snprintf(buf, sizeof buf, "%08x-%04x-%04x-%04x-%012llx", static_cast<unsigned>(hi >> 32),
                 static_cast<unsigned>((hi >> 16) & 0xffff), static_cast<unsigned>(hi & 0xffff),

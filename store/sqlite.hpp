@@ -108,7 +108,7 @@ class transaction {
   bool done_ = false;
 };
 
-// Random UUID v4, lower-case with dashes.
+// UUID version 7 (time-ordered; increasing within a thread), lower-case with dashes.
 std::string new_uuid();
 
 }  // namespace memoryd::sqlite

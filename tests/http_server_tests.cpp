@@ -465,6 +465,24 @@ TEST_CASE("server: an answer from another thread after a delay is delivered") {
   CHECK(h.status == 200);
 }
 
+TEST_CASE("server: a service that does not answer in time gets the client a 503") {
+  auto o = test_options();
+  o.reply_timeout = 200ms;
+  fixture f(o);
+  f.api->delay = 1500ms;  // answers long after the deadline; that late answer is dropped
+  const auto t0 = std::chrono::steady_clock::now();
+  auto r = f.post_form("/webhooks/twilio", "From=%2B15551234567&Body=late&MessageSid=SM8");
+  const auto took = std::chrono::steady_clock::now() - t0;
+  check_error(r, 503, "unavailable");
+  CHECK(took < 1400ms);
+  // The connection's next request is answered normally once the service is quick again.
+  f.api->delay = 0ms;
+  CHECK(f.get("/healthz").status == 200);
+  // A processing cycle is exempt: it may legitimately run longer than the deadline.
+  f.api->delay = 500ms;
+  CHECK(f.post_json("/v1/processor/run", "").status == 200);
+}
+
 TEST_CASE("server: history decodes the user id and passes the query") {
   fixture f;
   stored_message m;

@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <set>
 #include <string>
 #include <vector>
@@ -171,18 +172,29 @@ TEST_CASE("sqlite error reports busy when another connection holds the write loc
   }
 }
 
-TEST_CASE("new_uuid returns distinct version 4 UUIDs", "[store][sqlite]") {
+TEST_CASE("new_uuid returns distinct, increasing version 7 UUIDs", "[store][sqlite]") {
   std::set<std::string> seen;
-  for (int i = 0; i < 1000; ++i) {
+  std::string previous;
+  const auto before_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
+  for (int i = 0; i < 10000; ++i) {  // more than 4096: crosses the per-millisecond counter
     const auto u = sqlite::new_uuid();
     REQUIRE(u.size() == 36);
     CHECK(u[8] == '-');
     CHECK(u[13] == '-');
-    CHECK(u[14] == '4');
+    CHECK(u[14] == '7');
     CHECK(std::string("89ab").find(u[19]) != std::string::npos);
+    CHECK(u > previous);  // same-length lower-case hex: string order is time order
+    previous = u;
     seen.insert(u);
   }
-  CHECK(seen.size() == 1000);
+  CHECK(seen.size() == 10000);
+  // The first 48 bits are the Unix time in milliseconds.
+  const auto first = *seen.begin();
+  const auto ms = std::stoll(first.substr(0, 8) + first.substr(9, 4), nullptr, 16);
+  CHECK(ms >= before_ms);
+  CHECK(ms <= before_ms + 60000);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -300,6 +312,34 @@ TEST_CASE("mark_done records processed time and the note", "[store][conversation
   CHECK(b.last_error == "parse: bad json");
   CHECK(s.stats(3000).users_waiting == 0);
   CHECK(s.claim(req_at(10000)).users.empty());
+}
+
+TEST_CASE("claims and transitions leave the connection in its configured synchronous mode",
+          "[store][conversation]") {
+  // Claims and transitions commit with synchronous=NORMAL on a FULL database (the next FULL
+  // commit syncs their WAL frames); ingests must still run FULL afterwards.
+  for (const std::string mode : {"full", "normal"}) {
+    temp_dir dir;
+    conversation_store s(opts_for(dir, mode));
+    const std::int64_t expected = mode == "full" ? 2 : 1;
+    s.ingest({msg("alice", "a1"), msg("alice", "a2"), msg("bob", "b1")}, 1000);
+    CHECK(s.db().scalar_int("PRAGMA synchronous") == expected);
+    auto c = s.claim(req_at(2000));
+    REQUIRE(c.users.size() == 2);
+    CHECK(s.db().scalar_int("PRAGMA synchronous") == expected);
+    s.mark_done("alice", ids_of(c.users[0]), 2500);
+    CHECK(s.db().scalar_int("PRAGMA synchronous") == expected);
+    s.schedule_retry("bob", ids_of(c.users[1]), "timeout", 3000);
+    CHECK(s.db().scalar_int("PRAGMA synchronous") == expected);
+    auto again = s.claim(req_at(4000));
+    REQUIRE(again.users.size() == 1);
+    s.release("bob", ids_of(again.users[0]));
+    CHECK(s.db().scalar_int("PRAGMA synchronous") == expected);
+    // An ingest after all that is a normal (FULL when configured) commit and is stored.
+    s.ingest({msg("carol", "c1")}, 5000);
+    CHECK(s.db().scalar_int("PRAGMA synchronous") == expected);
+    CHECK(s.count_messages() == 4);
+  }
 }
 
 TEST_CASE("duplicate external_id is idempotent within and across calls", "[store][conversation]") {

@@ -1,0 +1,51 @@
+// ingest_handoff: the hot path from the HTTP io threads to the persistence actor.
+//
+// An ingest used to cross five threads (io thread -> bridge actor -> ingress -> persistence
+// -> bridge actor -> io thread), each a wake-up and a context switch. Through the handoff an
+// io thread queues the request itself and wakes the persistence actor only when the queue was
+// empty; the persistence actor takes everything queued into one transaction (group commit)
+// and calls each callback after COMMIT, which posts the answer back to the connection's
+// strand. Two crossings instead of five, and no actor spawned per request.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <mutex>
+#include <vector>
+
+#include "http/service_api.hpp"
+#include "store/types.hpp"
+
+namespace memoryd {
+
+class ingest_handoff {
+ public:
+  using clock = std::chrono::steady_clock;
+  struct request {
+    std::vector<new_message> messages;
+    callback<std::vector<ingest_outcome>> done;
+    clock::time_point deadline;  // past it, answered 503 without being stored
+  };
+
+  // Queues a request. Returns true when the queue was empty, so the caller must wake the
+  // consumer; false when a wake-up is already on its way. After close(), the request is
+  // answered 503 at once (on the caller's thread) and false is returned.
+  bool push(request r);
+
+  // Takes queued requests, oldest first, up to `max_messages` messages (at least one
+  // request). `more` tells whether requests remain queued (the consumer then wakes itself).
+  std::vector<request> take(std::size_t max_messages, bool& more);
+
+  // No more requests: answers every queued one 503 (the consumer is gone).
+  void close();
+
+  std::size_t size() const;
+
+ private:
+  mutable std::mutex mutex_;
+  std::vector<request> queue_;
+  std::size_t head_ = 0;  // requests before head_ were taken
+  bool closed_ = false;
+};
+
+}  // namespace memoryd

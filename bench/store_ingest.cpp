@@ -1,0 +1,182 @@
+// The ceiling for HTTP ingest: conversation_store ingest alone, on one thread, no HTTP, no
+// actors. Whatever rate this reaches is the most the persistence actor can commit, so it
+// bounds the ingest benchmark's memoryd / raw-Beast ratio from above.
+//
+// usage: bench_store_ingest [--messages 100000] [--groups 1,64,1024] [--sync full,normal]
+//                           [--users 300] [--external random,none] [--prefill 0] [--dir DIR]
+//
+// For each (synchronous, group size, external id kind): a fresh conversation.db (a real file),
+// optionally prefilled with --prefill pending messages (normal, 10,000 per transaction, not
+// timed), then --messages user messages ingested in transactions of `group` messages, like the
+// persistence actor's group commit: begin, ingest_in_transaction, commit. Senders rotate over
+// --users; external ids are random 34-character Twilio-like SIDs or absent.
+// Prints one JSON line per configuration: messages/s, µs per message, commits/s, and the
+// bytes written to the database files per message (wchar of /proc/self/io: WAL frames and
+// checkpoints).
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "store/conversation_store.hpp"
+#include "tests/support/temp_dir.hpp"
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+memoryd::millis wall_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Bytes this process has passed to write(2)/pwrite(2) so far.
+std::int64_t written_bytes() {
+  std::ifstream in("/proc/self/io");
+  std::string key;
+  std::int64_t value = 0;
+  while (in >> key >> value)
+    if (key == "wchar:") return value;
+  return -1;
+}
+
+std::vector<std::string> split(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream in(s);
+  for (std::string item; std::getline(in, item, ',');)
+    if (!item.empty()) out.push_back(item);
+  return out;
+}
+
+struct options {
+  std::int64_t messages = 100000;
+  std::vector<std::int64_t> groups{1, 64, 1024};
+  std::vector<std::string> syncs{"full", "normal"};
+  std::vector<std::string> externals{"random", "none"};
+  std::int64_t users = 300;
+  std::int64_t prefill = 0;
+  std::string dir;
+};
+
+const char* k_contents[] = {
+    "I have a dog named Max and I'm allergic to peanuts.",
+    "I live in Boston and I love hiking on weekends.",
+    "hey how are you doing today? lol",
+    "i work as a nurse at the children's hospital",
+};
+
+class message_maker {
+ public:
+  message_maker(std::int64_t users, bool external) : users_(users), external_(external) {}
+
+  memoryd::new_message next() {
+    memoryd::new_message m;
+    m.user_id = "+1555" + std::to_string(1000000 + (n_ % users_));
+    m.role = "user";
+    m.content = k_contents[n_ % 4];
+    m.channel = "sms";
+    if (external_) {  // Twilio MessageSids are "SM" + 32 random hex digits
+      static const char hex[] = "0123456789abcdef";
+      m.external_id = "SM";
+      for (int i = 0; i < 32; ++i) m.external_id += hex[rng_() & 15];
+    }
+    ++n_;
+    return m;
+  }
+
+ private:
+  std::int64_t users_;
+  bool external_;
+  std::int64_t n_ = 0;
+  std::mt19937_64 rng_{42};
+};
+
+void run(const options& o, const std::string& sync, std::int64_t group, const std::string& ext) {
+  memoryd::testing::temp_dir tmp;
+  const std::string path = (o.dir.empty() ? tmp.path() : o.dir) + "/conversation.db";
+  std::remove(path.c_str());
+  message_maker make(o.users, ext == "random");
+  if (o.prefill > 0) {
+    memoryd::conversation_store fill({path, "normal", 5000});
+    std::vector<memoryd::new_message> chunk;
+    for (std::int64_t i = 0; i < o.prefill;) {
+      chunk.clear();
+      for (int j = 0; j < 10000 && i < o.prefill; ++j, ++i) chunk.push_back(make.next());
+      fill.ingest(chunk, wall_ms());
+    }
+    fill.db().exec("PRAGMA wal_checkpoint(TRUNCATE)");
+  }
+  memoryd::conversation_store store({path, sync, 5000});
+  std::vector<std::vector<memoryd::new_message>> batches;
+  for (std::int64_t i = 0; i < o.messages;) {
+    batches.emplace_back();
+    for (std::int64_t j = 0; j < group && i < o.messages; ++j, ++i)
+      batches.back().push_back(make.next());
+  }
+  const auto bytes0 = written_bytes();
+  const auto t0 = clock_type::now();
+  for (const auto& b : batches) {
+    store.begin();
+    store.ingest_in_transaction(b, wall_ms());
+    store.commit();
+  }
+  const double s = std::chrono::duration<double>(clock_type::now() - t0).count();
+  const auto bytes = written_bytes() - bytes0;
+  const double n = static_cast<double>(o.messages);
+  std::printf(
+      "{\"bench\":\"store_ingest\",\"synchronous\":\"%s\",\"group\":%lld,\"external_id\":\"%s\","
+      "\"users\":%lld,\"prefill\":%lld,\"messages\":%lld,\"seconds\":%.3f,\"msg_per_s\":%.0f,"
+      "\"us_per_msg\":%.2f,\"commits_per_s\":%.0f,\"bytes_written_per_msg\":%.0f}\n",
+      sync.c_str(), static_cast<long long>(group), ext.c_str(), static_cast<long long>(o.users),
+      static_cast<long long>(o.prefill), static_cast<long long>(o.messages), s, n / s, 1e6 * s / n,
+      static_cast<double>(batches.size()) / s, static_cast<double>(bytes) / n);
+  std::fflush(stdout);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  options o;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) {
+        std::fprintf(stderr, "bench_store_ingest: %s needs a value\n", a.c_str());
+        std::exit(2);
+      }
+      return argv[++i];
+    };
+    if (a == "--messages") {
+      o.messages = std::stoll(value());
+    } else if (a == "--groups") {
+      o.groups.clear();
+      for (auto& g : split(value())) o.groups.push_back(std::max(1LL, std::stoll(g)));
+    } else if (a == "--sync") {
+      o.syncs = split(value());
+    } else if (a == "--external") {
+      o.externals = split(value());
+    } else if (a == "--users") {
+      o.users = std::max(1LL, std::stoll(value()));
+    } else if (a == "--prefill") {
+      o.prefill = std::stoll(value());
+    } else if (a == "--dir") {
+      o.dir = value();
+    } else {
+      std::fprintf(stderr,
+                   "usage: bench_store_ingest [--messages N] [--groups 1,64,1024] "
+                   "[--sync full,normal] [--external random,none] [--users U] [--prefill N] "
+                   "[--dir DIR]\n");
+      return 2;
+    }
+  }
+  for (const auto& sync : o.syncs)
+    for (auto g : o.groups)
+      for (const auto& ext : o.externals) run(o, sync, g, ext);
+  return 0;
+}
