@@ -35,6 +35,7 @@
 #include <iostream>
 #include <memory>
 #include <optional>
+#include <random>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -116,6 +117,7 @@ class connection : public std::enable_shared_from_this<connection> {
   std::optional<http::response_parser<http::string_body>> parser_;
   clock_type::time_point sent_at_;
   std::uint64_t seq_ = 0;
+  std::mt19937_64 rng_;  // MessageSids: seeded per connection and run, never repeated
   int reconnects_ = 0;
 
  public:
@@ -123,7 +125,12 @@ class connection : public std::enable_shared_from_this<connection> {
 
   connection(asio::io_context& ioc, const options& opt, const run_clock& clk, int index,
              std::atomic<std::uint64_t>& budget)
-      : opt_(opt), clk_(clk), index_(index), budget_(budget), stream_(ioc) {}
+      : opt_(opt),
+        clk_(clk),
+        index_(index),
+        budget_(budget),
+        stream_(ioc),
+        rng_(std::hash<std::string>{}(opt.run_id) ^ (0x9e3779b97f4a7c15ULL * (index + 1))) {}
 
   void start() { do_connect(); }
 
@@ -164,14 +171,22 @@ class connection : public std::enable_shared_from_this<connection> {
                   static_cast<unsigned long long>(n));
     switch (opt_.target) {
       case target_kind::twilio: {
+        // Real MessageSids are "SM" + 32 random hex digits: each lands on a random page of the
+        // external-id index, which is what a production database pays (ids counted up per
+        // connection would be far kinder to the B-tree).
+        static const char hex[] = "0123456789abcdef";
+        std::string sid = "SM";
+        for (int i = 0; i < 2; ++i) {
+          const std::uint64_t r = rng_();
+          for (int b = 0; b < 16; ++b) sid += hex[(r >> (4 * b)) & 15];
+        }
         char from[48];
         std::snprintf(from, sizeof from, "%s+1555%07llu", (sender % 4 == 0) ? "whatsapp:" : "",
                       static_cast<unsigned long long>(sender));
         path = "/webhooks/twilio";
         content_type = "application/x-www-form-urlencoded";
-        body = "ToCountry=US&SmsMessageSid=SM" + std::string(id) +
-               "&NumMedia=0&From=" + form_escape(from) +
-               "&To=%2B15559990000&Body=" + form_escape(text) + "&MessageSid=SM" + std::string(id) +
+        body = "ToCountry=US&SmsMessageSid=" + sid + "&NumMedia=0&From=" + form_escape(from) +
+               "&To=%2B15559990000&Body=" + form_escape(text) + "&MessageSid=" + sid +
                "&AccountSid=ACbench&ApiVersion=2010-04-01";
         break;
       }

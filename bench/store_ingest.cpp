@@ -3,7 +3,8 @@
 // bounds the ingest benchmark's memoryd / raw-Beast ratio from above.
 //
 // usage: bench_store_ingest [--messages 100000] [--groups 1,64,1024] [--sync full,normal]
-//                           [--users 300] [--external random,none] [--prefill 0] [--dir DIR]
+//                           [--users 300] [--external random,none] [--prefill 0]
+//                           [--wal-autocheckpoint PAGES] [--dir DIR]
 //
 // For each (synchronous, group size, external id kind): a fresh conversation.db (a real file),
 // optionally prefilled with --prefill pending messages (normal, 10,000 per transaction, not
@@ -61,6 +62,7 @@ struct options {
   std::vector<std::string> externals{"random", "none"};
   std::int64_t users = 300;
   std::int64_t prefill = 0;
+  std::int64_t autocheckpoint = 0;  // 0: the store's own setting
   std::string dir;
 };
 
@@ -113,6 +115,9 @@ void run(const options& o, const std::string& sync, std::int64_t group, const st
     fill.db().exec("PRAGMA wal_checkpoint(TRUNCATE)");
   }
   memoryd::conversation_store store({path, sync, 5000});
+  if (o.autocheckpoint > 0)
+    store.db().exec("PRAGMA wal_autocheckpoint=" + std::to_string(o.autocheckpoint));
+  const auto autocheckpoint = store.db().scalar_int("PRAGMA wal_autocheckpoint");
   std::vector<std::vector<memoryd::new_message>> batches;
   for (std::int64_t i = 0; i < o.messages;) {
     batches.emplace_back();
@@ -131,10 +136,12 @@ void run(const options& o, const std::string& sync, std::int64_t group, const st
   const double n = static_cast<double>(o.messages);
   std::printf(
       "{\"bench\":\"store_ingest\",\"synchronous\":\"%s\",\"group\":%lld,\"external_id\":\"%s\","
-      "\"users\":%lld,\"prefill\":%lld,\"messages\":%lld,\"seconds\":%.3f,\"msg_per_s\":%.0f,"
+      "\"users\":%lld,\"prefill\":%lld,\"wal_autocheckpoint\":%lld,\"messages\":%lld,\"seconds\":%."
+      "3f,\"msg_per_s\":%.0f,"
       "\"us_per_msg\":%.2f,\"commits_per_s\":%.0f,\"bytes_written_per_msg\":%.0f}\n",
       sync.c_str(), static_cast<long long>(group), ext.c_str(), static_cast<long long>(o.users),
-      static_cast<long long>(o.prefill), static_cast<long long>(o.messages), s, n / s, 1e6 * s / n,
+      static_cast<long long>(o.prefill), static_cast<long long>(autocheckpoint),
+      static_cast<long long>(o.messages), s, n / s, 1e6 * s / n,
       static_cast<double>(batches.size()) / s, static_cast<double>(bytes) / n);
   std::fflush(stdout);
 }
@@ -165,13 +172,15 @@ int main(int argc, char** argv) {
       o.users = std::max(1LL, std::stoll(value()));
     } else if (a == "--prefill") {
       o.prefill = std::stoll(value());
+    } else if (a == "--wal-autocheckpoint") {
+      o.autocheckpoint = std::stoll(value());
     } else if (a == "--dir") {
       o.dir = value();
     } else {
       std::fprintf(stderr,
                    "usage: bench_store_ingest [--messages N] [--groups 1,64,1024] "
                    "[--sync full,normal] [--external random,none] [--users U] [--prefill N] "
-                   "[--dir DIR]\n");
+                   "[--wal-autocheckpoint PAGES] [--dir DIR]\n");
       return 2;
     }
   }

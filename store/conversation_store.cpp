@@ -1,5 +1,7 @@
 #include "store/conversation_store.hpp"
 
+#include "store/wal_checkpointer.hpp"
+
 #include <sqlite3.h>
 
 #include <algorithm>
@@ -110,14 +112,26 @@ bool is_full(std::string mode) {
 
 }  // namespace
 
+// WAL size (pages) at which the background checkpointer copies the WAL into the database:
+// SQLite's own default, now off the writer's thread. Measured with bench/ingest (twilio, 64
+// connections, full), interleaved runs: in the writer's commit 9.5-11k req/s, p99 14-16 ms;
+// in the background at 1,000 / 2,000 / 8,000 pages 13.4k / 13.2-14.8k / 14.4-16.4k req/s,
+// p99 ~9-10 ms each, with WAL files of 18 / 34 / 130 MB.
+constexpr int kCheckpointPages = 1000;
+
 struct conversation_store::impl {
   sqlite::database db;
   bool in_tx = false;
   const bool full;  // synchronous=FULL: claims and transitions run relaxed (see relaxed_sync)
+  std::unique_ptr<sqlite::wal_checkpointer> checkpointer;  // destroyed before db
 
   impl(const conversation_store_options& o)
       : db(o.path, o.synchronous, o.busy_timeout_ms), full(is_full(o.synchronous)) {
     db.migrate(k_migrations);
+    if (o.path != ":memory:" && !o.path.empty()) {
+      checkpointer = std::make_unique<sqlite::wal_checkpointer>(
+          db, o.path, o.synchronous, o.busy_timeout_ms, kCheckpointPages);
+    }
   }
 
   sqlite::statement& stmt(const std::string& sql) { return db.cached(sql); }
@@ -256,6 +270,10 @@ conversation_store::conversation_store(const conversation_store_options& opts)
 conversation_store::~conversation_store() = default;
 
 sqlite::database& conversation_store::db() { return impl_->db; }
+
+std::int64_t conversation_store::background_checkpoints() const {
+  return impl_->checkpointer ? impl_->checkpointer->checkpoints() : 0;
+}
 
 std::vector<ingest_outcome> conversation_store::ingest(const std::vector<new_message>& msgs,
                                                        millis now) {

@@ -43,6 +43,10 @@ class conversation_store {
   void rollback();
 
   std::vector<stored_message> history(const history_query& q);
+
+  // WAL checkpoints done by the background checkpointer (see wal_checkpointer.hpp); 0 for
+  // an in-memory database, which has none.
+  std::int64_t background_checkpoints() const;
   std::vector<std::string> users();  // all user ids with messages
   std::int64_t count_messages();
 

@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "store/conversation_store.hpp"
@@ -340,6 +342,42 @@ TEST_CASE("claims and transitions leave the connection in its configured synchro
     CHECK(s.db().scalar_int("PRAGMA synchronous") == expected);
     CHECK(s.count_messages() == 4);
   }
+}
+
+TEST_CASE("WAL checkpoints run in the background and keep the WAL bounded",
+          "[store][conversation]") {
+  // The same writes into two stores: one as built (background checkpointer), one whose
+  // checkpoints are switched off (PRAGMA wal_autocheckpoint=0 also removes our hook), so its
+  // WAL shows how far an unchecked WAL grows.
+  temp_dir dir_a, dir_b;
+  conversation_store a(opts_for(dir_a, "normal"));
+  conversation_store b(opts_for(dir_b, "normal"));
+  b.db().exec("PRAGMA wal_autocheckpoint=0");
+  std::int64_t n = 0;
+  for (int group = 0; group < 2000; ++group) {
+    std::vector<new_message> msgs;
+    for (int i = 0; i < 8; ++i, ++n)
+      msgs.push_back(
+          msg("user" + std::to_string(n % 50), "message " + std::to_string(n), 1000,
+              "SM" + std::to_string((n * 2654435761u) % 1000003) + "-" + std::to_string(n)));
+    for (auto* s : {&a, &b}) {
+      s->begin();
+      s->ingest_in_transaction(msgs, 1000);
+      s->commit();
+    }
+  }
+  // The thread checkpoints soon after the WAL passes 1,000 pages (bounded wait).
+  for (int i = 0; i < 200 && a.background_checkpoints() == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  CHECK(a.background_checkpoints() > 0);
+  CHECK(b.background_checkpoints() == 0);
+  CHECK(a.count_messages() == n);
+  CHECK(b.count_messages() == n);
+  const auto wal_a = std::filesystem::file_size(dir_a.file("conversation.db") + "-wal");
+  const auto wal_b = std::filesystem::file_size(dir_b.file("conversation.db") + "-wal");
+  INFO("WAL with background checkpoints " << wal_a << " bytes, without " << wal_b);
+  CHECK(wal_a * 2 < wal_b);
+  CHECK(a.db().scalar_text("PRAGMA integrity_check") == "ok");
 }
 
 TEST_CASE("duplicate external_id is idempotent within and across calls", "[store][conversation]") {
