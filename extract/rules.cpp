@@ -933,8 +933,51 @@ const word_set& trailing_drop() {
       "am",        "be",    "were",       "all",        "ever",     "sometimes", "kinda",
       "pretty",    "quite", "even",       "any",        "having",   "had",       "has",
       "have",      "will",  "originally", "would",      "can",      "could",     "should",
-      "them",      "much"};
+      "them",      "much",  "before",     "since"};
   return s;
+}
+
+// A verb that shows a new subject has started a statement of its own.
+bool is_finite_verb(const std::string& w) {
+  static const word_set s = {"is",    "was",    "are",   "were",  "has",   "had",  "does",
+                             "did",   "will",   "would", "can",   "could", "gets", "seems",
+                             "looks", "sounds", "makes", "keeps", "shows", "goes", "comes"};
+  return has(s, w);
+}
+
+// "pizza, pizza is good", "a small girl it shows their powers": a subject followed by a
+// finite verb begins the next thought, inside an object the clause splitter let through.
+bool starts_statement(const tokens& t, std::size_t i) {
+  if (i + 1 >= t.size() || !is_word(t[i + 1]) || !is_finite_verb(t[i + 1].low)) return false;
+  static const word_set subjects = {"it", "there", "that", "this", "everything", "nothing"};
+  return has(subjects, t[i].low) || (i > 0 && t[i - 1].punct == ',');
+}
+
+// Removes a trailing "<how long> ago": the fact is what happened, not when.
+void drop_time_ago(span& o) {
+  auto back_in = [&](const word_set& s) { return !o.empty() && has(s, o.back()->low); };
+  static const word_set long_words = {"too", "so", "not", "very"};
+  static const word_set units = {"second", "seconds", "minute", "minutes", "hour",  "hours",
+                                 "day",    "days",    "week",   "weeks",   "month", "months",
+                                 "year",   "years",   "decade", "decades", "while"};
+  static const word_set numbers = {"one", "two",   "three", "four", "five",
+                                   "six", "seven", "eight", "nine", "ten"};
+  static const word_set vague = {"a", "an", "few", "couple", "of", "several", "many", "some"};
+  static const word_set qualifiers = {"about", "almost", "over", "nearly", "just", "only"};
+  o.pop_back();  // "ago"
+  if (back_in({"long"})) {
+    o.pop_back();
+    while (back_in(long_words)) o.pop_back();
+    return;
+  }
+  if (!back_in(units)) return;
+  o.pop_back();
+  if (back_in(numbers) ||
+      (!o.empty() && std::isdigit(static_cast<unsigned char>(o.back()->low[0]))))
+    o.pop_back();  // one count only: "their new one two days ago" keeps "one"
+  else
+    while (back_in(vague)) o.pop_back();
+  while (back_in(qualifiers)) o.pop_back();
 }
 
 // The object span: tokens [b, t.size()) cut at the start of the next thought and trimmed.
@@ -943,7 +986,7 @@ span object_span(const tokens& t, std::size_t b) {
   for (std::size_t i = b; i < t.size(); ++i) {
     const token& x = t[i];
     if (!o.empty() && is_word(x)) {
-      if (has(cut_words(), x.low)) break;
+      if (has(cut_words(), x.low) || starts_statement(t, i)) break;
       if ((x.low == "and" || x.low == "so" || x.low == "or" || x.low == "but") &&
           i + 1 < t.size() && has(pronoun_after_conj(), t[i + 1].low))
         break;
@@ -963,6 +1006,10 @@ span object_span(const tokens& t, std::size_t b) {
     }
     if (x.low == "lot" && o.size() >= 2 && o[o.size() - 2]->low == "a") {
       o.resize(o.size() - 2);
+      continue;
+    }
+    if (x.low == "ago") {  // "two days ago", "about three months ago", "not too long ago"
+      drop_time_ago(o);
       continue;
     }
     break;

@@ -72,6 +72,25 @@ TEST_CASE("rules: recent life events and used to") {
   });
 }
 
+TEST_CASE("rules: an object ends where a new statement or a time phrase begins") {
+  check_rows({
+      // a subject and a finite verb inside the object start the next thought
+      {"i like pizza, pizza is good", {"Likes pizza"}},
+      {"i love baked goods it is my heaven", {"Loves baked goods"}},
+      {"i have 8 children, 7 are under 5", {"Has 8 children"}},
+      // a list after a comma stays in the object
+      {"i like pizza, pasta and salad", {"Likes pizza, pasta and salad"}},
+      // "<how long> ago" is when, not what
+      {"i just started my new job two days ago", {"Recently started their new job"}},
+      {"i recently started working as a nurse about three months ago",
+       {"Recently started working as a nurse"}},
+      {"i bought a saddle not too long ago", {"Bought a saddle"}},
+      {"i adopted a puppy one week ago", {"Adopted a puppy"}},
+      // a dangling "before" / "since" is dropped
+      {"i love traveling, before", {"Loves traveling"}},
+  });
+}
+
 TEST_CASE("rules: broader habits") {
   check_rows({
       {"i visit europe twice a year", {"Visits europe twice a year"}, "interests"},
