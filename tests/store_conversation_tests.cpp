@@ -431,7 +431,7 @@ TEST_CASE("data survives reopening the file", "[store][conversation]") {
     s.ingest({msg("alice", "a1", 1000, "E1")}, 1000);
   }
   conversation_store s(opts_for(dir, "normal"));
-  CHECK(s.db().scalar_int("PRAGMA user_version") == 1);
+  CHECK(s.db().scalar_int("PRAGMA user_version") == 2);
   CHECK(s.count_messages() == 1);
   CHECK(s.ingest({msg("alice", "a1", 1000, "E1")}, 1000)[0].duplicate);
   CHECK(s.claim(req_at(2000)).users.size() == 1);
@@ -633,6 +633,29 @@ TEST_CASE("retry_dead puts dead messages back in the queue", "[store][conversati
   }
 }
 
+TEST_CASE("retry_dead moves the head back past processed messages", "[store][conversation]") {
+  temp_dir dir;
+  conversation_store s(opts_for(dir));
+  s.ingest({msg("u", "first")}, 1000);
+  auto c1 = s.claim(req_at(2000));
+  REQUIRE(c1.users.size() == 1);
+  s.dead_letter("u", ids_of(c1.users[0]), "bad", 2100);
+  s.ingest({msg("u", "second"), msg("u", "reply", 1000, {}, "assistant")}, 3000);
+  auto c2 = s.claim(req_at(4000));
+  REQUIRE(c2.users.size() == 1);
+  CHECK(contents_of(c2.users[0]) == std::vector<std::string>{"second"});
+  s.mark_done("u", ids_of(c2.users[0]), 4100);
+  s.ingest({msg("u", "third")}, 5000);
+  CHECK(s.retry_dead({}, 6000) == 1);
+  // The revived message is older than the head and everything processed since: it comes
+  // first, then the waiting one; the done and assistant messages in between are skipped.
+  auto c3 = s.claim(req_at(7000));
+  REQUIRE(c3.users.size() == 1);
+  CHECK(contents_of(c3.users[0]) == std::vector<std::string>{"first", "third"});
+  s.mark_done("u", ids_of(c3.users[0]), 7100);
+  CHECK(s.stats(8000).users_waiting == 0);
+}
+
 TEST_CASE("assistant messages are never claimed", "[store][conversation]") {
   temp_dir dir;
   conversation_store s(opts_for(dir));
@@ -723,9 +746,10 @@ TEST_CASE("claim query plans use indexes", "[store][conversation]") {
     if (line.find("messages") != std::string::npos) {
       messages = true;
       CHECK(line.find("SEARCH") != std::string::npos);  // not a SCAN of messages
-      // The partial index holds only waiting messages: a user's processed history is
-      // never walked.
-      CHECK(line.find("messages_waiting") != std::string::npos);
+      // (user_id, seq > head - 1): the walk starts at the user's head, so a user's processed
+      // history is never read.
+      CHECK(line.find("messages_user_seq") != std::string::npos);
+      CHECK(line.find("seq>?") != std::string::npos);
     }
   }
   CHECK(queue);
