@@ -388,7 +388,6 @@ caf::behavior ingress(ingress_actor* self, std::shared_ptr<http_server> server,
   });
   // clang-format off
   return {
-      [=](ingest_atom a, std::vector<new_message>& m) { return self->delegate(persistence, a, std::move(m)); },
       [=](history_atom a, history_query& q) { return self->delegate(persistence, a, std::move(q)); },
       [=](facts_atom, const std::string& user, bool with_history) { return on_facts(self, user, with_history); },
       [=](remember_atom, const std::string& user, const std::string& text, const std::string& category) { return on_remember(self, user, text, category); },

@@ -1,7 +1,7 @@
 // The messages the actors exchange, in one place: atoms, message types and how CAF
 // inspects them. Include this (it pulls in CAF) only from actor sources and tests.
 //
-//   ingress     --ingest/history/facts-->  persistence, fact_writer
+//   ingress     --history/facts/...-->     persistence, fact_writer
 //   http io threads  --ingest_handoff + handoff-->  persistence
 //   ticker      --tick-->                  batcher
 //   batcher     --claim/done/retry/dead/release-->  persistence

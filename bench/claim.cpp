@@ -31,19 +31,18 @@
 #include <string>
 #include <vector>
 
+#include "bench/bench_util.hpp"
 #include "store/conversation_store.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace {
 
+using memoryd::bench::percentile;
+using memoryd::bench::split;
+using memoryd::bench::wall_ms;
+
 using memoryd::millis;
 using clock_type = std::chrono::steady_clock;
-
-millis wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 double ms_since(clock_type::time_point t0) {
   return std::chrono::duration<double, std::milli>(clock_type::now() - t0).count();
@@ -67,21 +66,6 @@ double proc_status_mb(const std::string& key) {
 void reset_peak_rss() {
   std::ofstream out("/proc/self/clear_refs");
   out << "5";
-}
-
-std::vector<std::string> split(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream in(s);
-  for (std::string item; std::getline(in, item, ',');)
-    if (!item.empty()) out.push_back(item);
-  return out;
-}
-
-double percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  auto idx = static_cast<std::size_t>(p * static_cast<double>(v.size() - 1) + 0.5);
-  return v[std::min(idx, v.size() - 1)];
 }
 
 const char* k_contents[] = {

@@ -36,6 +36,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/bench_util.hpp"
 #include "store/conversation_store.hpp"
 #include "tests/support/fake_llm.hpp"
 #include "tests/support/http_client.hpp"
@@ -44,27 +45,15 @@
 
 namespace {
 
+using memoryd::bench::percentile;
+using memoryd::bench::split;
+
 using namespace std::chrono_literals;
 using clock_type = std::chrono::steady_clock;
 namespace mt = memoryd::testing;
 
 double now_ms() {
   return std::chrono::duration<double, std::milli>(clock_type::now().time_since_epoch()).count();
-}
-
-std::vector<std::string> split(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream in(s);
-  for (std::string item; std::getline(in, item, ',');)
-    if (!item.empty()) out.push_back(item);
-  return out;
-}
-
-double percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  auto idx = static_cast<std::size_t>(p * static_cast<double>(v.size() - 1) + 0.5);
-  return v[std::min(idx, v.size() - 1)];
 }
 
 struct options {

@@ -4,7 +4,7 @@
 //
 // usage: bench_store_ingest [--messages 100000] [--groups 1,64,1024] [--sync full,normal]
 //                           [--users 300] [--external random,none] [--prefill 0]
-//                           [--wal-autocheckpoint PAGES] [--dir DIR]
+//                           [--wal-autocheckpoint PAGES] [--cache-kib KIB] [--dir DIR]
 //
 // For each (synchronous, group size, external id kind): a fresh conversation.db (a real file),
 // optionally prefilled with --prefill pending messages (normal, 10,000 per transaction, not
@@ -14,6 +14,9 @@
 // Prints one JSON line per configuration: messages/s, µs per message, commits/s, and the
 // bytes written to the database files per message (wchar of /proc/self/io: WAL frames and
 // checkpoints).
+// For A/B runs of the store's own settings: --wal-autocheckpoint PAGES gives the writer back
+// SQLite's in-commit checkpoint (it replaces the store's background checkpointer; JSON
+// "checkpoint":"in_commit_PAGES" instead of "background"); --cache-kib sets the page cache.
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
@@ -24,18 +27,16 @@
 #include <string>
 #include <vector>
 
+#include "bench/bench_util.hpp"
 #include "store/conversation_store.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace {
 
-using clock_type = std::chrono::steady_clock;
+using memoryd::bench::split;
+using memoryd::bench::wall_ms;
 
-memoryd::millis wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
+using clock_type = std::chrono::steady_clock;
 
 // Bytes this process has passed to write(2)/pwrite(2) so far.
 std::int64_t written_bytes() {
@@ -47,14 +48,6 @@ std::int64_t written_bytes() {
   return -1;
 }
 
-std::vector<std::string> split(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream in(s);
-  for (std::string item; std::getline(in, item, ',');)
-    if (!item.empty()) out.push_back(item);
-  return out;
-}
-
 struct options {
   std::int64_t messages = 100000;
   std::vector<std::int64_t> groups{1, 64, 1024};
@@ -62,7 +55,8 @@ struct options {
   std::vector<std::string> externals{"random", "none"};
   std::int64_t users = 300;
   std::int64_t prefill = 0;
-  std::int64_t autocheckpoint = 0;  // 0: the store's own setting
+  std::int64_t autocheckpoint = 0;  // 0: the store's background checkpointer
+  std::int64_t cache_kib = 0;       // 0: the store's page cache
   std::string dir;
 };
 
@@ -115,9 +109,13 @@ void run(const options& o, const std::string& sync, std::int64_t group, const st
     fill.db().exec("PRAGMA wal_checkpoint(TRUNCATE)");
   }
   memoryd::conversation_store store({path, sync, 5000});
-  if (o.autocheckpoint > 0)
+  std::string checkpoint = "background";
+  if (o.autocheckpoint > 0) {
     store.db().exec("PRAGMA wal_autocheckpoint=" + std::to_string(o.autocheckpoint));
-  const auto autocheckpoint = store.db().scalar_int("PRAGMA wal_autocheckpoint");
+    checkpoint = "in_commit_" + std::to_string(o.autocheckpoint);
+  }
+  if (o.cache_kib > 0) store.db().exec("PRAGMA cache_size=" + std::to_string(-o.cache_kib));
+  const auto cache_kib = -store.db().scalar_int("PRAGMA cache_size");
   std::vector<std::vector<memoryd::new_message>> batches;
   for (std::int64_t i = 0; i < o.messages;) {
     batches.emplace_back();
@@ -136,11 +134,12 @@ void run(const options& o, const std::string& sync, std::int64_t group, const st
   const double n = static_cast<double>(o.messages);
   std::printf(
       "{\"bench\":\"store_ingest\",\"synchronous\":\"%s\",\"group\":%lld,\"external_id\":\"%s\","
-      "\"users\":%lld,\"prefill\":%lld,\"wal_autocheckpoint\":%lld,\"messages\":%lld,\"seconds\":%."
+      "\"users\":%lld,\"prefill\":%lld,\"checkpoint\":\"%s\",\"cache_kib\":%lld,\"messages\":%lld,"
+      "\"seconds\":%."
       "3f,\"msg_per_s\":%.0f,"
       "\"us_per_msg\":%.2f,\"commits_per_s\":%.0f,\"bytes_written_per_msg\":%.0f}\n",
       sync.c_str(), static_cast<long long>(group), ext.c_str(), static_cast<long long>(o.users),
-      static_cast<long long>(o.prefill), static_cast<long long>(autocheckpoint),
+      static_cast<long long>(o.prefill), checkpoint.c_str(), static_cast<long long>(cache_kib),
       static_cast<long long>(o.messages), s, n / s, 1e6 * s / n,
       static_cast<double>(batches.size()) / s, static_cast<double>(bytes) / n);
   std::fflush(stdout);
@@ -174,13 +173,15 @@ int main(int argc, char** argv) {
       o.prefill = std::stoll(value());
     } else if (a == "--wal-autocheckpoint") {
       o.autocheckpoint = std::stoll(value());
+    } else if (a == "--cache-kib") {
+      o.cache_kib = std::stoll(value());
     } else if (a == "--dir") {
       o.dir = value();
     } else {
       std::fprintf(stderr,
                    "usage: bench_store_ingest [--messages N] [--groups 1,64,1024] "
                    "[--sync full,normal] [--external random,none] [--users U] [--prefill N] "
-                   "[--wal-autocheckpoint PAGES] [--dir DIR]\n");
+                   "[--wal-autocheckpoint PAGES] [--cache-kib KIB] [--dir DIR]\n");
       return 2;
     }
   }

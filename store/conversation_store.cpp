@@ -5,9 +5,7 @@
 #include <sqlite3.h>
 
 #include <algorithm>
-#include <cctype>
 #include <map>
-#include <set>
 #include <unordered_map>
 
 namespace memoryd {
@@ -112,19 +110,14 @@ class relaxed_sync {
   bool active_;
 };
 
-bool is_full(std::string mode) {
-  std::transform(mode.begin(), mode.end(), mode.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return mode == "full";
-}
-
 }  // namespace
 
 // WAL size (pages) at which the background checkpointer copies the WAL into the database:
-// SQLite's own default, now off the writer's thread. Measured with bench/ingest (twilio, 64
-// connections, full), interleaved runs: in the writer's commit 9.5-11k req/s, p99 14-16 ms;
-// in the background at 1,000 / 2,000 / 8,000 pages 13.4k / 13.2-14.8k / 14.4-16.4k req/s,
-// p99 ~9-10 ms each, with WAL files of 18 / 34 / 130 MB.
+// SQLite's own default, now off the writer's thread. bench_store_ingest (group 64, random
+// MessageSids, 200k prefill), interleaved: background 18.7-19.4k msg/s, SQLite's in-commit
+// checkpoint (--wal-autocheckpoint 1000) 16.4-17.6k. bench/ingest (twilio, 64, full),
+// interleaved: 1,000 / 2,000 / 8,000 pages gave 13.4k / 13.2-14.8k / 14.4-16.4k req/s with
+// p99 ~8-10 ms each and WAL files of 18 / 34 / 130 MB, so the smallest WAL it is.
 constexpr int kCheckpointPages = 1000;
 
 struct conversation_store::impl {
@@ -134,7 +127,8 @@ struct conversation_store::impl {
   std::unique_ptr<sqlite::wal_checkpointer> checkpointer;  // destroyed before db
 
   impl(const conversation_store_options& o)
-      : db(o.path, o.synchronous, o.busy_timeout_ms), full(is_full(o.synchronous)) {
+      : db(o.path, o.synchronous, o.busy_timeout_ms),
+        full(db.scalar_int("PRAGMA synchronous") == 2) {  // 2: FULL, as the database set it
     db.migrate(k_migrations);
     if (o.path != ":memory:" && !o.path.empty()) {
       checkpointer = std::make_unique<sqlite::wal_checkpointer>(

@@ -110,13 +110,6 @@ bool statement::col_null(int i) const { return sqlite3_column_type(stmt_, i) == 
 // ---------------------------------------------------------------------------------------
 // database
 
-namespace {
-// Page cache per connection, in KiB (SQLite's default is 2 MiB). The ingest indexes (user,
-// external id) of a large backlog do not fit in 2 MiB, so every commit re-read pages from the
-// OS. Filled only as pages are used; bounded so that RSS stays well under 100 MB.
-constexpr int kCacheKiB = 16 * 1024;
-}  // namespace
-
 database::database(const std::string& path, const std::string& synchronous, int busy_timeout_ms) {
   const std::string sync = lower(synchronous);
   if (sync != "full" && sync != "normal")
@@ -137,7 +130,6 @@ database::database(const std::string& path, const std::string& synchronous, int 
       throw error(SQLITE_ERROR, "open " + path + ": cannot enable WAL (journal_mode=" + mode + ")");
     exec("PRAGMA synchronous=" + sync);
     exec("PRAGMA foreign_keys=ON");
-    exec("PRAGMA cache_size=" + std::to_string(-kCacheKiB));
   } catch (...) {
     sqlite3_close(db_);
     db_ = nullptr;

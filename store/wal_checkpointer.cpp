@@ -2,16 +2,12 @@
 
 #include <sqlite3.h>
 
-#include "store/sqlite.hpp"
-
 namespace memoryd::sqlite {
 
 wal_checkpointer::wal_checkpointer(database& writer, const std::string& path,
                                    const std::string& synchronous, int busy_timeout_ms,
                                    int threshold_pages)
-    : writer_(writer),
-      threshold_(threshold_pages),
-      own_(std::make_unique<database>(path, synchronous, busy_timeout_ms)) {
+    : writer_(writer), threshold_(threshold_pages), own_(path, synchronous, busy_timeout_ms) {
   thread_ = std::thread([this] { run(); });
   sqlite3_wal_hook(writer_.handle(), &wal_checkpointer::on_commit, this);
 }
@@ -57,7 +53,7 @@ void wal_checkpointer::run() {
     lk.unlock();
     // PASSIVE: copies what no reader still needs, never waits for or blocks the writer. A
     // busy or failed attempt is simply retried after the next commit past the threshold.
-    const int rc = sqlite3_wal_checkpoint_v2(own_->handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
+    const int rc = sqlite3_wal_checkpoint_v2(own_.handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
                                              nullptr, nullptr);
     lk.lock();
     if (rc == SQLITE_OK) ++checkpoints_;

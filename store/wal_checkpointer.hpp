@@ -11,16 +11,13 @@
 
 #include <condition_variable>
 #include <cstdint>
-#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
 
-struct sqlite3;
+#include "store/sqlite.hpp"
 
 namespace memoryd::sqlite {
-
-class database;
 
 class wal_checkpointer {
  public:
@@ -40,7 +37,7 @@ class wal_checkpointer {
 
   database& writer_;
   const int threshold_;
-  std::unique_ptr<database> own_;  // the checkpointing connection
+  database own_;  // the checkpointing connection, used only by the thread
   mutable std::mutex mutex_;
   std::condition_variable cv_;
   bool due_ = false;

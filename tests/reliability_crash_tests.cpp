@@ -22,6 +22,7 @@
 #include "tests/support/fault_llm.hpp"
 #include "tests/support/memoryd_service.hpp"
 #include "tests/support/reliability.hpp"
+#include "tests/support/ro_db.hpp"
 
 using namespace memoryd::testing;
 namespace json = boost::json;
@@ -33,46 +34,6 @@ double secs_since(steady::time_point t0) {
   return std::chrono::duration<double>(steady::now() - t0).count();
 }
 
-// A read-only connection: the files are left exactly as the crash left them.
-class ro_db {
- public:
-  explicit ro_db(const std::string& path) {
-    int rc = sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READONLY, nullptr);
-    REQUIRE(rc == SQLITE_OK);
-    sqlite3_busy_timeout(db_, 5000);
-  }
-  ~ro_db() { sqlite3_close(db_); }
-  ro_db(const ro_db&) = delete;
-  ro_db& operator=(const ro_db&) = delete;
-
-  std::vector<std::vector<std::string>> rows(const std::string& sql) {
-    sqlite3_stmt* s = nullptr;
-    int rc = sqlite3_prepare_v2(db_, sql.c_str(), -1, &s, nullptr);
-    INFO(sql << ": " << sqlite3_errmsg(db_));
-    REQUIRE(rc == SQLITE_OK);
-    std::vector<std::vector<std::string>> out;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-      std::vector<std::string> row;
-      for (int i = 0; i < sqlite3_column_count(s); ++i) {
-        auto* t = sqlite3_column_text(s, i);
-        row.emplace_back(t ? reinterpret_cast<const char*>(t) : "");
-      }
-      out.push_back(std::move(row));
-    }
-    sqlite3_finalize(s);
-    REQUIRE(rc == SQLITE_DONE);
-    return out;
-  }
-  std::string one(const std::string& sql) {
-    auto r = rows(sql);
-    REQUIRE(r.size() == 1);
-    return r[0][0];
-  }
-
- private:
-  sqlite3* db_ = nullptr;
-};
-
 void check_integrity(const temp_dir& dir) {
   for (const char* name : {"conversation.db", "memory.db"}) {
     ro_db db(dir.file(name));
@@ -81,48 +42,16 @@ void check_integrity(const temp_dir& dir) {
   }
 }
 
-// No fact stored twice for a user (whatever its status), no text added twice.
-void check_no_duplicate_facts(const temp_dir& dir) {
-  ro_db mem(dir.file("memory.db"));
-  std::ostringstream notes;
-  auto dup_facts = mem.rows(
-      "SELECT user_id, norm, count(*) FROM facts GROUP BY user_id, norm HAVING count(*) > 1");
-  auto dup_adds = mem.rows(
-      "SELECT user_id, new_text, count(*) FROM fact_events WHERE kind = 'add' "
-      "GROUP BY user_id, new_text HAVING count(*) > 1");
-  for (auto& r : dup_facts)
-    notes << "duplicate fact " << r[0] << " / " << r[1] << " x" << r[2] << "\n";
-  for (auto& r : dup_adds) notes << "added twice " << r[0] << " / " << r[1] << " x" << r[2] << "\n";
-  INFO(notes.str());
-  CHECK(dup_facts.empty());
-  CHECK(dup_adds.empty());
-}
-
 std::map<std::string, std::string> base_env(const temp_dir& dir) {
   auto env = env_for(dir);
   env["MEMORYD_SYNCHRONOUS"] = "full";  // the default durability
   return env;
 }
 
-// The fake LLM's view of the pipeline: messages carry "usr-<user>" and "msg-<id>" tokens;
-// every message yields the fact "Collects token K<id>", so a replay would be visible.
-std::vector<std::string> tokens(const std::string& text, const std::string& prefix) {
-  std::vector<std::string> out;
-  for (auto pos = text.find(prefix); pos != std::string::npos; pos = text.find(prefix, pos)) {
-    auto end = pos + prefix.size();
-    while (end < text.size() && std::isalnum(static_cast<unsigned char>(text[end]))) ++end;
-    out.push_back(text.substr(pos + prefix.size(), end - pos - prefix.size()));
-    pos = end;
-  }
-  return out;
-}
-
 std::string user_key(const std::string& body) {
   auto u = tokens(body, "usr-");
   return u.empty() ? std::string("?") : u.front();
 }
-
-std::string fact_of(const std::string& msg) { return "Collects token K" + msg; }
 
 std::string adds_reply(const std::string& body) {
   json::array ops;
@@ -401,7 +330,7 @@ TEST_CASE("kill -9 during processing replays without duplicates and leaves nothi
   CHECK(late == 0);
 
   // Facts: one per done message, never two.
-  check_no_duplicate_facts(dir);
+  check_no_duplicate_facts(dir.file("memory.db"));
   {
     ro_db mem(dir.file("memory.db"));
     std::set<std::string> facts;
@@ -566,6 +495,6 @@ TEST_CASE("SIGTERM under load loses nothing and releases work without using an a
                                      << " calls_finished_after_sigterm=" << finished_total
                                      << " worst_exit_s=" << worst_exit);
   CHECK(repeats == 0);
-  check_no_duplicate_facts(dir);
+  check_no_duplicate_facts(dir.file("memory.db"));
   check_integrity(dir);
 }

@@ -31,6 +31,7 @@
 
 #include "tests/support/memoryd_service.hpp"
 #include "tests/support/reliability.hpp"
+#include "tests/support/ro_db.hpp"
 
 using namespace memoryd::testing;
 using namespace std::chrono_literals;
@@ -274,17 +275,7 @@ class legit_client {
 
 // Messages of `user` in the database, read directly (the service is stopped).
 std::size_t count_stored(const std::string& db_path, const std::string& user) {
-  sqlite3* db = nullptr;
-  REQUIRE(sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
-  sqlite3_stmt* st = nullptr;
-  REQUIRE(sqlite3_prepare_v2(db, "SELECT count(*) FROM messages WHERE user_id = ?", -1, &st,
-                             nullptr) == SQLITE_OK);
-  sqlite3_bind_text(st, 1, user.c_str(), -1, SQLITE_TRANSIENT);
-  REQUIRE(sqlite3_step(st) == SQLITE_ROW);
-  auto n = static_cast<std::size_t>(sqlite3_column_int64(st, 0));
-  sqlite3_finalize(st);
-  sqlite3_close(db);
-  return n;
+  return std::stoul(ro_db(db_path).one("SELECT count(*) FROM messages WHERE user_id = ?1", {user}));
 }
 
 double percentile(std::vector<double> v, double p) {

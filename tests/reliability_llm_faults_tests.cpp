@@ -19,25 +19,13 @@
 #include "tests/support/fault_llm.hpp"
 #include "tests/support/memoryd_service.hpp"
 #include "tests/support/reliability.hpp"
+#include "tests/support/ro_db.hpp"
 
 using namespace memoryd::testing;
 namespace json = boost::json;
 using steady = std::chrono::steady_clock;
 
 namespace {
-
-std::vector<std::string> tokens(const std::string& text, const std::string& prefix) {
-  std::vector<std::string> out;
-  for (auto pos = text.find(prefix); pos != std::string::npos; pos = text.find(prefix, pos)) {
-    auto end = pos + prefix.size();
-    while (end < text.size() && std::isalnum(static_cast<unsigned char>(text[end]))) ++end;
-    out.push_back(text.substr(pos + prefix.size(), end - pos - prefix.size()));
-    pos = end;
-  }
-  return out;
-}
-
-std::string fact_of(const std::string& msg) { return "Collects token K" + msg; }
 
 std::uint64_t mix(std::uint64_t x) {  // splitmix64
   x += 0x9e3779b97f4a7c15ULL;
@@ -49,28 +37,6 @@ std::uint64_t mix(std::uint64_t x) {  // splitmix64
 std::uint64_t hash_of(const std::string& s, std::uint64_t h) {
   for (unsigned char c : s) h = mix(h ^ c);
   return h;
-}
-
-std::vector<std::vector<std::string>> query(const std::string& path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  REQUIRE(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
-  sqlite3_stmt* s = nullptr;
-  INFO(sql);
-  REQUIRE(sqlite3_prepare_v2(db, sql.c_str(), -1, &s, nullptr) == SQLITE_OK);
-  std::vector<std::vector<std::string>> out;
-  int rc;
-  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-    std::vector<std::string> row;
-    for (int i = 0; i < sqlite3_column_count(s); ++i) {
-      auto* t = sqlite3_column_text(s, i);
-      row.emplace_back(t ? reinterpret_cast<const char*>(t) : "");
-    }
-    out.push_back(std::move(row));
-  }
-  sqlite3_finalize(s);
-  sqlite3_close(db);
-  REQUIRE(rc == SQLITE_DONE);
-  return out;
 }
 
 enum class fault { none, server_error, rate_limited, reset, timeout };
@@ -208,7 +174,7 @@ TEST_CASE("LLM faults: every message processed or dead-lettered with bounded ret
   int done = 0, dead = 0, mismatched = 0;
   std::ostringstream notes;
   for (auto& r :
-       query(dir.file("conversation.db"), "SELECT content, status, attempts FROM messages")) {
+       ro_db(dir.file("conversation.db")).rows("SELECT content, status, attempts FROM messages")) {
     auto m = tokens(r[0], "msg-").at(0);
     status[m] = r[1];
     const auto& cs = calls_of[m];
@@ -235,16 +201,10 @@ TEST_CASE("LLM faults: every message processed or dead-lettered with bounded ret
   notes.str("");
 
   // 2. No duplicate facts: one per done message, none for a dead one.
-  auto dup = query(dir.file("memory.db"),
-                   "SELECT user_id, norm, count(*) FROM facts GROUP BY user_id, norm "
-                   "HAVING count(*) > 1");
-  CHECK(dup.empty());
-  auto dup_adds = query(dir.file("memory.db"),
-                        "SELECT user_id, new_text FROM fact_events WHERE kind = 'add' "
-                        "GROUP BY user_id, new_text HAVING count(*) > 1");
-  CHECK(dup_adds.empty());
+  check_no_duplicate_facts(dir.file("memory.db"));
   std::set<std::string> facts;
-  for (auto& r : query(dir.file("memory.db"), "SELECT text FROM facts WHERE status = 'active'"))
+  for (auto& r :
+       ro_db(dir.file("memory.db")).rows("SELECT text FROM facts WHERE status = 'active'"))
     facts.insert(r[0]);
   int wrong_facts = 0;
   for (auto& [m, st] : status) wrong_facts += facts.count(fact_of(m)) != (st == "done" ? 1u : 0u);

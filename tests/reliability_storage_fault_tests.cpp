@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "tests/support/memoryd_service.hpp"
+#include "tests/support/ro_db.hpp"
 
 using namespace memoryd::testing;
 using namespace std::chrono_literals;
@@ -79,17 +80,9 @@ bool recovers(std::uint16_t port, ledger& l, const std::string& user, int& n,
 
 // The external ids stored for `user`, read from the database file directly.
 std::set<std::string> stored_ids(const std::string& db_path, const std::string& user) {
-  sqlite3* db = nullptr;
   std::set<std::string> out;
-  REQUIRE(sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
-  sqlite3_stmt* st = nullptr;
-  REQUIRE(sqlite3_prepare_v2(db, "SELECT external_id FROM messages WHERE user_id = ?", -1, &st,
-                             nullptr) == SQLITE_OK);
-  sqlite3_bind_text(st, 1, user.c_str(), -1, SQLITE_TRANSIENT);
-  while (sqlite3_step(st) == SQLITE_ROW)
-    out.insert(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)));
-  sqlite3_finalize(st);
-  sqlite3_close(db);
+  for (auto& r : ro_db(db_path).rows("SELECT external_id FROM messages WHERE user_id = ?1", {user}))
+    out.insert(r[0]);
   return out;
 }
 

@@ -1,3 +1,5 @@
+#include <sqlite3.h>
+
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -316,29 +318,47 @@ TEST_CASE("mark_done records processed time and the note", "[store][conversation
   CHECK(s.claim(req_at(10000)).users.empty());
 }
 
-TEST_CASE("claims and transitions leave the connection in its configured synchronous mode",
+TEST_CASE("claims and transitions commit without their own fsync on a FULL database",
           "[store][conversation]") {
-  // Claims and transitions commit with synchronous=NORMAL on a FULL database (the next FULL
-  // commit syncs their WAL frames); ingests must still run FULL afterwards.
+  // Claims and transitions run at synchronous=NORMAL on a FULL database (the next FULL
+  // commit syncs their WAL frames); ingests keep FULL. The statement trace shows which
+  // PRAGMAs ran around which work, and the mode is back afterwards.
   for (const std::string mode : {"full", "normal"}) {
+    INFO("synchronous=" << mode);
     temp_dir dir;
     conversation_store s(opts_for(dir, mode));
     const std::int64_t expected = mode == "full" ? 2 : 1;
+    std::vector<std::string> pragmas;
+    auto trace = [](unsigned, void* out, void*, void* x) {
+      const std::string sql = static_cast<const char*>(x);
+      if (sql.rfind("PRAGMA synchronous=", 0) == 0)
+        static_cast<std::vector<std::string>*>(out)->push_back(sql.substr(19));
+      return 0;
+    };
+    sqlite3_trace_v2(s.db().handle(), SQLITE_TRACE_STMT, trace, &pragmas);
+    const std::vector<std::string> relaxed =
+        mode == "full" ? std::vector<std::string>{"NORMAL", "FULL"} : std::vector<std::string>{};
+
     s.ingest({msg("alice", "a1"), msg("alice", "a2"), msg("bob", "b1")}, 1000);
-    CHECK(s.db().scalar_int("PRAGMA synchronous") == expected);
+    CHECK(pragmas.empty());  // an ingest never relaxes
     auto c = s.claim(req_at(2000));
     REQUIRE(c.users.size() == 2);
-    CHECK(s.db().scalar_int("PRAGMA synchronous") == expected);
+    CHECK(pragmas == relaxed);
+    pragmas.clear();
     s.mark_done("alice", ids_of(c.users[0]), 2500);
-    CHECK(s.db().scalar_int("PRAGMA synchronous") == expected);
+    CHECK(pragmas == relaxed);
+    pragmas.clear();
     s.schedule_retry("bob", ids_of(c.users[1]), "timeout", 3000);
-    CHECK(s.db().scalar_int("PRAGMA synchronous") == expected);
+    CHECK(pragmas == relaxed);
+    pragmas.clear();
     auto again = s.claim(req_at(4000));
     REQUIRE(again.users.size() == 1);
     s.release("bob", ids_of(again.users[0]));
-    CHECK(s.db().scalar_int("PRAGMA synchronous") == expected);
-    // An ingest after all that is a normal (FULL when configured) commit and is stored.
+    CHECK(pragmas.size() == 2 * relaxed.size());
+    pragmas.clear();
     s.ingest({msg("carol", "c1")}, 5000);
+    CHECK(pragmas.empty());
+    sqlite3_trace_v2(s.db().handle(), 0, nullptr, nullptr);
     CHECK(s.db().scalar_int("PRAGMA synchronous") == expected);
     CHECK(s.count_messages() == 4);
   }
