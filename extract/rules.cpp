@@ -243,7 +243,8 @@ const word_set& hobby_words() {
 }
 
 const word_set& relationship_status_words() {
-  static const word_set s = {"married", "single", "divorced", "engaged", "widowed", "separated"};
+  static const word_set s = {"married", "single",    "divorced", "engaged",
+                             "widowed", "separated", "remarried"};
   return s;
 }
 
@@ -791,6 +792,10 @@ bool is_temporary(const tokens& t) {
     if (w == "today" || w == "tonight" || w == "tomorrow" || w == "yesterday" || w == "atm" ||
         w == "rn")
       return true;
+    if (w == "all" && i + 1 < t.size() &&
+        (t[i + 1].low == "day" || t[i + 1].low == "night" || t[i + 1].low == "morning" ||
+         t[i + 1].low == "afternoon" || t[i + 1].low == "evening"))
+      return true;
     if (i + 1 < t.size()) {
       const std::string& x = t[i + 1].low;
       if (w == "right" && x == "now") return true;
@@ -818,6 +823,15 @@ bool coordinated_verb(std::string_view w) {
   return habit_verbs().count(w) > 0 && !has(noun_like, w);
 }
 
+// Words that put the verbs after them in the future, a plan or a possibility: "i will go to
+// the gym and exercise" does not say the user exercises.
+const word_set& modal_words() {
+  static const word_set s = {"will", "can",    "could", "should", "might", "may",
+                             "must", "going",  "gonna", "need",   "plan",  "planning",
+                             "try",  "trying", "hope",  "hoping", "wanna", "gotta"};
+  return s;
+}
+
 // The clause so far has the user as subject ("i ...", after fillers) and no negation, whose
 // scope over a coordinated verb would be ambiguous ("i don't smoke and drink").
 bool user_clause_without_negation(const tokens& t) {
@@ -826,7 +840,8 @@ bool user_clause_without_negation(const tokens& t) {
   if (b >= t.size() || t[b].low != "i") return false;
   for (std::size_t i = b; i < t.size(); ++i)
     if (t[i].low == "not" || t[i].low == "never" || t[i].low == "no" || t[i].low == "nor" ||
-        t[i].low == "if" || t[i].low == "would" || t[i].low == "want" || t[i].low == "wish")
+        t[i].low == "if" || t[i].low == "would" || t[i].low == "want" || t[i].low == "wish" ||
+        has(modal_words(), t[i].low))
       return false;
   return true;
 }
@@ -980,11 +995,49 @@ void drop_time_ago(span& o) {
   while (back_in(qualifiers)) o.pop_back();
 }
 
+// Words whose removal from the end leaves an object missing its own object: "to take it all
+// in", "more about it", "going there". Such an object refers to something said before; the
+// fact would be unreadable without it, so the rule gives no fact.
+const word_set& dangling_words() {
+  static const word_set s = {"with",  "to",    "for",  "about", "from", "of",   "in",
+                             "at",    "on",    "by",   "it",    "them", "this", "these",
+                             "those", "there", "here", "him",   "her"};
+  return s;
+}
+
+// After a trailing "<preposition> <pronoun>" was trimmed, is what is left still complete?
+// "listen to classical music [on it]" is; "love working [on them]", "like to shop [in
+// them]", "am allergic [to them]", "have four [of them]" are not.
+bool incomplete_after_trim(const span& o) {
+  if (o.empty()) return true;
+  const std::string& last = o.back()->low;
+  if (last.size() > 4 && last.compare(last.size() - 3, 3, "ing") == 0) return true;
+  if (o.size() >= 2 && o[o.size() - 2]->low == "to") return true;
+  if (adjective_preps().count(last) || am_adjectives().count(last)) return true;
+  if (o.size() == 1 && (all_digits(last) || has(number_words(), last))) return true;
+  static const word_set open_ends = {"under",   "into",   "over",   "through", "without", "onto",
+                                     "towards", "around", "behind", "near",    "after"};
+  return has(open_ends, last);
+}
+
 // The object span: tokens [b, t.size()) cut at the start of the next thought and trimmed.
+// An object that was left dangling by the trim comes back empty.
 span object_span(const tokens& t, std::size_t b) {
   span o;
+  auto capitalized = [](const token& x) {
+    return is_word(x) && !x.orig.empty() && x.orig[0] >= 'A' && x.orig[0] <= 'Z';
+  };
   for (std::size_t i = b; i < t.size(); ++i) {
     const token& x = t[i];
+    // a name addressed at the end: "love the quote, Sam" (but "Paris, France" stays)
+    if (!o.empty() && x.punct == ',' && i + 1 < t.size() && capitalized(t[i + 1]) &&
+        (i + 2 >= t.size() || !is_word(t[i + 2])) && !capitalized(*o.back()))
+      break;
+    // "to be honest", "tbh": a comment on the statement, not part of it
+    if (!o.empty() &&
+        ((x.low == "to" && i + 2 < t.size() && t[i + 1].low == "be" && t[i + 2].low == "honest") ||
+         x.low == "tbh" || x.low == "imo" || x.low == "honestly"))
+      break;
     if (!o.empty() && is_word(x)) {
       if (has(cut_words(), x.low) || starts_statement(t, i)) break;
       if ((x.low == "and" || x.low == "so" || x.low == "or" || x.low == "but") &&
@@ -998,9 +1051,13 @@ span object_span(const tokens& t, std::size_t b) {
     o.push_back(&x);
   }
   // trailing fillers and dangling function words
+  bool dangling = false;
+  bool of_complement = false;
   while (!o.empty()) {
     const token& x = *o.back();
     if (!is_word(x) || has(trailing_drop(), x.low)) {
+      dangling |= has(dangling_words(), x.low);
+      of_complement |= x.low == "of";  // "a big fan of [those]", "part of [it]"
       o.pop_back();
       continue;
     }
@@ -1014,6 +1071,7 @@ span object_span(const tokens& t, std::size_t b) {
     }
     break;
   }
+  if (dangling && (of_complement || incomplete_after_trim(o))) o.clear();
   return o;
 }
 
@@ -1156,22 +1214,46 @@ rule_result make(std::string text, std::string category) {
   return r;
 }
 
+// Words that carry no content of their own: an object made only of these ("with
+// regularly", "everywhere", "after") says nothing.
+bool content_free(const std::string& w) {
+  static const word_set s = {
+      "everywhere", "anywhere",   "somewhere", "often",      "everyday",   "after",
+      "before",     "during",     "anymore",   "together",   "around",     "again",
+      "almost",     "later",      "soon",      "best",       "less",       "alone",
+      "not",        "no",         "regularly", "daily",      "weekly",     "usually",
+      "constantly", "frequently", "normally",  "generally",  "especially", "exactly",
+      "certainly",  "hopefully",  "mostly",    "absolutely", "completely", "probably"};
+  return has(s, w) || has(trailing_drop(), w);
+}
+
 bool object_ok(const span& o, std::size_t max_words = max_object_words) {
   const std::size_t n = word_count(o);
-  return n >= 1 && n <= max_words;
+  if (n < 1 || n > max_words) return false;
+  if (is_finite_verb(o.front()->low)) return false;  // "love makes writing fun"
+  // "love seeing them eat fruit", "a big fan of those": about something said before
+  static const word_set anaphora = {"it", "them", "they", "those", "these", "him", "he", "she"};
+  for (std::size_t i = 0; i < o.size(); ++i) {
+    const bool it_job =
+        o[i]->low == "it" && i > 0 && (o[i - 1]->low == "in" || o[i - 1]->low == "the");
+    if (has(anaphora, o[i]->low) && !it_job) return false;  // "works in it": IT
+  }
+  for (auto* x : o)
+    if (is_word(*x) && !content_free(x->low)) return true;
+  return false;
 }
 
 const word_set& object_pronouns() {
   static const word_set s = {
-      "it",    "that",   "this",       "you",       "your",    "yours",  "them",    "those",
-      "these", "him",    "her",        "what",      "how",     "when",   "where",   "which",
-      "there", "here",   "everything", "both",      "one",     "some",   "so",      "too",
-      "lots",  "alot",   "much",       "all",       "yall",    "ya",     "y'all",   "he",
-      "she",   "they",   "we",         "is",        "are",     "was",    "were",    "do",
-      "does",  "did",    "have",       "has",       "had",     "will",   "would",   "can",
-      "could", "should", "am",         "be",        "being",   "been",   "not",     "who",
-      "why",   "if",     "anything",   "something", "nothing", "either", "neither", "whatever",
-      "whats", "its",    "his",        "whom",      "ur"};
+      "it",    "that",   "this",       "you",       "your",    "yours",    "them",      "those",
+      "these", "him",    "her",        "what",      "how",     "when",     "where",     "which",
+      "there", "here",   "everything", "both",      "one",     "some",     "so",        "too",
+      "lots",  "alot",   "much",       "all",       "yall",    "ya",       "y'all",     "he",
+      "she",   "they",   "we",         "is",        "are",     "was",      "were",      "do",
+      "does",  "did",    "have",       "has",       "had",     "will",     "would",     "can",
+      "could", "should", "am",         "be",        "being",   "been",     "not",       "who",
+      "why",   "if",     "anything",   "something", "nothing", "either",   "neither",   "whatever",
+      "whats", "its",    "his",        "whom",      "ur",      "yourself", "yourselves"};
   return s;
 }
 
@@ -1201,7 +1283,8 @@ bool is_participle(std::string_view w) {
       "felt",   "spent",   "sent",      "built",      "ridden",    "swum",      "sung",   "begun",
       "broken", "chosen",  "forgotten", "fallen",     "worn",      "put",       "always", "ever",
       "just",   "already", "also",      "finally",    "recently",  "since",     "run",    "played",
-      "never",  "really",  "actually",  "definitely", "seriously", "literally", "only"};
+      "never",  "really",  "actually",  "definitely", "seriously", "literally", "only",   "even",
+      "hit",    "tried",   "learned",   "learnt",     "started",   "shared"};
   if (has(irregular, w)) return true;
   static const word_set ed_nouns = {"hundred", "bed",   "red",   "shed",  "sled", "need",
                                     "seed",    "speed", "breed", "weed",  "feed", "bread",
@@ -1217,6 +1300,11 @@ rule_result have_rule(const tokens& t, std::size_t p, bool neg, const ctx& c) {
   const std::string w1 = p + 1 < t.size() ? t[p + 1].low : std::string();
   const std::string w2 = p + 2 < t.size() ? t[p + 2].low : std::string();
   if (w0 == "to" || w0 == "not") return {};
+  // "the support i've got from friends", "the connection i have with my siblings": a
+  // relative clause whose object came before "i"
+  static const word_set preps = {"from", "with", "for", "about", "in",
+                                 "on",   "at",   "by",  "of",    "into"};
+  if (has(preps, w0)) return {};
   if (w0 == "been" && !neg) {
     if (w1 == "a" || w1 == "an" || w1 == "to" || has(relationship_status_words(), w1) ||
         has(diet_words(), w1)) {
@@ -1236,8 +1324,26 @@ rule_result have_rule(const tokens& t, std::size_t p, bool neg, const ctx& c) {
     if (!object_ok(o, max_object_words + 1) || word_count(o) < 3) return {};
     return make("has " + render(o, c), classify(o, "other"));
   }
+  // "i have actually met taylor swift", "i've won two medals": experiences worth keeping
+  static const word_set experienced = {"met",       "won",      "visited",   "climbed",
+                                       "published", "traveled", "travelled", "completed"};
+  {
+    std::size_t q = p;
+    while (q < t.size() && (t[q].low == "actually" || t[q].low == "already" || t[q].low == "also" ||
+                            t[q].low == "even" || t[q].low == "once"))
+      ++q;
+    if (q < t.size() && has(experienced, t[q].low) && !neg) {
+      if (q + 1 >= t.size() || has(object_pronouns(), t[q + 1].low)) return {};
+      span o = object_span(t, q);
+      if (!object_ok(o, max_object_words + 1) || word_count(o) < 2) return {};
+      return make("has " + render(o, c), classify(o, "other"));
+    }
+  }
   if (is_participle(w0)) return {};
-  if (has(object_pronouns(), w0)) return {};
+  // "one dog" is a count; "one" alone refers back ("i have one")
+  const bool one_of = w0 == "one" && p + 1 < t.size() && is_word(t[p + 1]) &&
+                      !has(object_pronouns(), w1) && w1 != "of";
+  if (has(object_pronouns(), w0) && !one_of) return {};
   static const word_set bad_first = {
       "fun",     "plans",  "homework", "class",  "time",    "work",      "school",   "questions",
       "faith",   "hope",   "enough",   "lunch",  "dinner",  "breakfast", "practice", "church",
@@ -1255,10 +1361,16 @@ rule_result have_rule(const tokens& t, std::size_t p, bool neg, const ctx& c) {
       "favorite", "say"};
   if ((w0 == "a" || w0 == "an" || w0 == "no" || w0 == "the") && bad_second.count(w1)) {
     // "a lot of friends" is fine, "a lot of fun" / "a lot of work" is not
-    if (!(w1 == "lot" && w2 == "of" && p + 3 < t.size() &&
+    if (!((w1 == "lot" || w1 == "bunch" || w1 == "couple" || w1 == "ton") && w2 == "of" &&
+          p + 3 < t.size() &&
           (has(family_words(), t[p + 3].low) || has(pet_words(), t[p + 3].low))))
       return {};
   }
+  // "great news", "a funny story", "some exciting news": something to tell, not to keep
+  static const word_set told = {"news", "story", "stories", "update", "updates", "idea", "ideas"};
+  if (has(told, w0) || has(told, w1) ||
+      (has(told, w2) && (w0 == "a" || w0 == "an" || w0 == "some")))
+    return {};
   if ((w0 == "a" || w0 == "an") &&
       (w1 == "good" || w1 == "great" || w1 == "nice" || w1 == "wonderful" || w1 == "lovely" ||
        w1 == "fun" || w1 == "bad") &&
@@ -1527,6 +1639,13 @@ rule_result am_rule(const tokens& t, std::size_t p, const ctx& c) {
   if (w0 == "working" && (w1 == "as" || w1 == "at" || w1 == "for" || w1 == "in") && !neg)
     return work_rule(t, p + 1, false, c, nullptr);
   if (w0 == "living" && !neg) return live_rule(t, p + 1, c);
+  // "i'm working on a new game": a project that goes on
+  if (w0 == "working" && w1 == "on" && !neg) {
+    if (w2.empty() || has(object_pronouns(), w2) || w2 == "something" || w2 == "things") return {};
+    span o = object_span(t, p);
+    if (!object_ok(o) || word_count(o) < 3) return {};
+    return make(head + render(o, c), classify(o, "interests"));
+  }
   static const std::unordered_map<std::string_view, std::string_view> progressive = {
       {"studying", "work"},
       {"majoring", "work"},
@@ -1548,7 +1667,14 @@ rule_result am_rule(const tokens& t, std::size_t p, const ctx& c) {
       {"building", "interests"},
       {"recovering", "health"},
       {"trying", "other"},
-      {"looking", "work"}};
+      {"looking", "work"},
+      {"practicing", "interests"},
+      {"practising", "interests"},
+      {"mentoring", "work"},
+      {"coaching", "work"},
+      {"tutoring", "work"},
+      {"fostering", "relationships"},
+      {"taking", "interests"}};
   auto pit = progressive.find(w0);
   if (pit != progressive.end() && !neg) {
     if (w0 == "going" &&
@@ -1558,6 +1684,13 @@ rule_result am_rule(const tokens& t, std::size_t p, const ctx& c) {
     if (w0 == "getting" && w1 != "married" && w1 != "divorced") return {};
     if (w0 == "planning" || w0 == "trying") return {};
     if (w0 == "looking" && w1 != "for") return {};
+    if (w0 == "taking") {  // "taking pottery classes", "taking a course in French"
+      bool course = false;
+      for (std::size_t q = p + 1; q < t.size() && q <= p + 3; ++q)
+        course |= t[q].low == "class" || t[q].low == "classes" || t[q].low == "lessons" ||
+                  t[q].low == "course" || t[q].low == "courses";
+      if (!course) return {};
+    }
     if (w0 == "running" && w1 != "a" && w1 != "my" && w1 != "marathons") return {};
     if (w1.empty() || has(object_pronouns(), w1) || w1 == "up") return {};
     span o = object_span(t, p);
@@ -1690,6 +1823,16 @@ rule_result life_event_rule(const tokens& t, std::size_t p, bool recent, const c
   static const word_set when_recent = {"got",     "started", "began", "finished", "graduated",
                                        "retired", "quit",    "lost",  "became"};
   const std::string& v = t[p].low;
+  // "i started surfing five years ago": a new activity, however long ago
+  const std::string g = p + 1 < t.size() ? t[p + 1].low : std::string();
+  const bool new_activity = (v == "started" || v == "began") && g.size() > 4 &&
+                            g.compare(g.size() - 3, 3, "ing") == 0 && g != "thinking" &&
+                            g != "feeling" && g != "wondering" && g != "getting";
+  if (new_activity) {
+    span o = object_span(t, p);
+    if (!object_ok(o) || word_count(o) < 2) return {};
+    return make(std::string(recent ? "recently " : "") + render(o, c), classify(o, "interests"));
+  }
   if (!has(always, v) && !(recent && has(when_recent, v))) return {};
   const std::string w0 = p + 1 < t.size() ? t[p + 1].low : std::string();
   const std::string w1 = p + 2 < t.size() ? t[p + 2].low : std::string();
@@ -1722,6 +1865,85 @@ rule_result life_event_rule(const tokens& t, std::size_t p, bool recent, const c
   for (auto* x : o) pet |= has(pet_words(), x->low);
   if (pet && cat == "interests") cat = "other";
   return make(std::string(recent ? "recently " : "") + render(o, c), cat);
+}
+
+// "i've been teaching my siblings coding", "i've been volunteering at the shelter": an
+// activity that goes on. Verbs of feeling, waiting and trying are not activities.
+rule_result been_doing_rule(const tokens& t, std::size_t p, const ctx& c) {
+  static const std::unordered_map<std::string_view, std::string_view> doing = {
+      {"teaching", "work"},
+      {"learning", "interests"},
+      {"studying", "work"},
+      {"practicing", "interests"},
+      {"practising", "interests"},
+      {"training", "interests"},
+      {"volunteering", "interests"},
+      {"writing", "interests"},
+      {"painting", "interests"},
+      {"drawing", "interests"},
+      {"playing", "interests"},
+      {"collecting", "interests"},
+      {"cooking", "interests"},
+      {"baking", "interests"},
+      {"reading", "interests"},
+      {"taking", "interests"},
+      {"dancing", "interests"},
+      {"singing", "interests"},
+      {"swimming", "interests"},
+      {"hiking", "interests"},
+      {"running", "interests"},
+      {"biking", "interests"},
+      {"cycling", "interests"},
+      {"surfing", "interests"},
+      {"knitting", "interests"},
+      {"gardening", "interests"},
+      {"coding", "interests"},
+      {"programming", "interests"},
+      {"mentoring", "work"},
+      {"coaching", "work"},
+      {"tutoring", "work"},
+      {"blogging", "interests"},
+      {"designing", "interests"},
+      {"building", "interests"},
+      {"researching", "interests"},
+      {"dating", "relationships"},
+      {"saving", "other"},
+      {"raising", "relationships"},
+      {"attending", "other"},
+      {"going", "other"},
+      {"doing", "interests"},
+      {"working", "work"},
+      {"exploring", "interests"},
+      {"experimenting", "interests"},
+      {"creating", "interests"},
+      {"making", "interests"},
+      {"growing", "interests"},
+      {"traveling", "interests"},
+      {"travelling", "interests"},
+      {"recording", "interests"},
+      {"performing", "interests"},
+      {"streaming", "interests"},
+      {"fostering", "relationships"},
+      {"competing", "interests"}};
+  if (p >= t.size()) return {};
+  const std::string& v = t[p].low;
+  auto it = doing.find(v);
+  if (it == doing.end()) return {};
+  const std::string w1 = p + 1 < t.size() ? t[p + 1].low : std::string();
+  static const word_set not_activity = {"well",    "good",   "okay",  "ok",  "great", "fine",
+                                        "alright", "better", "worse", "so",  "much",  "nothing",
+                                        "some",    "a",      "all",   "the", "up",    "through"};
+  if (has(not_activity, w1) && (v == "doing" || v == "going" || v == "making" || v == "taking"))
+    return {};
+  if (v == "going" && w1 != "to") return {};
+  if (v == "working" && w1 != "on") return {};
+  if (v == "taking" && w1 != "classes" && w1 != "lessons" && w1 != "courses") return {};
+  if (v == "making" && w1 != "music" && w1 != "jewelry" && w1 != "pottery" && w1 != "art")
+    return {};
+  if (!w1.empty() && has(object_pronouns(), w1)) return {};
+  span o = object_span(t, p);
+  if (!object_ok(o) || word_count(o) < 2) return {};
+  return make("has been " + render(o, c), classify(o, it->second));
 }
 
 // "i used to be a painter", "i used to live in Ohio": a past state, kept as such.
@@ -1798,7 +2020,9 @@ rule_result i_rule(const tokens& t, ctx& c) {
     if (p + 1 < t.size() && t[p + 1].low == "not") return have_rule(t, p + 2, true, c);
     if (never) return {};
     if (v1 == "been" && v2 == "living") return live_rule(t, p + 3, c);
-    if (v1 == "been" && v2 == "working") return work_rule(t, p + 3, false, c, nullptr);
+    if (v1 == "been" && v2 == "working" && p + 3 < t.size() && t[p + 3].low != "on")
+      return work_rule(t, p + 3, false, c, nullptr);
+    if (v1 == "been" && !neg) return been_doing_rule(t, p + 2, c);
     return have_rule(t, p + 1, neg, c);
   }
   if (v == "own" && !never) {
@@ -1863,6 +2087,13 @@ rule_result i_rule(const tokens& t, ctx& c) {
     return r;
   }
   if (v == "got" && relationship_status_words().count(v1)) return make("is " + v1, "relationships");
+  // "i just turned 18", "i turned forty years old": the age now
+  if (v == "turned" && (all_digits(v1) || has(number_words(), v1))) return am_rule(t, p + 1, c);
+  // "i won homecoming queen", "i won a marathon": an achievement
+  if (v == "won" && !v1.empty() && !has(object_pronouns(), v1) && v1 != "the" && v1 != "some") {
+    span o = object_span(t, p);
+    if (object_ok(o, 10) && word_count(o) >= 2) return make(render(o, c), classify(o, "other"));
+  }
   if (rule_result r = life_event_rule(t, p, recent, c); r.ok) return r;
   if (v == "used" && v1 == "to") return used_to_rule(t, p + 2, c);
   if (v == "got" && (v1 == "a" || v1 == "an") && p + 2 < t.size() &&
@@ -2065,6 +2296,129 @@ std::vector<std::string> norm_words(std::string_view text) {
   return out;
 }
 
+// Relatives and pets worth a fact when the user mentions them as theirs ("my wife and i",
+// "walking my two dogs"). Parents, cousins and friends are left out: nearly everyone has
+// them, so "Has a mom" tells nothing.
+const std::unordered_map<std::string_view, std::string_view>& implied_nouns() {
+  // word -> singular
+  static const std::unordered_map<std::string_view, std::string_view> m = {
+      {"wife", "wife"},
+      {"husband", "husband"},
+      {"spouse", "spouse"},
+      {"boyfriend", "boyfriend"},
+      {"girlfriend", "girlfriend"},
+      {"fiance", "fiance"},
+      {"fiancee", "fiancee"},
+      {"son", "son"},
+      {"sons", "son"},
+      {"daughter", "daughter"},
+      {"daughters", "daughter"},
+      {"kid", "kid"},
+      {"kids", "kid"},
+      {"child", "child"},
+      {"children", "child"},
+      {"sister", "sister"},
+      {"sisters", "sister"},
+      {"brother", "brother"},
+      {"brothers", "brother"},
+      {"twins", "twin"},
+      {"grandkids", "grandkid"},
+      {"grandchildren", "grandchild"},
+      {"grandson", "grandson"},
+      {"granddaughter", "granddaughter"},
+      {"stepson", "stepson"},
+      {"stepdaughter", "stepdaughter"},
+      {"dog", "dog"},
+      {"dogs", "dog"},
+      {"puppy", "puppy"},
+      {"cat", "cat"},
+      {"cats", "cat"},
+      {"kitten", "kitten"},
+      {"hamster", "hamster"},
+      {"parrot", "parrot"},
+      {"rabbit", "rabbit"},
+      {"bunny", "bunny"},
+      {"horse", "horse"},
+      {"horses", "horse"},
+      {"snake", "snake"},
+      {"lizard", "lizard"},
+      {"turtle", "turtle"},
+      {"turtles", "turtle"},
+      {"ferret", "ferret"},
+      {"gecko", "gecko"},
+      {"goldfish", "goldfish"},
+      {"pony", "pony"},
+      {"iguana", "iguana"},
+      {"tortoise", "tortoise"}};
+  return m;
+}
+
+// "my wife and i", "walking my two dogs", "my dog Max": a relative or pet the user has,
+// mentioned in passing. Gives "Has a wife", "Has two dogs", "Has a dog named Max".
+void implied_relations(const tokens& t, const ctx& c, std::vector<extracted_fact>& out) {
+  static const word_set mods = {
+      "new",    "little", "older", "younger", "big",   "baby",    "oldest", "youngest", "eldest",
+      "middle", "twin",   "pet",   "adult",   "grown", "teenage", "step",   "two",      "three",
+      "four",   "five",   "six",   "seven",   "eight", "nine",    "ten"};
+  for (std::size_t i = 0; i + 1 < t.size(); ++i) {
+    if (t[i].low != "my") continue;
+    std::size_t j = i + 1;
+    std::vector<const token*> ms;
+    while (j < t.size() && ms.size() < 2 && (has(mods, t[j].low) || all_digits(t[j].low)))
+      ms.push_back(&t[j++]);
+    if (j >= t.size() || !is_word(t[j])) continue;
+    std::string w = t[j].low;
+    bool possessive = false;  // "my dog's name", "my sisters cat"
+    if (w.size() > 2 && w.compare(w.size() - 2, 2, "'s") == 0) {
+      w.resize(w.size() - 2);
+      possessive = true;
+    }
+    auto it = implied_nouns().find(w);
+    if (it == implied_nouns().end()) continue;
+    const std::string_view singular = it->second;
+    const bool next_is_noun = j + 1 < t.size() && is_word(t[j + 1]) &&
+                              (t[j + 1].low == "name" || t[j + 1].low == "names" ||
+                               has(family_words(), t[j + 1].low) || has(pet_words(), t[j + 1].low));
+    if (next_is_noun) possessive = true;
+    // "my dog walker", "my horse painting": the noun names something else
+    static const word_set compound = {
+        "walker",    "walkers",   "sitter",  "food",   "toy",     "toys",    "show",     "shows",
+        "painting",  "paintings", "drawing", "photo",  "photos",  "picture", "pictures", "pic",
+        "video",     "costume",   "lover",   "lovers", "person",  "people",  "park",     "bed",
+        "treats",    "hair",      "fur",     "years",  "days",    "school",  "room",     "friendly",
+        "sculpture", "book",      "books",   "class",  "classes", "team",    "game",     "games"};
+    if (!possessive && j + 1 < t.size() && has(compound, t[j + 1].low)) continue;
+    bool counted = false;
+    for (auto* m : ms) counted |= all_digits(m->low) || has(number_words(), m->low);
+    const bool plural = counted || (!possessive && w != singular);
+    std::string text = "has ";
+    if (!plural)
+      text += (ms.empty() ? "a "
+                          : (std::string("aeiou").find(ms[0]->low[0]) != std::string::npos ? "an "
+                                                                                           : "a "));
+    for (auto* m : ms) text += m->low + " ";
+    text += plural ? w : std::string(singular);
+    // "my dog Max": a capitalized word after a pet is its name (typed case only)
+    if (!plural && !c.all_lower && j + 1 < t.size() && has(pet_words(), singular) &&
+        is_word(t[j + 1]) && !t[j + 1].orig.empty() && t[j + 1].orig[0] >= 'A' &&
+        t[j + 1].orig[0] <= 'Z' && t[j + 1].low != "i")
+      text += " named " + t[j + 1].orig;
+    bool known = false;
+    for (const auto& f : out) {
+      for (const std::string& fw : norm_words(f.text))
+        known |= fw == w || fw == singular || fw == std::string(singular) + "s";
+      known |= f.implied_noun == singular;
+    }
+    if (known) continue;
+    extracted_fact f;
+    f.text = std::move(text);
+    capitalize_first(f.text);
+    f.category = "relationships";
+    f.implied_noun = std::string(singular);
+    out.push_back(std::move(f));
+  }
+}
+
 }  // namespace
 
 std::vector<extracted_fact> extract_facts(std::string_view message) {
@@ -2092,6 +2446,7 @@ std::vector<extracted_fact> extract_facts(std::string_view message) {
       b += 2;
     while (b < t.size() && (!is_word(t[b]) || has(lead_fillers(), t[b].low))) ++b;
     if (b >= t.size()) continue;
+    const token t0_before = b > 0 ? t[b - 1] : token{};
     if (b > 0) t.erase(t.begin(), t.begin() + static_cast<std::ptrdiff_t>(b));
     if (t.size() < 2) continue;
     if (is_temporary(t)) continue;
@@ -2100,10 +2455,16 @@ std::vector<extracted_fact> extract_facts(std::string_view message) {
       if (t[i].low == "too" && i + 1 == t.size()) c.additive = true;
       if (t[i].low == "as" && i + 1 < t.size() && t[i + 1].low == "well") c.additive = true;
     }
-    // dropped subject: "dont like crowds", "love hiking", "just moved to Boston"
+    // dropped subject: "dont like crowds", "love hiking", "just moved to Boston"; but not a
+    // noun ("nice work, Maria", "so much love everywhere"), an imperative ("enjoy yourself")
+    // or a reaction to what the other side showed ("love the colors", "love that")
     static const word_set dropped = {"love", "hate", "enjoy", "moved", "live", "work"};
-    if (has(dropped, t[0].low) || (t[0].low == "do" && t[1].low == "not") ||
-        (t[0].low == "just" && t[1].low == "moved"))
+    static const word_set praise = {"nice", "great", "good", "awesome", "cool", "amazing",
+                                    "hard", "much",  "so",   "true",    "fun",  "the"};
+    static const word_set pointing = {"the", "this", "that", "these", "those", "your", "yours"};
+    const bool noun_use = b > 0 && is_word(t0_before) && has(praise, t0_before.low);
+    if ((has(dropped, t[0].low) && is_word(t[1]) && !noun_use && !has(pointing, t[1].low)) ||
+        (t[0].low == "do" && t[1].low == "not") || (t[0].low == "just" && t[1].low == "moved"))
       t.insert(t.begin(), token{"i", "i", 0});
     rule_result r;
     if (t[0].low == "i")
@@ -2120,6 +2481,7 @@ std::vector<extracted_fact> extract_facts(std::string_view message) {
     for (const auto& e : out) dup |= normalize_fact_text(e.text) == key;
     if (!dup) out.push_back(std::move(f));
   }
+  implied_relations(toks, base, out);
   return out;
 }
 
@@ -2212,6 +2574,10 @@ extraction_output rule_extractor::extract(const extraction_input& in) {
       if (n.empty()) continue;
       bool known = false;
       for (const entry& e : state) known |= e.norm == n;
+      if (!ef.implied_noun.empty())  // "Has a wife" adds nothing to "Wife's name is Anna"
+        for (const entry& e : state)
+          for (const std::string& w : norm_words(e.norm))
+            known |= w == ef.implied_noun || w == ef.implied_noun + "s";
       if (known) continue;
       entry* holder = nullptr;
       if (!ef.slot.empty())

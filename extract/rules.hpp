@@ -16,6 +16,9 @@ struct extracted_fact {
   // Single-valued attribute this fact sets ("location", "employer", "diet", ...), empty if
   // the fact is one of many (likes, pets...). A new value for a slot updates the old fact.
   std::string slot;
+  // For a fact implied by a mention ("my wife said" -> "Has a wife"): the noun it is about.
+  // Such a fact is dropped when another fact of the batch or an active fact names it.
+  std::string implied_noun;
 };
 
 // Facts stated by the user in one message; none for questions, temporary states,

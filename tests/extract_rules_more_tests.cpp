@@ -157,3 +157,98 @@ TEST_CASE("rules: small talk gives at most 0.1 facts per message") {
   CHECK(static_cast<double>(facts) / static_cast<double>(small_talk.size()) <= 0.1);
   CHECK(facts == 0);
 }
+
+TEST_CASE("rules: a relative or pet mentioned as the user's own is a fact") {
+  check_rows({
+      {"my wife and i went hiking", {"Has a wife"}, "relationships"},
+      {"hi , sitting here with my three dogs watching the olympics !", {"Has three dogs"}},
+      {"walking my 2 dogs", {"Has 2 dogs"}},
+      {"My dog Max is sick.", {"Has a dog named Max"}, "relationships"},
+      {"my older sister is visiting", {"Has an older sister"}},
+      {"my kids love pizza", {"Has kids"}},
+      {"my sisters cat is cute", {"Has a sister"}},  // possessive, not "sisters"
+      {"i gave my dog's toy away", {"Has a dog"}},
+      // a stated fact about the same noun is enough
+      {"i have two dogs and my dogs love walks", {"Has two dogs"}},
+      // not the user's, not a relation, or nearly universal
+      {"my ex wife hates me", {}},
+      {"my late husband loved jazz", {}},
+      {"my dog walker is late", {}},
+      {"my horse painting won a prize", {}},
+      {"my mom called", {}},
+      {"my friends are great", {}},
+      {"your dog is cute", {}},
+  });
+}
+
+TEST_CASE("rules: an object that lost its referent gives no fact") {
+  check_rows({
+      // a trailing pronoun or preposition was trimmed and left the object incomplete
+      {"cars are my thing . i love working on them .", {}},
+      {"Interesting! Love to hear more about it.", {}},
+      {"i am allergic to them but i do it anyway", {}},
+      {"i have four of them", {}},
+      {"Whenever I can, I love going for walks to take it all in.", {}},
+      // ... but a complete object before an adjunct "on it", "for that" stays
+      {"my tractor is red , i listen to classical music on it .", {"Listens to classical music"}},
+      {"reading is good to relax , i also like to take bubble baths for that",
+       {"Likes to take bubble baths"}},
+      // an object that refers to something said before
+      {"I love seeing them eat fruit - they get so hyped!", {}},
+      {"I'm a big fan of those.", {}},
+      // IT, the trade, is not a pronoun
+      {"i work in it from home", {"Works in it from home"}},
+      // nothing but function words and adverbs
+      {"yes i do after all i am a engineer .", {"Is a engineer"}},
+      {"I do have my gaming group I play with regularly.", {"Has their gaming group"}},
+      {"So much energy and love everywhere!", {}},
+      {"Plus, love makes writing even more fun.", {}},
+  });
+}
+
+TEST_CASE("rules: replies, reactions and plans are not facts") {
+  check_rows({
+      {"Nice work, Maria! Let's get to work!", {}},
+      {"Enjoy yourself!", {}},
+      {"Love the colors and the chilled-out sunset vibe.", {}},
+      {"love hiking !", {"Loves hiking"}},  // a dropped subject is still the user
+      {"I have great news!", {}},
+      {"I've got a funny story.", {}},
+      {"I've hit a sore spot lately.", {}},
+      {"I've even exchanged contacts with a few.", {}},
+      {"I'm grateful for all the support I've got from friends and mentors.", {}},
+      {"Starting tomorrow, I will go to the gym and exercise regularly.", {}},
+      // a name addressed at the end and "to be honest" are not part of the object
+      {"I love the quote, Sam.", {"Loves the quote"}},
+      {"I don't like bowling itself, to be honest.", {"Does not like bowling itself"}},
+      {"I live in Paris, France.", {"Lives in Paris, France"}},
+  });
+}
+
+TEST_CASE("rules: ongoing activities, experiences and age changes") {
+  check_rows({
+      {"I've been teaching my siblings coding.", {"Has been teaching their siblings coding"}},
+      {"i have been volunteering at the homeless shelter",
+       {"Has been volunteering at the homeless shelter"},
+       "interests"},
+      {"I've been going to therapy", {"Has been going to therapy"}},
+      {"I'm working on a new game.", {"Is working on a new game"}},
+      {"I'm taking pottery classes", {"Is taking pottery classes"}, "interests"},
+      {"i'm practicing guitar", {"Is practicing guitar"}},
+      {"I started surfing five years ago and it's been great.", {"Started surfing"}},
+      {"i have actually met taylor swift", {"Has met taylor swift"}},
+      {"i just won homecoming queen", {"Won homecoming queen"}},
+      {"i just turned 18", {"Is 18 years old"}, "other"},
+      {"i have one dog , he's a german shepherd", {"Has one dog"}},
+      {"i have a bunch of cats", {"Has a bunch of cats"}},
+      // not activities: feelings, passing states, fillers, and things without a referent
+      {"I've been doing well", {}},
+      {"i've been thinking about it", {}},
+      {"i have been studying language all day", {}},
+      {"I'm working on it", {}},
+      {"i am taking a break", {}},
+      {"i have one", {}},
+      {"i won the game", {}},
+      {"I started thinking about it", {}},
+  });
+}

@@ -97,7 +97,10 @@ TEST_CASE("rules: work live moved") {
       {"i work at a bank", {"Works at a bank"}, "work", "employer"},
       {"i work out every day", {"Works out every day"}, "interests", ""},
       {"i live in new york", {"Lives in New York"}, "location", "location"},
-      {"I live in Seattle with my husband", {"Lives in Seattle"}, "location", "location"},
+      {"I live in Seattle with my husband",
+       {"Lives in Seattle", "Has a husband"},
+       "location",
+       "location"},
       {"i live with my parents", {"Lives with their parents"}, "relationships", ""},
       {"i moved to boston", {"Lives in Boston"}, "location", "location"},
       {"I just moved to Boston!", {"Lives in Boston"}, "location", "location"},
@@ -286,4 +289,20 @@ TEST_CASE("rules: extractor ops") {
     extraction_input in;
     CHECK(ex.extract(in).ops.empty());
   }
+}
+
+TEST_CASE("rules: an implied relative is not added next to a fact that names it") {
+  rule_extractor ex;
+  extraction_input in;
+  fact f;
+  f.id = "f-wife";
+  f.text = "Wife's name is Anna";
+  in.facts.push_back(f);
+  in.messages.push_back({"m1", "my wife and i love hiking", 1});
+  in.messages.push_back({"m2", "i have a cat", 2});
+  in.messages.push_back({"m3", "my cat sleeps all day and my son is 5", 3});
+  const auto out = ex.extract(in);
+  std::vector<std::string> texts;
+  for (const auto& op : out.ops) texts.push_back(op.text);
+  CHECK(texts == std::vector<std::string>{"Loves hiking", "Has a cat", "Son is 5"});
 }
