@@ -481,6 +481,21 @@ const word_set& intransitive_habits() {
   return s;
 }
 
+// Words that cannot start an object of their own: pronouns, question words, auxiliaries.
+const word_set& object_pronouns() {
+  static const word_set s = {
+      "it",    "that",   "this",       "you",       "your",    "yours",    "them",      "those",
+      "these", "him",    "her",        "what",      "how",     "when",     "where",     "which",
+      "there", "here",   "everything", "both",      "one",     "some",     "so",        "too",
+      "lots",  "alot",   "much",       "all",       "yall",    "ya",       "y'all",     "he",
+      "she",   "they",   "we",         "is",        "are",     "was",      "were",      "do",
+      "does",  "did",    "have",       "has",       "had",     "will",     "would",     "can",
+      "could", "should", "am",         "be",        "being",   "been",     "not",       "who",
+      "why",   "if",     "anything",   "something", "nothing", "either",   "neither",   "whatever",
+      "whats", "its",    "his",        "whom",      "ur",      "yourself", "yourselves"};
+  return s;
+}
+
 // ---------------------------------------------------------------------------------------
 // Tokens.
 
@@ -695,6 +710,11 @@ tokens tokenize(std::string_view message) {
   for (auto& w : ws) {
     if (w.punct != 0) {
       out.push_back({w.s, w.s, w.punct});
+      continue;
+    }
+    // a dash between spaces ends a thought: "a project - challenging but fun"
+    if (w.s.find_first_not_of('-') == std::string::npos) {
+      if (!out.empty() && out.back().punct == 0) out.push_back({".", ".", '.'});
       continue;
     }
     std::string s = w.s;
@@ -995,6 +1015,27 @@ void drop_time_ago(span& o) {
   while (back_in(qualifiers)) o.pop_back();
 }
 
+// Removes a trailing "last week", "last Friday", "on Friday", "this past weekend": the fact is
+// what happened, not when. True if something was removed.
+bool drop_when(span& o) {
+  static const word_set units = {"week",     "weekend",  "month",     "year",     "night",
+                                 "monday",   "tuesday",  "wednesday", "thursday", "friday",
+                                 "saturday", "sunday",   "summer",    "winter",   "spring",
+                                 "fall",     "semester", "season"};
+  static const word_set days = {"monday", "tuesday",  "wednesday", "thursday",
+                                "friday", "saturday", "sunday"};
+  if (o.size() < 3 || !has(units, o.back()->low)) return false;
+  const std::string& p = o[o.size() - 2]->low;
+  std::size_t n = 0;
+  if (p == "last" || p == "past") n = 2;
+  if (p == "on" && has(days, o.back()->low)) n = 2;
+  if (n == 2 && o.size() >= 4 && (o[o.size() - 3]->low == "this" || o[o.size() - 3]->low == "the"))
+    n = 3;  // "this past weekend", "the last year"
+  if (n == 0 || o.size() <= n + 1) return false;
+  o.resize(o.size() - n);
+  return true;
+}
+
 // Words whose removal from the end leaves an object missing its own object: "to take it all
 // in", "more about it", "going there". Such an object refers to something said before; the
 // fact would be unreadable without it, so the rule gives no fact.
@@ -1039,7 +1080,15 @@ span object_span(const tokens& t, std::size_t b) {
          x.low == "tbh" || x.low == "imo" || x.low == "honestly"))
       break;
     if (!o.empty() && is_word(x)) {
-      if (has(cut_words(), x.low) || starts_statement(t, i)) break;
+      if (has(cut_words(), x.low) || starts_statement(t, i)) {
+        // "a cooking class to learn [how ...]": the purpose lost its object
+        if (o.size() >= 3 && o[o.size() - 2]->low == "to" &&
+            !has(object_pronouns(), o.back()->low) &&
+            !adjective_preps().count(o[o.size() - 3]->low) &&
+            !am_adjectives().count(o[o.size() - 3]->low))
+          o.resize(o.size() - 2);
+        break;
+      }
       if ((x.low == "and" || x.low == "so" || x.low == "or" || x.low == "but") &&
           i + 1 < t.size() && has(pronoun_after_conj(), t[i + 1].low))
         break;
@@ -1069,6 +1118,7 @@ span object_span(const tokens& t, std::size_t b) {
       drop_time_ago(o);
       continue;
     }
+    if (drop_when(o)) continue;  // "last week", "on Friday"
     break;
   }
   if (dangling && (of_complement || incomplete_after_trim(o))) o.clear();
@@ -1241,20 +1291,6 @@ bool object_ok(const span& o, std::size_t max_words = max_object_words) {
   for (auto* x : o)
     if (is_word(*x) && !content_free(x->low)) return true;
   return false;
-}
-
-const word_set& object_pronouns() {
-  static const word_set s = {
-      "it",    "that",   "this",       "you",       "your",    "yours",    "them",      "those",
-      "these", "him",    "her",        "what",      "how",     "when",     "where",     "which",
-      "there", "here",   "everything", "both",      "one",     "some",     "so",        "too",
-      "lots",  "alot",   "much",       "all",       "yall",    "ya",       "y'all",     "he",
-      "she",   "they",   "we",         "is",        "are",     "was",      "were",      "do",
-      "does",  "did",    "have",       "has",       "had",     "will",     "would",     "can",
-      "could", "should", "am",         "be",        "being",   "been",     "not",       "who",
-      "why",   "if",     "anything",   "something", "nothing", "either",   "neither",   "whatever",
-      "whats", "its",    "his",        "whom",      "ur",      "yourself", "yourselves"};
-  return s;
 }
 
 std::string conjugate(std::string_view v) {
@@ -1641,7 +1677,10 @@ rule_result am_rule(const tokens& t, std::size_t p, const ctx& c) {
   if (w0 == "living" && !neg) return live_rule(t, p + 1, c);
   // "i'm working on a new game": a project that goes on
   if (w0 == "working" && w1 == "on" && !neg) {
-    if (w2.empty() || has(object_pronouns(), w2) || w2 == "something" || w2 == "things") return {};
+    static const word_set thing_start = {"a",    "an",      "my",  "our", "the",
+                                         "some", "another", "new", "two", "three"};
+    const bool gerund = w2.size() > 4 && w2.compare(w2.size() - 3, 3, "ing") == 0;
+    if (!has(thing_start, w2) && !gerund) return {};
     span o = object_span(t, p);
     if (!object_ok(o) || word_count(o) < 3) return {};
     return make(head + render(o, c), classify(o, "interests"));
@@ -1817,6 +1856,30 @@ const word_set& freq_adverbs() {
   return s;
 }
 
+// Activities that mean something without an object: "i've been surfing", "started knitting".
+// Others need one: "i've been playing [for a month]" says nothing.
+bool activity_alone(std::string_view g) {
+  static const word_set s = {
+      "surfing",   "swimming", "hiking",      "running",    "jogging",       "biking",
+      "cycling",   "dancing",  "singing",     "painting",   "drawing",       "knitting",
+      "gardening", "coding",   "programming", "blogging",   "streaming",     "volunteering",
+      "baking",    "cooking",  "reading",     "writing",    "skateboarding", "skiing",
+      "climbing",  "fishing",  "meditating",  "journaling", "sketching",     "sculpting",
+      "boxing",    "kayaking", "camping",     "traveling",  "travelling",    "studying"};
+  return has(s, g);
+}
+
+// The gerund at t[p] has a real object after it, or needs none.
+bool activity_with_object(const tokens& t, std::size_t p) {
+  if (activity_alone(t[p].low)) return true;
+  if (p + 1 >= t.size() || !is_word(t[p + 1])) return false;
+  static const word_set no_object = {"for",   "since",   "a",      "lately",   "recently", "so",
+                                     "too",   "real",    "really", "hard",     "again",    "more",
+                                     "non",   "nonstop", "what",   "this",     "that",     "these",
+                                     "those", "things",  "stuff",  "something"};
+  return !has(no_object, t[p + 1].low);
+}
+
 // "i just got a puppy", "i recently started a new job", "i adopted a cat": lasting changes.
 rule_result life_event_rule(const tokens& t, std::size_t p, bool recent, const ctx& c) {
   static const word_set always = {"adopted", "bought", "founded", "opened", "joined"};
@@ -1829,6 +1892,7 @@ rule_result life_event_rule(const tokens& t, std::size_t p, bool recent, const c
                             g.compare(g.size() - 3, 3, "ing") == 0 && g != "thinking" &&
                             g != "feeling" && g != "wondering" && g != "getting";
   if (new_activity) {
+    if (!activity_with_object(t, p + 1)) return {};
     span o = object_span(t, p);
     if (!object_ok(o) || word_count(o) < 2) return {};
     return make(std::string(recent ? "recently " : "") + render(o, c), classify(o, "interests"));
@@ -1941,6 +2005,7 @@ rule_result been_doing_rule(const tokens& t, std::size_t p, const ctx& c) {
   if (v == "making" && w1 != "music" && w1 != "jewelry" && w1 != "pottery" && w1 != "art")
     return {};
   if (!w1.empty() && has(object_pronouns(), w1)) return {};
+  if (!activity_with_object(t, p)) return {};
   span o = object_span(t, p);
   if (!object_ok(o) || word_count(o) < 2) return {};
   return make("has been " + render(o, c), classify(o, it->second));

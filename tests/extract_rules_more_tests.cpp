@@ -56,7 +56,7 @@ TEST_CASE("rules: recent life events and used to") {
        {"Recently got an apartment with their best friend"}},
       {"I recently started a new job at the bank", {"Recently started a new job at the bank"}},
       {"i just adopted a puppy", {"Recently adopted a puppy"}, "other"},
-      {"I bought a house last year", {"Bought a house last year"}},
+      {"I bought a house last year", {"Bought a house"}},
       {"i used to be a painter but now i'm a housekeeper",
        {"Used to be a painter", "Is a housekeeper"},
        "work"},
@@ -250,5 +250,23 @@ TEST_CASE("rules: ongoing activities, experiences and age changes") {
       {"i have one", {}},
       {"i won the game", {}},
       {"I started thinking about it", {}},
+      {"I've been playing for a month now", {}},
+      {"I already started doing what you said", {}},
+      {"I've been surfing for years", {"Has been surfing for years"}},
+  });
+}
+
+TEST_CASE("rules: a dash ends a thought, and when it happened is not part of what") {
+  check_rows({
+      {"I'm working on a project - challenging but fulfilling.", {"Is working on a project"}},
+      {"i love hiking - do you?", {"Loves hiking"}},
+      {"I won my first video game tournament last week - so exciting!",
+       {"Won their first video game tournament"}},
+      {"I won my fourth video game tournament on Friday!",
+       {"Won their fourth video game tournament"}},
+      {"I joined a book club this past weekend", {"Joined a book club"}},
+      {"I'm taking a cooking class to learn how to make pasta", {"Is taking a cooking class"}},
+      {"i am allergic to them but i do it anyway", {}},
+      {"I love my self-care routine", {"Loves their self-care routine"}},
   });
 }
