@@ -481,6 +481,15 @@ const word_set& intransitive_habits() {
   return s;
 }
 
+// "hiking", "working": a verb's -ing form (not "something", "morning", "spring").
+bool is_gerund(std::string_view w) {
+  static const word_set nouns = {"something", "anything", "nothing", "everything", "thing",
+                                 "morning",   "evening",  "spring",  "string",     "king",
+                                 "ring",      "wedding",  "ceiling", "sibling",    "pudding",
+                                 "darling",   "during",   "bring",   "sing",       "wing"};
+  return w.size() > 4 && w.compare(w.size() - 3, 3, "ing") == 0 && !has(nouns, w);
+}
+
 // Words that cannot start an object of their own: pronouns, question words, auxiliaries.
 const word_set& object_pronouns() {
   static const word_set s = {
@@ -852,6 +861,18 @@ const word_set& modal_words() {
   return s;
 }
 
+// "... and love hiking" is a verb; "self-acceptance and love theme" is a noun. After a
+// preference verb that is also a noun, only what starts a verb's object counts: "to", a
+// gerund, a determiner or a plural.
+bool verb_not_noun(const tokens& all, std::size_t i, std::size_t end) {
+  static const word_set also_nouns = {"love", "like", "hate", "work", "care", "support"};
+  if (!has(also_nouns, all[i].low)) return true;
+  if (i + 1 >= end || !is_word(all[i + 1])) return false;
+  const std::string& w = all[i + 1].low;
+  static const word_set starts = {"to", "the", "my", "a", "an", "all", "our", "most", "being"};
+  return has(starts, w) || is_gerund(w) || (w.size() > 3 && w.back() == 's' && w != "is");
+}
+
 // The clause so far has the user as subject ("i ...", after fillers) and no negation, whose
 // scope over a coordinated verb would be ambiguous ("i don't smoke and drink").
 bool user_clause_without_negation(const tokens& t) {
@@ -889,7 +910,7 @@ std::vector<clause> split_clauses(const tokens& all) {
       }
       // "i sing folk music and play piano": the second verb phrase is its own clause
       if ((t.low == "and" || t.low == "but") && i + 1 < e && coordinated_verb(all[i + 1].low) &&
-          user_clause_without_negation(cur.toks)) {
+          verb_not_noun(all, i + 1, e) && user_clause_without_negation(cur.toks)) {
         const bool sub = cur.skip;
         cs.push_back({});
         cs.back().skip = sub;
@@ -941,7 +962,7 @@ const word_set& cut_words() {
       "where",    "i",        "we",      "he",      "she",      "they",   "hbu",      "wbu",
       "btw",      "anyway",   "anyways", "except",  "until",    "which",  "whereas",  "hehe",
       "xd",       "yourself", "whats",   "though",  "tho",      "unlike", "whatever", "do",
-      "does",     "did",      "ever",    "besides"};
+      "does",     "did",      "ever",    "besides", "ya"};
   return s;
 }
 
@@ -954,21 +975,21 @@ const word_set& pronoun_after_conj() {
 
 const word_set& trailing_drop() {
   static const word_set s = {
-      "really",    "just",  "also",       "so",         "too",      "though",    "tho",
-      "lol",       "haha",  "either",     "anyway",     "anyways",  "now",       "right",
-      "ok",        "okay",  "yes",        "yeah",       "actually", "honestly",  "basically",
-      "lately",    "btw",   "and",        "or",         "but",      "with",      "to",
-      "the",       "a",     "an",         "of",         "that",     "who",       "as",
-      "for",       "in",    "at",         "on",         "like",     "my",        "their",
-      "when",      "than",  "about",      "is",         "are",      "was",       "its",
-      "from",      "by",    "very",       "more",       "most",     "this",      "these",
-      "those",     "then",  "plus",       "some",       "much",     "well",      "still",
-      "again",     "there", "here",       "it",         "too",      "much",      "nowadays",
-      "currently", "these", "days",       "definitely", "totally",  "hehe",      "being",
-      "am",        "be",    "were",       "all",        "ever",     "sometimes", "kinda",
-      "pretty",    "quite", "even",       "any",        "having",   "had",       "has",
-      "have",      "will",  "originally", "would",      "can",      "could",     "should",
-      "them",      "much",  "before",     "since"};
+      "really",    "just",  "also",       "so",         "too",        "though",    "tho",
+      "lol",       "haha",  "either",     "anyway",     "anyways",    "now",       "right",
+      "ok",        "okay",  "yes",        "yeah",       "actually",   "honestly",  "basically",
+      "lately",    "btw",   "and",        "or",         "but",        "with",      "to",
+      "the",       "a",     "an",         "of",         "that",       "who",       "as",
+      "for",       "in",    "at",         "on",         "like",       "my",        "their",
+      "when",      "than",  "about",      "is",         "are",        "was",       "its",
+      "from",      "by",    "very",       "more",       "most",       "this",      "these",
+      "those",     "then",  "plus",       "some",       "much",       "well",      "still",
+      "again",     "there", "here",       "it",         "too",        "much",      "nowadays",
+      "currently", "these", "days",       "definitely", "totally",    "hehe",      "being",
+      "am",        "be",    "were",       "all",        "ever",       "sometimes", "kinda",
+      "pretty",    "quite", "even",       "any",        "having",     "had",       "has",
+      "have",      "will",  "originally", "would",      "can",        "could",     "should",
+      "them",      "much",  "before",     "since",      "especially", "ones"};
   return s;
 }
 
@@ -1017,14 +1038,18 @@ void drop_time_ago(span& o) {
 
 // Removes a trailing "last week", "last Friday", "on Friday", "this past weekend": the fact is
 // what happened, not when. True if something was removed.
-bool drop_when(span& o) {
+bool drop_when_unit(std::string_view w) {
   static const word_set units = {"week",     "weekend",  "month",     "year",     "night",
                                  "monday",   "tuesday",  "wednesday", "thursday", "friday",
                                  "saturday", "sunday",   "summer",    "winter",   "spring",
-                                 "fall",     "semester", "season"};
+                                 "fall",     "semester", "season",    "time"};
+  return has(units, w);
+}
+
+bool drop_when(span& o) {
   static const word_set days = {"monday", "tuesday",  "wednesday", "thursday",
                                 "friday", "saturday", "sunday"};
-  if (o.size() < 3 || !has(units, o.back()->low)) return false;
+  if (o.size() < 3 || !drop_when_unit(o.back()->low)) return false;
   const std::string& p = o[o.size() - 2]->low;
   std::size_t n = 0;
   if (p == "last" || p == "past") n = 2;
@@ -1052,7 +1077,7 @@ const word_set& dangling_words() {
 bool incomplete_after_trim(const span& o) {
   if (o.empty()) return true;
   const std::string& last = o.back()->low;
-  if (last.size() > 4 && last.compare(last.size() - 3, 3, "ing") == 0) return true;
+  if (is_gerund(last)) return true;
   if (o.size() >= 2 && o[o.size() - 2]->low == "to") return true;
   if (adjective_preps().count(last) || am_adjectives().count(last)) return true;
   if (o.size() == 1 && (all_digits(last) || has(number_words(), last))) return true;
@@ -1268,12 +1293,14 @@ rule_result make(std::string text, std::string category) {
 // regularly", "everywhere", "after") says nothing.
 bool content_free(const std::string& w) {
   static const word_set s = {
-      "everywhere", "anywhere",   "somewhere", "often",      "everyday",   "after",
-      "before",     "during",     "anymore",   "together",   "around",     "again",
-      "almost",     "later",      "soon",      "best",       "less",       "alone",
-      "not",        "no",         "regularly", "daily",      "weekly",     "usually",
-      "constantly", "frequently", "normally",  "generally",  "especially", "exactly",
-      "certainly",  "hopefully",  "mostly",    "absolutely", "completely", "probably"};
+      "everywhere", "anywhere",   "somewhere",  "often",      "everyday",   "after",
+      "before",     "during",     "anymore",    "together",   "around",     "again",
+      "almost",     "later",      "soon",       "best",       "less",       "alone",
+      "not",        "no",         "regularly",  "daily",      "weekly",     "usually",
+      "constantly", "frequently", "normally",   "generally",  "especially", "exactly",
+      "certainly",  "hopefully",  "mostly",     "absolutely", "completely", "probably",
+      "something",  "someone",    "somebody",   "things",     "stuff",      "anything",
+      "everything", "everyone",   "especially", "ones"};
   return has(s, w) || has(trailing_drop(), w);
 }
 
@@ -1281,6 +1308,13 @@ bool object_ok(const span& o, std::size_t max_words = max_object_words) {
   const std::size_t n = word_count(o);
   if (n < 1 || n > max_words) return false;
   if (is_finite_verb(o.front()->low)) return false;  // "love makes writing fun"
+  const std::string& first = o.front()->low;
+  // "a book i read last year reminds me": a relative clause, its object came before "i"
+  if ((first == "last" || first == "this" || first == "next") && o.size() > 1 &&
+      drop_when_unit(o[1]->low))
+    return false;
+  // "obsessed with the way [they create ...]": the rest was cut
+  if (o.size() >= 2 && o.back()->low == "way" && o[o.size() - 2]->low == "the") return false;
   // "love seeing them eat fruit", "a big fan of those": about something said before
   static const word_set anaphora = {"it", "them", "they", "those", "these", "him", "he", "she"};
   for (std::size_t i = 0; i < o.size(); ++i) {
@@ -1432,6 +1466,8 @@ rule_result pref_rule(const tokens& t, std::size_t p, std::string_view verb, boo
   if (p >= t.size()) return {};
   const std::string& w0 = t[p].low;
   const std::string w1 = p + 1 < t.size() ? t[p + 1].low : std::string();
+  // "love and acceptance should be ...": the noun "love", not the verb
+  if (w0 == "and" || w0 == "or" || w0 == "but" || w0 == "than") return {};
   if (has(object_pronouns(), w0) || w0 == "ur" || w0 == "hearing" || w0 == "talking" ||
       w0 == "chatting" || w0 == "meeting" || (w0 == "reading" && w1 == "about") || w0 == "when" ||
       w0 == "how" ||
@@ -1602,6 +1638,15 @@ rule_result am_rule(const tokens& t, std::size_t p, const ctx& c) {
     (void)bad;
     span o = object_span(t, p);
     if (!object_ok(o)) return {};
+    {  // "i'm a huge fan!": a reaction unless it says of what ("a coffee lover" is fine)
+      static const word_set fans = {"fan", "lover", "fanatic", "buff", "junkie", "enthusiast"};
+      static const word_set intensifiers = {"a",    "an",   "big",   "huge", "massive", "total",
+                                            "true", "real", "great", "die",  "hard",    "biggest"};
+      bool only_intensifiers = has(fans, o.back()->low);
+      for (std::size_t i = 0; i + 1 < o.size(); ++i)
+        only_intensifiers &= !is_word(*o[i]) || has(intensifiers, o[i]->low);
+      if (only_intensifiers) return {};
+    }
     bool occ = false, fam = false, diet = false, fan = false;
     for (auto* x : o) {
       occ |= has(occupation_words(), x->low);
@@ -1679,7 +1724,7 @@ rule_result am_rule(const tokens& t, std::size_t p, const ctx& c) {
   if (w0 == "working" && w1 == "on" && !neg) {
     static const word_set thing_start = {"a",    "an",      "my",  "our", "the",
                                          "some", "another", "new", "two", "three"};
-    const bool gerund = w2.size() > 4 && w2.compare(w2.size() - 3, 3, "ing") == 0;
+    const bool gerund = is_gerund(w2);
     if (!has(thing_start, w2) && !gerund) return {};
     span o = object_span(t, p);
     if (!object_ok(o) || word_count(o) < 3) return {};
@@ -1800,8 +1845,7 @@ rule_result habit_rule(const tokens& t, std::size_t p, std::string_view verb, bo
        w0 == "that" || w0 == "this" || w0 == "that" || w0 == "what"))
     return {};
   // "i go to church", "i go hiking"; not "i go wild", "i go twice a day"
-  if (verb == "go" && w0 != "to" && !(w0.size() > 4 && w0.compare(w0.size() - 3, 3, "ing") == 0))
-    return {};
+  if (verb == "go" && w0 != "to" && !is_gerund(w0)) return {};
   if (verb == "make" && (w0 == "sure" || w0 == "a" || w0 == "the" || w0 == "time")) return {};
   if (verb == "take" && !(w0 == "care" || w0 == "classes" || w0 == "lessons")) return {};
   if (verb == "care" && !(w0 == "for")) return {};
@@ -1888,8 +1932,7 @@ rule_result life_event_rule(const tokens& t, std::size_t p, bool recent, const c
   const std::string& v = t[p].low;
   // "i started surfing five years ago": a new activity, however long ago
   const std::string g = p + 1 < t.size() ? t[p + 1].low : std::string();
-  const bool new_activity = (v == "started" || v == "began") && g.size() > 4 &&
-                            g.compare(g.size() - 3, 3, "ing") == 0 && g != "thinking" &&
+  const bool new_activity = (v == "started" || v == "began") && is_gerund(g) && g != "thinking" &&
                             g != "feeling" && g != "wondering" && g != "getting";
   if (new_activity) {
     if (!activity_with_object(t, p + 1)) return {};

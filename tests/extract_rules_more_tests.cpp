@@ -222,6 +222,17 @@ TEST_CASE("rules: replies, reactions and plans are not facts") {
       {"I love the quote, Sam.", {"Loves the quote"}},
       {"I don't like bowling itself, to be honest.", {"Does not like bowling itself"}},
       {"I live in Paris, France.", {"Lives in Paris, France"}},
+      // a noun that looks like a verb
+      {"Love and acceptance should be everyone's right.", {}},
+      {"I love the self-acceptance and love theme.", {"Loves the self-acceptance and love theme"}},
+      {"i have a dog and love cats", {"Has a dog", "Loves cats"}},
+      // a reaction, a vague object, a relative clause whose object came before "i"
+      {"I'm a huge fan!", {}},
+      {"i am a coffee lover", {"Is a coffee lover"}},
+      {"I'm working on something new.", {}},
+      {"A book I read last year reminds me to always pursue my dreams.", {}},
+      {"I'm obsessed with the way they build worlds.", {}},
+      {"I have a small garden as well ya know", {"Has a small garden"}},
   });
 }
 
