@@ -355,6 +355,7 @@ const std::unordered_map<std::string_view, std::string_view>& am_adjectives() {
       {"afraid", "other"},
       {"scared", "other"},
       {"terrified", "other"},
+      {"petrified", "other"},
       {"deathly", "health"},
       {"frightened", "other"},
       {"good", "other"},
@@ -394,6 +395,7 @@ const std::unordered_map<std::string_view, word_set>& adjective_preps() {
       {"passionate", {"about"}},
       {"crazy", {"about"}},
       {"fascinated", {"by", "with"}},
+      {"petrified", {"of"}},
       {"fluent", {"in"}},
       {"related", {"to"}},
       {"close", {"to", "with"}},
@@ -1629,6 +1631,18 @@ rule_result am_rule(const tokens& t, std::size_t p, const ctx& c) {
     }
     return {};
   }
+  // lower-case chat drops articles: "i am gold medalist", "i am ex military"
+  if (!neg && w0 != "a" && w0 != "an" && w0 != "the" && !has(object_pronouns(), w0) &&
+      !is_gerund(w0) && !is_participle(w0)) {
+    span o = object_span(t, p);
+    const std::size_t n = word_count(o);
+    static const word_set extra = {"medalist", "olympian", "military", "survivor", "marine"};
+    if (n >= 2 && n <= 3 && is_word(*o.back()) &&
+        (has(occupation_words(), o.back()->low) || has(extra, o.back()->low)) &&
+        (w0 == "ex" || w0 == "former" || has(occupation_words(), w0) || word_count(o) == 2) &&
+        object_ok(o))
+      return make(head + render(o, c), "work");
+  }
   if (w0 == "a" || w0 == "an") {
     static const word_set bad = {"little", "bit", "lot",     "few",   "mess", "wreck", "fan",
                                  "huge",   "big", "massive", "total", "good", "great"};
@@ -2294,12 +2308,19 @@ rule_result my_rule(const tokens& t, const ctx& c) {
     std::vector<bool> cap(val.size(), true);
     return make("name is " + render(val, c, &cap), "other");
   }
-  // "my wife's name is anna"
-  if (k == 3 && t[2].low == "name" && verb == "is" && s0.size() > 2 &&
-      s0.compare(s0.size() - 2, 2, "'s") == 0) {
+  // "my wife's name is anna"; "my dogs name is max" -> "Has a dog named Max"
+  const bool apostrophe = s0.size() > 2 && s0.compare(s0.size() - 2, 2, "'s") == 0;
+  const bool bare_s = !apostrophe && s0.size() > 3 && s0.back() == 's' &&
+                      (has(pet_words(), s0.substr(0, s0.size() - 1)) ||
+                       has(family_words(), s0.substr(0, s0.size() - 1)));
+  if (k == 3 && t[2].low == "name" && verb == "is" && (apostrophe || bare_s)) {
     if (word_count(val) > 3) return {};
     std::vector<bool> cap(val.size(), true);
-    const std::string rel = s0.substr(0, s0.size() - 2);
+    const std::string rel = s0.substr(0, s0.size() - (apostrophe ? 2 : 1));
+    if (has(pet_words(), rel)) {
+      return make("has a " + rel + " named " + render(val, c, &cap), "relationships");
+    }
+    if (bare_s) subj_text = rel + "'s name";
     std::string cat = has(family_words(), rel) ? "relationships" : "other";
     if (!has(family_words(), rel) && !has(pet_words(), rel)) return {};
     return make(subj_text + " is " + render(val, c, &cap), cat);
