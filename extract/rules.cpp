@@ -2425,6 +2425,51 @@ std::vector<std::string> norm_words(std::string_view text) {
   return out;
 }
 
+// Rewrites the other ways of naming a favorite into "my favorite <what> is <value>":
+// "pizza is my favorite food", "my favorite color happens to be red", "my all time
+// favorite toy is lite brite".
+void canonical_favorite(tokens& t) {
+  auto fav = [](const std::string& w) { return w == "favorite" || w == "favourite"; };
+  if (t.size() >= 4 && t[0].low == "my") {
+    // "my all time favorite", "my absolute favorite", "my very favorite"
+    std::size_t k = 1;
+    while (k < t.size() && k <= 3 &&
+           (t[k].low == "all" || t[k].low == "time" || t[k].low == "absolute" ||
+            t[k].low == "very" || t[k].low == "most"))
+      ++k;
+    if (k > 1 && k < t.size() && fav(t[k].low))
+      t.erase(t.begin() + 1, t.begin() + static_cast<std::ptrdiff_t>(k));
+    // "happens to be" / "has to be" / "would have to be" -> "is"
+    for (std::size_t i = 2; i + 2 < t.size(); ++i)
+      if ((t[i].low == "happens" || t[i].low == "has") && t[i + 1].low == "to" &&
+          t[i + 2].low == "be") {
+        t[i] = token{"is", "is", 0};
+        t.erase(t.begin() + static_cast<std::ptrdiff_t>(i) + 1,
+                t.begin() + static_cast<std::ptrdiff_t>(i) + 3);
+        break;
+      }
+    return;
+  }
+  // "<value> is|are my favorite <what>"
+  std::size_t k = 1;
+  while (k < t.size() && k <= 4 && t[k].low != "is" && t[k].low != "are") ++k;
+  if (k > 4 || k + 3 >= t.size() || t[k + 1].low != "my" || !fav(t[k + 2].low)) return;
+  for (std::size_t i = 0; i < k; ++i)
+    if (!is_word(t[i]) || has(object_pronouns(), t[i].low) || t[i].low == "and" ||
+        t[i].low == "i" || t[i].low == "my")
+      return;
+  std::size_t e = k + 3;
+  while (e < t.size() && e < k + 6 && is_word(t[e]) && !has(cut_words(), t[e].low)) ++e;
+  if (e == k + 3) return;
+  tokens out;
+  out.push_back(token{"my", "my", 0});
+  out.push_back(t[k + 2]);
+  for (std::size_t i = k + 3; i < e; ++i) out.push_back(t[i]);
+  out.push_back(token{"is", "is", 0});
+  for (std::size_t i = 0; i < k; ++i) out.push_back(t[i]);
+  t = std::move(out);
+}
+
 // Relatives and pets worth a fact when the user mentions them as theirs ("my wife and i",
 // "walking my two dogs"). Parents, cousins and friends are left out: nearly everyone has
 // them, so "Has a mom" tells nothing.
@@ -2595,6 +2640,7 @@ std::vector<extracted_fact> extract_facts(std::string_view message) {
     if ((has(dropped, t[0].low) && is_word(t[1]) && !noun_use && !has(pointing, t[1].low)) ||
         (t[0].low == "do" && t[1].low == "not") || (t[0].low == "just" && t[1].low == "moved"))
       t.insert(t.begin(), token{"i", "i", 0});
+    canonical_favorite(t);
     rule_result r;
     if (t[0].low == "i")
       r = i_rule(t, c);

@@ -258,6 +258,12 @@ TEST_CASE("rules: ongoing activities, experiences and age changes") {
       {"i am gold medalist", {"Is gold medalist"}, "work"},
       {"i am ex military", {"Is ex military"}},
       {"i am petrified of scorpions", {"Is petrified of scorpions"}},
+      {"pizza is my favorite food", {"Favorite food is pizza"}, "preferences"},
+      {"mickey mouse is my favorite character .", {"Favorite character is mickey mouse"}},
+      {"my favorite color happens to be red", {"Favorite color is red"}},
+      {"my all time favorite toy is lite brite", {"Favorite toy is lite brite"}},
+      {"it is my favorite movie", {}},
+      {"you are my favorite person", {}},
       {"i am so tired", {}},
       {"i am here", {}},
       // not activities: feelings, passing states, fillers, and things without a referent
