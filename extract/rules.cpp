@@ -1621,7 +1621,8 @@ rule_result am_rule(const tokens& t, std::size_t p, const ctx& c) {
     const bool digits = all_digits(w0);
     if ((a == "years" || a == "year" || a == "yrs" || a == "yr") && (b == "old" || b == "young"))
       return neg ? rule_result{} : make("is " + num + " years old", "other");
-    if (digits && q == p + 1 && (a.empty() || q >= t.size() || !is_word(t[q]))) {
+    if (digits && q == p + 1 &&
+        (a.empty() || q >= t.size() || !is_word(t[q]) || a == "and" || a == "with")) {
       const int v = std::stoi(w0.size() > 3 ? std::string("999") : w0);
       if (v >= 5 && v <= 110 && !neg) return make("is " + num + " years old", "other");
     }
@@ -2144,7 +2145,7 @@ rule_result i_rule(const tokens& t, ctx& c) {
     if (v1 == "been" && v2 == "living") return live_rule(t, p + 3, c);
     if (v1 == "been" && v2 == "working" && p + 3 < t.size() && t[p + 3].low != "on")
       return work_rule(t, p + 3, false, c, nullptr);
-    if (v1 == "been" && !neg) return been_doing_rule(t, p + 2, c);
+    if (v1 == "been" && !neg && is_gerund(v2)) return been_doing_rule(t, p + 2, c);
     return have_rule(t, p + 1, neg, c);
   }
   if (v == "own" && !never) {

@@ -264,6 +264,10 @@ TEST_CASE("rules: ongoing activities, experiences and age changes") {
       {"my all time favorite toy is lite brite", {"Favorite toy is lite brite"}},
       {"it is my favorite movie", {}},
       {"you are my favorite person", {}},
+      {"i have been to spain a few times", {"Has been to spain a few times"}},
+      {"i have been married for 5 years and have 2 kids",
+       {"Has been married for 5 years", "Has 2 kids"}},
+      {"i'm 13 with an older brother", {"Is 13 years old"}, "other"},
       {"i am so tired", {}},
       {"i am here", {}},
       // not activities: feelings, passing states, fillers, and things without a referent
