@@ -1101,10 +1101,11 @@ span object_span(const tokens& t, std::size_t b) {
     if (!o.empty() && x.punct == ',' && i + 1 < t.size() && capitalized(t[i + 1]) &&
         (i + 2 >= t.size() || !is_word(t[i + 2])) && !capitalized(*o.back()))
       break;
-    // "to be honest", "tbh": a comment on the statement, not part of it
+    // "to be honest", "tbh", "in fact": a comment on the statement, not part of it
     if (!o.empty() &&
         ((x.low == "to" && i + 2 < t.size() && t[i + 1].low == "be" && t[i + 2].low == "honest") ||
-         x.low == "tbh" || x.low == "imo" || x.low == "honestly"))
+         (x.low == "in" && i + 1 < t.size() && t[i + 1].low == "fact") || x.low == "tbh" ||
+         x.low == "imo" || x.low == "honestly"))
       break;
     if (!o.empty() && is_word(x)) {
       if (has(cut_words(), x.low) || starts_statement(t, i)) {
@@ -1241,7 +1242,9 @@ std::string render(const span& o, const ctx& c, const std::vector<bool>* cap = n
       continue;
     }
     if (!is_word(t)) continue;
-    std::string w = third_person(t);
+    // "the us" is the country, not the pronoun
+    std::string w =
+        (t.low == "us" && i > 0 && o[i - 1]->low == "the") ? std::string("US") : third_person(t);
     const bool after_name = i > 0 && (o[i - 1]->low == "named" || o[i - 1]->low == "called");
     if (c.all_lower && ((cap && (*cap)[i]) || after_name || has(nationality_words(), t.low)))
       capitalize_first(w);

@@ -222,6 +222,9 @@ TEST_CASE("rules: replies, reactions and plans are not facts") {
       {"I love the quote, Sam.", {"Loves the quote"}},
       {"I don't like bowling itself, to be honest.", {"Does not like bowling itself"}},
       {"I live in Paris, France.", {"Lives in Paris, France"}},
+      {"i live near disney world in florida , in fact i own a house there .",
+       {"Lives near Disney World in florida", "Owns a house"}},
+      {"i recently moved to the us", {"Lives in the US"}},
       // a noun that looks like a verb
       {"Love and acceptance should be everyone's right.", {}},
       {"I love the self-acceptance and love theme.", {"Loves the self-acceptance and love theme"}},
