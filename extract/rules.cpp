@@ -1038,8 +1038,7 @@ void drop_time_ago(span& o) {
   while (back_in(qualifiers)) o.pop_back();
 }
 
-// Removes a trailing "last week", "last Friday", "on Friday", "this past weekend": the fact is
-// what happened, not when. True if something was removed.
+// A time that "last", "this" or "on" can name: "last week", "on Friday", "this season".
 bool drop_when_unit(std::string_view w) {
   static const word_set units = {"week",     "weekend",  "month",     "year",     "night",
                                  "monday",   "tuesday",  "wednesday", "thursday", "friday",
@@ -1048,6 +1047,8 @@ bool drop_when_unit(std::string_view w) {
   return has(units, w);
 }
 
+// Removes a trailing "last week", "last Friday", "on Friday", "this past weekend": the fact is
+// what happened, not when. True if something was removed.
 bool drop_when(span& o) {
   static const word_set days = {"monday", "tuesday",  "wednesday", "thursday",
                                 "friday", "saturday", "sunday"};
@@ -2638,7 +2639,7 @@ std::vector<extracted_fact> extract_facts(std::string_view message) {
     // or a reaction to what the other side showed ("love the colors", "love that")
     static const word_set dropped = {"love", "hate", "enjoy", "moved", "live", "work"};
     static const word_set praise = {"nice", "great", "good", "awesome", "cool", "amazing",
-                                    "hard", "much",  "so",   "true",    "fun",  "the"};
+                                    "hard", "much",  "so",   "true",    "fun"};
     static const word_set pointing = {"the", "this", "that", "these", "those", "your", "yours"};
     const bool noun_use = b > 0 && is_word(t0_before) && has(praise, t0_before.low);
     if ((has(dropped, t[0].low) && is_word(t[1]) && !noun_use && !has(pointing, t[1].low)) ||
