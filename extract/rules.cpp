@@ -872,7 +872,7 @@ bool verb_not_noun(const tokens& all, std::size_t i, std::size_t end) {
   if (i + 1 >= end || !is_word(all[i + 1])) return false;
   const std::string& w = all[i + 1].low;
   static const word_set starts = {"to", "the", "my", "a", "an", "all", "our", "most", "being"};
-  return has(starts, w) || is_gerund(w) || (w.size() > 3 && w.back() == 's' && w != "is");
+  return has(starts, w) || is_gerund(w) || (w.size() > 3 && w.back() == 's');
 }
 
 // The clause so far has the user as subject ("i ...", after fillers) and no negation, whose
@@ -1368,6 +1368,67 @@ bool is_participle(std::string_view w) {
   return w.size() >= 4 && w.substr(w.size() - 2) == "ed" && !has(ed_nouns, w);
 }
 
+// Activities that mean something without an object: "i've been surfing", "started knitting".
+const word_set& activities_alone() {
+  static const word_set s = {
+      "surfing",   "swimming", "hiking",      "running",    "jogging",       "biking",
+      "cycling",   "dancing",  "singing",     "painting",   "drawing",       "knitting",
+      "gardening", "coding",   "programming", "blogging",   "streaming",     "volunteering",
+      "baking",    "cooking",  "reading",     "writing",    "skateboarding", "skiing",
+      "climbing",  "fishing",  "meditating",  "journaling", "sketching",     "sculpting",
+      "boxing",    "kayaking", "camping",     "traveling",  "travelling",    "studying"};
+  return s;
+}
+
+// Activities that say something only with an object: "i've been teaching [my siblings
+// coding]", not "i've been playing [for a month]".
+const word_set& activities_with_object() {
+  static const word_set s = {"teaching", "learning",   "practicing",    "practising",  "training",
+                             "playing",  "collecting", "taking",        "mentoring",   "coaching",
+                             "tutoring", "designing",  "building",      "researching", "dating",
+                             "saving",   "raising",    "attending",     "going",       "doing",
+                             "working",  "exploring",  "experimenting", "creating",    "making",
+                             "growing",  "recording",  "performing",    "fostering",   "competing"};
+  return s;
+}
+
+// The category an activity gives when its object does not decide: mostly interests.
+std::string activity_category(std::string_view g) {
+  static const std::unordered_map<std::string_view, std::string_view> m = {
+      {"teaching", "work"},        {"studying", "work"},         {"mentoring", "work"},
+      {"coaching", "work"},        {"tutoring", "work"},         {"working", "work"},
+      {"dating", "relationships"}, {"raising", "relationships"}, {"fostering", "relationships"},
+      {"saving", "other"},         {"attending", "other"},       {"going", "other"}};
+  auto it = m.find(g);
+  return it == m.end() ? "interests" : std::string(it->second);
+}
+
+// "taking pottery classes", "taking a course in French": classes within three words.
+bool takes_classes(const tokens& t, std::size_t p) {
+  for (std::size_t q = p + 1; q < t.size() && q <= p + 3; ++q)
+    if (t[q].low == "class" || t[q].low == "classes" || t[q].low == "lessons" ||
+        t[q].low == "course" || t[q].low == "courses")
+      return true;
+  return false;
+}
+
+// The gerund at t[p] has a real object after it, or needs none.
+bool activity_with_object(const tokens& t, std::size_t p) {
+  if (has(activities_alone(), t[p].low)) return true;
+  if (p + 1 >= t.size() || !is_word(t[p + 1])) return false;
+  const std::string& w = t[p + 1].low;
+  // "a lot", "a bit", "a while" measure; "a new language" is an object
+  if (w == "a" && p + 2 < t.size() &&
+      (t[p + 2].low == "lot" || t[p + 2].low == "bit" || t[p + 2].low == "while" ||
+       t[p + 2].low == "little" || t[p + 2].low == "few"))
+    return false;
+  static const word_set no_object = {"for",     "since",  "lately",   "recently", "so",    "too",
+                                     "real",    "really", "hard",     "again",    "more",  "non",
+                                     "nonstop", "what",   "this",     "that",     "these", "those",
+                                     "things",  "stuff",  "something"};
+  return !has(no_object, w);
+}
+
 // After "i have": "Has two dogs", "Does not have kids".
 rule_result have_rule(const tokens& t, std::size_t p, bool neg, const ctx& c) {
   if (p < t.size() && t[p].low == "got") ++p;
@@ -1508,8 +1569,7 @@ rule_result pref_rule(const tokens& t, std::size_t p, std::string_view verb, boo
   return make(head + render(o, c), cat);
 }
 
-rule_result work_rule(const tokens& t, std::size_t p, bool neg, const ctx& c, rule_result* out) {
-  (void)out;
+rule_result work_rule(const tokens& t, std::size_t p, bool neg, const ctx& c) {
   if (p >= t.size()) {
     if (neg) return make("does not work", "work");
     return {};
@@ -1649,12 +1709,9 @@ rule_result am_rule(const tokens& t, std::size_t p, const ctx& c) {
       return make(head + render(o, c), "work");
   }
   if (w0 == "a" || w0 == "an") {
-    static const word_set bad = {"little", "bit", "lot",     "few",   "mess", "wreck", "fan",
-                                 "huge",   "big", "massive", "total", "good", "great"};
     if (w1.empty() || w1 == "little" || w1 == "bit" || w1 == "lot" || w1 == "few" || w1 == "mess" ||
         w1 == "wreck" || w1 == "tad" || w1 == "while" || w1 == "sucker" || w1 == "natural")
       return {};
-    (void)bad;
     span o = object_span(t, p);
     if (!object_ok(o)) return {};
     {  // "i'm a huge fan!": a reaction unless it says of what ("a coffee lover" is fine)
@@ -1737,7 +1794,7 @@ rule_result am_rule(const tokens& t, std::size_t p, const ctx& c) {
   }
   // "i am working at X", "i'm living in X"
   if (w0 == "working" && (w1 == "as" || w1 == "at" || w1 == "for" || w1 == "in") && !neg)
-    return work_rule(t, p + 1, false, c, nullptr);
+    return work_rule(t, p + 1, false, c);
   if (w0 == "living" && !neg) return live_rule(t, p + 1, c);
   // "i'm working on a new game": a project that goes on
   if (w0 == "working" && w1 == "on" && !neg) {
@@ -1787,13 +1844,7 @@ rule_result am_rule(const tokens& t, std::size_t p, const ctx& c) {
     if (w0 == "getting" && w1 != "married" && w1 != "divorced") return {};
     if (w0 == "planning" || w0 == "trying") return {};
     if (w0 == "looking" && w1 != "for") return {};
-    if (w0 == "taking") {  // "taking pottery classes", "taking a course in French"
-      bool course = false;
-      for (std::size_t q = p + 1; q < t.size() && q <= p + 3; ++q)
-        course |= t[q].low == "class" || t[q].low == "classes" || t[q].low == "lessons" ||
-                  t[q].low == "course" || t[q].low == "courses";
-      if (!course) return {};
-    }
+    if (w0 == "taking" && !takes_classes(t, p)) return {};
     if (w0 == "running" && w1 != "a" && w1 != "my" && w1 != "marathons") return {};
     if (w1.empty() || has(object_pronouns(), w1) || w1 == "up") return {};
     span o = object_span(t, p);
@@ -1919,30 +1970,6 @@ const word_set& freq_adverbs() {
   return s;
 }
 
-// Activities that mean something without an object: "i've been surfing", "started knitting".
-// Others need one: "i've been playing [for a month]" says nothing.
-bool activity_alone(std::string_view g) {
-  static const word_set s = {
-      "surfing",   "swimming", "hiking",      "running",    "jogging",       "biking",
-      "cycling",   "dancing",  "singing",     "painting",   "drawing",       "knitting",
-      "gardening", "coding",   "programming", "blogging",   "streaming",     "volunteering",
-      "baking",    "cooking",  "reading",     "writing",    "skateboarding", "skiing",
-      "climbing",  "fishing",  "meditating",  "journaling", "sketching",     "sculpting",
-      "boxing",    "kayaking", "camping",     "traveling",  "travelling",    "studying"};
-  return has(s, g);
-}
-
-// The gerund at t[p] has a real object after it, or needs none.
-bool activity_with_object(const tokens& t, std::size_t p) {
-  if (activity_alone(t[p].low)) return true;
-  if (p + 1 >= t.size() || !is_word(t[p + 1])) return false;
-  static const word_set no_object = {"for",   "since",   "a",      "lately",   "recently", "so",
-                                     "too",   "real",    "really", "hard",     "again",    "more",
-                                     "non",   "nonstop", "what",   "this",     "that",     "these",
-                                     "those", "things",  "stuff",  "something"};
-  return !has(no_object, t[p + 1].low);
-}
-
 // "i just got a puppy", "i recently started a new job", "i adopted a cat": lasting changes.
 rule_result life_event_rule(const tokens& t, std::size_t p, bool recent, const ctx& c) {
   static const word_set always = {"adopted", "bought", "founded", "opened", "joined"};
@@ -1996,65 +2023,9 @@ rule_result life_event_rule(const tokens& t, std::size_t p, bool recent, const c
 // "i've been teaching my siblings coding", "i've been volunteering at the shelter": an
 // activity that goes on. Verbs of feeling, waiting and trying are not activities.
 rule_result been_doing_rule(const tokens& t, std::size_t p, const ctx& c) {
-  static const std::unordered_map<std::string_view, std::string_view> doing = {
-      {"teaching", "work"},
-      {"learning", "interests"},
-      {"studying", "work"},
-      {"practicing", "interests"},
-      {"practising", "interests"},
-      {"training", "interests"},
-      {"volunteering", "interests"},
-      {"writing", "interests"},
-      {"painting", "interests"},
-      {"drawing", "interests"},
-      {"playing", "interests"},
-      {"collecting", "interests"},
-      {"cooking", "interests"},
-      {"baking", "interests"},
-      {"reading", "interests"},
-      {"taking", "interests"},
-      {"dancing", "interests"},
-      {"singing", "interests"},
-      {"swimming", "interests"},
-      {"hiking", "interests"},
-      {"running", "interests"},
-      {"biking", "interests"},
-      {"cycling", "interests"},
-      {"surfing", "interests"},
-      {"knitting", "interests"},
-      {"gardening", "interests"},
-      {"coding", "interests"},
-      {"programming", "interests"},
-      {"mentoring", "work"},
-      {"coaching", "work"},
-      {"tutoring", "work"},
-      {"blogging", "interests"},
-      {"designing", "interests"},
-      {"building", "interests"},
-      {"researching", "interests"},
-      {"dating", "relationships"},
-      {"saving", "other"},
-      {"raising", "relationships"},
-      {"attending", "other"},
-      {"going", "other"},
-      {"doing", "interests"},
-      {"working", "work"},
-      {"exploring", "interests"},
-      {"experimenting", "interests"},
-      {"creating", "interests"},
-      {"making", "interests"},
-      {"growing", "interests"},
-      {"traveling", "interests"},
-      {"travelling", "interests"},
-      {"recording", "interests"},
-      {"performing", "interests"},
-      {"streaming", "interests"},
-      {"fostering", "relationships"},
-      {"competing", "interests"}};
   if (p >= t.size()) return {};
   const std::string& v = t[p].low;
-  auto it = doing.find(v);
-  if (it == doing.end()) return {};
+  if (!has(activities_alone(), v) && !has(activities_with_object(), v)) return {};
   const std::string w1 = p + 1 < t.size() ? t[p + 1].low : std::string();
   static const word_set not_activity = {"well",    "good",   "okay",  "ok",  "great", "fine",
                                         "alright", "better", "worse", "so",  "much",  "nothing",
@@ -2063,14 +2034,14 @@ rule_result been_doing_rule(const tokens& t, std::size_t p, const ctx& c) {
     return {};
   if (v == "going" && w1 != "to") return {};
   if (v == "working" && w1 != "on") return {};
-  if (v == "taking" && w1 != "classes" && w1 != "lessons" && w1 != "courses") return {};
+  if (v == "taking" && !takes_classes(t, p)) return {};
   if (v == "making" && w1 != "music" && w1 != "jewelry" && w1 != "pottery" && w1 != "art")
     return {};
   if (!w1.empty() && has(object_pronouns(), w1)) return {};
   if (!activity_with_object(t, p)) return {};
   span o = object_span(t, p);
   if (!object_ok(o) || word_count(o) < 2) return {};
-  return make("has been " + render(o, c), classify(o, it->second));
+  return make("has been " + render(o, c), classify(o, activity_category(v)));
 }
 
 // "i used to be a painter", "i used to live in Ohio": a past state, kept as such.
@@ -2148,7 +2119,7 @@ rule_result i_rule(const tokens& t, ctx& c) {
     if (never) return {};
     if (v1 == "been" && v2 == "living") return live_rule(t, p + 3, c);
     if (v1 == "been" && v2 == "working" && p + 3 < t.size() && t[p + 3].low != "on")
-      return work_rule(t, p + 3, false, c, nullptr);
+      return work_rule(t, p + 3, false, c);
     if (v1 == "been" && !neg && is_gerund(v2)) return been_doing_rule(t, p + 2, c);
     return have_rule(t, p + 1, neg, c);
   }
@@ -2200,7 +2171,7 @@ rule_result i_rule(const tokens& t, ctx& c) {
   }
   if (v == "work" || v == "works") {
     if (never) return {};
-    return work_rule(t, p + 1, neg, c, nullptr);
+    return work_rule(t, p + 1, neg, c);
   }
   if (v == "live") {
     if (neg || never) return {};
@@ -2444,7 +2415,7 @@ void canonical_favorite(tokens& t) {
       ++k;
     if (k > 1 && k < t.size() && fav(t[k].low))
       t.erase(t.begin() + 1, t.begin() + static_cast<std::ptrdiff_t>(k));
-    // "happens to be" / "has to be" / "would have to be" -> "is"
+    // "happens to be" / "has to be" -> "is"
     for (std::size_t i = 2; i + 2 < t.size(); ++i)
       if ((t[i].low == "happens" || t[i].low == "has") && t[i + 1].low == "to" &&
           t[i + 2].low == "be") {
@@ -2478,58 +2449,32 @@ void canonical_favorite(tokens& t) {
 // Relatives and pets worth a fact when the user mentions them as theirs ("my wife and i",
 // "walking my two dogs"). Parents, cousins and friends are left out: nearly everyone has
 // them, so "Has a mom" tells nothing.
-const std::unordered_map<std::string_view, std::string_view>& implied_nouns() {
-  // word -> singular
-  static const std::unordered_map<std::string_view, std::string_view> m = {
-      {"wife", "wife"},
-      {"husband", "husband"},
-      {"spouse", "spouse"},
-      {"boyfriend", "boyfriend"},
-      {"girlfriend", "girlfriend"},
-      {"fiance", "fiance"},
-      {"fiancee", "fiancee"},
-      {"son", "son"},
-      {"sons", "son"},
-      {"daughter", "daughter"},
-      {"daughters", "daughter"},
-      {"kid", "kid"},
-      {"kids", "kid"},
-      {"child", "child"},
-      {"children", "child"},
-      {"sister", "sister"},
-      {"sisters", "sister"},
-      {"brother", "brother"},
-      {"brothers", "brother"},
-      {"twins", "twin"},
-      {"grandkids", "grandkid"},
-      {"grandchildren", "grandchild"},
-      {"grandson", "grandson"},
-      {"granddaughter", "granddaughter"},
-      {"stepson", "stepson"},
-      {"stepdaughter", "stepdaughter"},
-      {"dog", "dog"},
-      {"dogs", "dog"},
-      {"puppy", "puppy"},
-      {"cat", "cat"},
-      {"cats", "cat"},
-      {"kitten", "kitten"},
-      {"hamster", "hamster"},
-      {"parrot", "parrot"},
-      {"rabbit", "rabbit"},
-      {"bunny", "bunny"},
-      {"horse", "horse"},
-      {"horses", "horse"},
-      {"snake", "snake"},
-      {"lizard", "lizard"},
-      {"turtle", "turtle"},
-      {"turtles", "turtle"},
-      {"ferret", "ferret"},
-      {"gecko", "gecko"},
-      {"goldfish", "goldfish"},
-      {"pony", "pony"},
-      {"iguana", "iguana"},
-      {"tortoise", "tortoise"}};
-  return m;
+const word_set& implied_nouns() {
+  static const word_set s = {
+      "wife",     "husband",      "spouse",    "boyfriend",     "girlfriend", "fiance",
+      "fiancee",  "son",          "sons",      "daughter",      "daughters",  "kid",
+      "kids",     "child",        "children",  "sister",        "sisters",    "brother",
+      "brothers", "twins",        "grandkids", "grandchildren", "grandson",   "granddaughter",
+      "stepson",  "stepdaughter", "dog",       "dogs",          "puppy",      "cat",
+      "cats",     "kitten",       "hamster",   "parrot",        "rabbit",     "bunny",
+      "horse",    "horses",       "snake",     "lizard",        "turtle",     "turtles",
+      "ferret",   "gecko",        "goldfish",  "pony",          "iguana",     "tortoise"};
+  return s;
+}
+
+// "dogs" -> "dog", "children" -> "child" (the plurals implied_nouns() holds).
+std::string singular_of(std::string_view w) {
+  if (w.size() >= 8 && w.compare(w.size() - 8, 8, "children") == 0)
+    return std::string(w.substr(0, w.size() - 3));
+  if (w.size() > 3 && w.back() == 's') return std::string(w.substr(0, w.size() - 1));
+  return std::string(w);
+}
+
+// Does a fact's text name the relative or pet ("Has two dogs" names "dog")?
+bool names_noun(std::string_view fact_text, std::string_view singular) {
+  for (const std::string& w : norm_words(fact_text))
+    if (singular_of(w) == singular) return true;
+  return false;
 }
 
 // "my wife and i", "walking my two dogs", "my dog Max": a relative or pet the user has,
@@ -2552,9 +2497,8 @@ void implied_relations(const tokens& t, const ctx& c, std::vector<extracted_fact
       w.resize(w.size() - 2);
       possessive = true;
     }
-    auto it = implied_nouns().find(w);
-    if (it == implied_nouns().end()) continue;
-    const std::string_view singular = it->second;
+    if (!has(implied_nouns(), w)) continue;
+    const std::string singular = singular_of(w);
     const bool next_is_noun = j + 1 < t.size() && is_word(t[j + 1]) &&
                               (t[j + 1].low == "name" || t[j + 1].low == "names" ||
                                has(family_words(), t[j + 1].low) || has(pet_words(), t[j + 1].low));
@@ -2576,24 +2520,20 @@ void implied_relations(const tokens& t, const ctx& c, std::vector<extracted_fact
                           : (std::string("aeiou").find(ms[0]->low[0]) != std::string::npos ? "an "
                                                                                            : "a "));
     for (auto* m : ms) text += m->low + " ";
-    text += plural ? w : std::string(singular);
+    text += plural ? w : singular;
     // "my dog Max": a capitalized word after a pet is its name (typed case only)
     if (!plural && !c.all_lower && j + 1 < t.size() && has(pet_words(), singular) &&
         is_word(t[j + 1]) && !t[j + 1].orig.empty() && t[j + 1].orig[0] >= 'A' &&
         t[j + 1].orig[0] <= 'Z' && t[j + 1].low != "i")
       text += " named " + t[j + 1].orig;
     bool known = false;
-    for (const auto& f : out) {
-      for (const std::string& fw : norm_words(f.text))
-        known |= fw == w || fw == singular || fw == std::string(singular) + "s";
-      known |= f.implied_noun == singular;
-    }
+    for (const auto& f : out) known |= names_noun(f.text, singular);
     if (known) continue;
     extracted_fact f;
     f.text = std::move(text);
     capitalize_first(f.text);
     f.category = "relationships";
-    f.implied_noun = std::string(singular);
+    f.implied_noun = singular;
     out.push_back(std::move(f));
   }
 }
@@ -2755,9 +2695,7 @@ extraction_output rule_extractor::extract(const extraction_input& in) {
       bool known = false;
       for (const entry& e : state) known |= e.norm == n;
       if (!ef.implied_noun.empty())  // "Has a wife" adds nothing to "Wife's name is Anna"
-        for (const entry& e : state)
-          for (const std::string& w : norm_words(e.norm))
-            known |= w == ef.implied_noun || w == ef.implied_noun + "s";
+        for (const entry& e : state) known |= names_noun(e.norm, ef.implied_noun);
       if (known) continue;
       entry* holder = nullptr;
       if (!ef.slot.empty())

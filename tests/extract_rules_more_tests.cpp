@@ -170,6 +170,8 @@ TEST_CASE("rules: a relative or pet mentioned as the user's own is a fact") {
       {"i gave my dog's toy away", {"Has a dog"}},
       // a stated fact about the same noun is enough
       {"i have two dogs and my dogs love walks", {"Has two dogs"}},
+      {"my child loves school and my children are great", {"Has a child"}},
+      {"my grandchildren visit", {"Has grandchildren"}},
       // not the user's, not a relation, or nearly universal
       {"my ex wife hates me", {}},
       {"my late husband loved jazz", {}},
@@ -283,6 +285,11 @@ TEST_CASE("rules: ongoing activities, experiences and age changes") {
       {"i won the game", {}},
       {"I started thinking about it", {}},
       {"I've been playing for a month now", {}},
+      {"I've been playing a lot", {}},
+      // "a" starts an object unless it measures ("a lot", "a bit")
+      {"I've been learning a new language", {"Has been learning a new language"}},
+      {"I started learning a new language", {"Started learning a new language"}},
+      {"I've been taking pottery classes", {"Has been taking pottery classes"}, "interests"},
       {"I already started doing what you said", {}},
       {"I've been surfing for years", {"Has been surfing for years"}},
   });

@@ -306,3 +306,19 @@ TEST_CASE("rules: an implied relative is not added next to a fact that names it"
   for (const auto& op : out.ops) texts.push_back(op.text);
   CHECK(texts == std::vector<std::string>{"Loves hiking", "Has a cat", "Son is 5"});
 }
+
+TEST_CASE("rules: an implied relative matches its irregular plural across messages") {
+  rule_extractor ex;
+  extraction_input in;
+  fact f;
+  f.id = "f-kids";
+  f.text = "Has three children";
+  in.facts.push_back(f);
+  in.messages.push_back({"m1", "my child starts school", 1});
+  in.messages.push_back({"m2", "my dogs are loud", 2});
+  in.messages.push_back({"m3", "walking my dog now", 3});
+  const auto out = ex.extract(in);
+  std::vector<std::string> texts;
+  for (const auto& op : out.ops) texts.push_back(op.text);
+  CHECK(texts == std::vector<std::string>{"Has dogs"});
+}
