@@ -18,8 +18,8 @@
 #include <set>
 
 #include "actors/protocol.hpp"
-#include "app/log.hpp"
-#include "app/metrics.hpp"
+#include "core/log.hpp"
+#include "core/metrics.hpp"
 
 namespace memoryd {
 namespace {
@@ -152,25 +152,9 @@ void record(batcher_actor* self, std::shared_ptr<job> j, Ts&&... xs) {
             });
 }
 
-const char* result_label(std::uint8_t kind) {
-  switch (kind) {
-    case extract_outcome::ok:
-      return "ok";
-    case extract_outcome::parse_error:
-      return "parse_error";
-    case extract_outcome::transient:
-      return "transient";
-    case extract_outcome::permanent:
-      return "permanent";
-    case extract_outcome::rate_limited:
-      return "rate_limited";
-  }
-  return "unknown";
-}
-
 void record_metrics(const extract_outcome& out) {
-  metrics::inc("memoryd_extractions_total",
-               std::string("result=\"") + result_label(out.kind) + "\"");
+  const std::string result = out.failure ? to_string(*out.failure) : "ok";
+  metrics::inc("memoryd_extractions_total", "result=\"" + result + "\"");
   metrics::observe("memoryd_extraction_duration_seconds", "", out.extract_us / 1e6);
   if (out.input_tokens > 0)
     metrics::inc("memoryd_llm_tokens_total", "direction=\"input\"", double(out.input_tokens));
@@ -185,15 +169,14 @@ void record_metrics(const extract_outcome& out) {
 }
 
 void adapt_concurrency(batcher_state& st, const extract_outcome& out) {
-  if (out.kind == extract_outcome::rate_limited) {
+  if (out.failure == failure_kind::rate_limited) {
     auto before = st.limit;
     st.limit = std::max<std::size_t>(1, st.limit / 2);
     st.successes_at_limit = 0;
     if (st.limit != before)
       log::warn("memory_processor_slowdown",
                 {{"concurrency_limit", st.limit}, {"pool_size", st.pool_size}});
-  } else if (out.kind == extract_outcome::ok && st.limit < st.pool_size &&
-             ++st.successes_at_limit >= st.limit) {
+  } else if (!out.failure && st.limit < st.pool_size && ++st.successes_at_limit >= st.limit) {
     st.limit++;
     st.successes_at_limit = 0;
   }
@@ -211,13 +194,13 @@ void on_outcome(batcher_actor* self, std::shared_ptr<job> j, extract_outcome& ou
   auto now = now_ms(self);
   record_metrics(out);
   adapt_concurrency(st, out);
-  if (out.kind == extract_outcome::ok || out.kind == extract_outcome::parse_error) {
+  if (!out.failure || *out.failure == failure_kind::unparseable) {
     auto facts = out.applied.added + out.applied.updated + out.applied.deleted;
     r.messages_processed += static_cast<std::int32_t>(ids.size());
     r.facts_written += facts;
     st.totals.messages_processed += static_cast<std::int64_t>(ids.size());
     st.totals.facts_written += facts;
-    if (out.kind == extract_outcome::parse_error) {
+    if (out.failure) {
       r.errors++;
       st.totals.errors++;
       log::warn("memory_processor_user_error", {{"cycle", j->cycle_id},
@@ -242,7 +225,7 @@ void on_outcome(batcher_actor* self, std::shared_ptr<job> j, extract_outcome& ou
   r.errors++;
   st.totals.errors++;
   auto attempts = attempts_of(b);
-  bool give_up = out.kind == extract_outcome::permanent || attempts >= st.opts.max_attempts;
+  bool give_up = *out.failure == failure_kind::permanent || attempts >= st.opts.max_attempts;
   if (give_up) {
     r.dead_lettered += static_cast<std::int32_t>(ids.size());
     metrics::inc("memoryd_messages_dead_lettered_total", "", double(ids.size()));
@@ -289,7 +272,7 @@ void dispatch(batcher_actor* self) {
             [=](caf::error& e) {
               self->state.idle.push_back(worker);
               extract_outcome out;
-              out.kind = extract_outcome::transient;
+              out.failure = failure_kind::transient;
               out.error = "extractor: " + self->system().render(e);
               on_outcome(self, j, out);
             });

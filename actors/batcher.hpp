@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "store/types.hpp"
+#include "core/clock.hpp"
 
 namespace memoryd {
 

@@ -43,9 +43,9 @@ std::string batch_key(const user_batch& b) {
   return std::string(buf) + "-" + std::to_string(b.messages.size());
 }
 
-extract_outcome failed(std::uint8_t kind, std::string error, std::int64_t retry_after_ms = 0) {
+extract_outcome failed(failure_kind kind, std::string error, millis retry_after_ms = 0) {
   extract_outcome out;
-  out.kind = kind;
+  out.failure = kind;
   out.error = std::move(error);
   out.retry_after_ms = retry_after_ms;
   return out;
@@ -61,34 +61,28 @@ std::optional<fact_batch> run_backend(extractor_state& st, const user_batch& b,
   try {
     res = st.backend->extract(in);
   } catch (const extraction_failure& e) {
-    auto kind = e.kind() == failure_kind::permanent      ? extract_outcome::permanent
-                : e.kind() == failure_kind::rate_limited ? extract_outcome::rate_limited
-                                                         : extract_outcome::transient;
-    out = failed(kind, e.what(), e.retry_after_ms());
+    const bool unparseable = e.kind() == failure_kind::unparseable;
+    out = failed(e.kind(), (unparseable ? "parse: " : "") + std::string(e.what()),
+                 e.retry_after_ms());
     out.extract_us = micros_since(t0);
+    out.input_tokens = e.input_tokens;
+    out.output_tokens = e.output_tokens;
     return std::nullopt;
   } catch (const std::exception& e) {
-    out = failed(extract_outcome::transient, std::string("extractor: ") + e.what());
+    out = failed(failure_kind::transient, std::string("extractor: ") + e.what());
     out.extract_us = micros_since(t0);
     return std::nullopt;
   }
   out.extract_us = micros_since(t0);
   out.input_tokens = res.input_tokens;
   out.output_tokens = res.output_tokens;
-  if (!res.parse_error.empty()) {
-    out.kind = extract_outcome::parse_error;
-    out.error = "parse: " + res.parse_error;
-    return std::nullopt;
-  }
   fact_batch batch;
   batch.user_id = b.user_id;
   batch.batch_key = batch_key(b);
   batch.cause = "extractor";
   batch.extractor = st.backend->version();
   batch.ops = std::move(res.ops);
-  batch.now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                  std::chrono::system_clock::now().time_since_epoch())
-                  .count();
+  batch.now = wall_clock_ms();
   // Backends that do not attribute ops to messages get the whole batch as the source.
   for (auto& op : batch.ops) {
     if (op.observed_at == 0 && !b.messages.empty()) op.observed_at = b.messages.back().created_at;
@@ -122,13 +116,12 @@ caf::result<extract_outcome> on_extract(extractor_actor* self, extract_job& job)
                       rp.deliver(std::move(done));
                     },
                     [=](caf::error& e) mutable {
-                      rp.deliver(failed(extract_outcome::transient,
+                      rp.deliver(failed(failure_kind::transient,
                                         "fact writer: " + self->system().render(e)));
                     });
           },
           [=](caf::error& e) mutable {
-            rp.deliver(
-                failed(extract_outcome::transient, "fact writer: " + self->system().render(e)));
+            rp.deliver(failed(failure_kind::transient, "fact writer: " + self->system().render(e)));
           });
   return rp;
 }

@@ -7,7 +7,7 @@
 #include <map>
 
 #include "actors/protocol.hpp"
-#include "app/log.hpp"
+#include "core/log.hpp"
 #include "store/memory_store.hpp"
 
 namespace memoryd {
@@ -110,7 +110,7 @@ caf::behavior fact_writer(fact_writer_actor* self, std::shared_ptr<memory_store>
       [=](apply_atom, fact_batch& b) { return enqueue_apply(self, b); },
       [=](commit_atom) { commit_queue(self); },
       [=, &st](erase_atom, const std::string& user, millis now) { return guarded([&] { return erase(st, user, now); }); },
-      [=, &st](health_atom) { return guarded([&] { return st.store->db().scalar_int("SELECT 1") == 1; }); },
+      [=, &st](health_atom) { return guarded([&] { st.store->ping(); return true; }); },
   };
   // clang-format on
 }

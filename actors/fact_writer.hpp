@@ -5,7 +5,7 @@
 
 #include <memory>
 
-#include "store/types.hpp"
+#include "core/clock.hpp"
 
 namespace memoryd {
 

@@ -13,8 +13,8 @@
 #include <mutex>
 #include <vector>
 
+#include "domain/message.hpp"
 #include "http/service_api.hpp"
-#include "store/types.hpp"
 
 namespace memoryd {
 

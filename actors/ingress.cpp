@@ -10,8 +10,9 @@
 
 #include "actors/ingest_handoff.hpp"
 #include "actors/protocol.hpp"
-#include "app/log.hpp"
-#include "app/metrics.hpp"
+#include "core/log.hpp"
+#include "core/metrics.hpp"
+#include "domain/fact_text.hpp"
 #include "store/memory_store.hpp"
 
 namespace memoryd {

@@ -14,7 +14,7 @@
 
 #include "actors/ingest_handoff.hpp"
 #include "actors/protocol.hpp"
-#include "app/log.hpp"
+#include "core/log.hpp"
 #include "store/conversation_store.hpp"
 
 namespace memoryd {
@@ -78,15 +78,12 @@ void commit_queue(persistence_actor* self, bool from_handoff) {
   results.reserve(batch.size() + handed.size());
   try {
     auto now = wall_ms();
-    st.store->begin();
-    for (auto& q : batch) results.push_back(st.store->ingest_in_transaction(q.messages, now));
-    for (auto& r : handed) results.push_back(st.store->ingest_in_transaction(r.messages, now));
-    st.store->commit();
+    std::vector<std::vector<new_message>> requests;
+    requests.reserve(batch.size() + handed.size());
+    for (auto& q : batch) requests.push_back(std::move(q.messages));
+    for (auto& r : handed) requests.push_back(std::move(r.messages));
+    results = st.store->ingest_group(requests, now);
   } catch (const std::exception& e) {
-    try {
-      st.store->rollback();
-    } catch (...) {
-    }
     log::error("ingest_commit_failed",
                {{"requests", batch.size() + handed.size()}, {"error", e.what()}});
     for (auto& q : batch) q.promise.deliver(storage_error(e));
@@ -187,7 +184,10 @@ caf::behavior persistence(persistence_actor* self, std::shared_ptr<conversation_
       },
       [=, &st](stats_atom, millis now) { return guarded([&] { return st.store->stats(now); }); },
       [=, &st](health_atom) {
-        return guarded([&] { return st.store->db().scalar_int("SELECT 1") == 1; });
+        return guarded([&] {
+          st.store->ping();
+          return true;
+        });
       },
   };
 }

@@ -10,13 +10,17 @@
 
 #include <caf/atom.hpp>
 #include <caf/meta/type_name.hpp>
+#include <caf/optional.hpp>
 #include <caf/type_id.hpp>
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
-#include "store/types.hpp"
+#include "domain/fact.hpp"
+#include "domain/message.hpp"
+#include "domain/processing.hpp"
+#include "domain/queue.hpp"
 
 namespace memoryd {
 
@@ -27,18 +31,12 @@ struct extract_job {
 };
 
 // What an extractor reports for one job. Failures are data, not CAF errors, so the
-// batcher can tell "retry later" from "dead-letter now" from "processed with a note".
+// batcher can tell "retry later" from "dead-letter now" from "processed with a note"; a CAF
+// error only means the extractor itself is gone.
 struct extract_outcome {
-  enum kind_t : std::uint8_t {
-    ok = 0,
-    parse_error = 1,   // processed, error recorded, not retried
-    transient = 2,     // retry later
-    permanent = 3,     // dead-letter now
-    rate_limited = 4,  // retry later, and the pool slows down
-  };
-  std::uint8_t kind = ok;
-  std::string error;  // for every kind but ok
-  std::int64_t retry_after_ms = 0;
+  caf::optional<failure_kind> failure;  // none: the facts were applied
+  std::string error;                    // with a failure
+  millis retry_after_ms = 0;            // the server's Retry-After, with a failure
   apply_result applied;
   std::int64_t extract_us = 0;  // time in the backend
   std::int64_t write_us = 0;    // time in the fact writer
@@ -123,7 +121,7 @@ typename Inspector::result_type inspect(Inspector& f, extract_job& x) {
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, extract_outcome& x) {
-  return f(caf::meta::type_name("extract_outcome"), x.kind, x.error, x.retry_after_ms, x.applied,
+  return f(caf::meta::type_name("extract_outcome"), x.failure, x.error, x.retry_after_ms, x.applied,
            x.extract_us, x.write_us, x.input_tokens, x.output_tokens);
 }
 template <class Inspector>

@@ -1,14 +1,12 @@
 #include "app/commands.hpp"
 
-#include <chrono>
-#include <filesystem>
 #include <fstream>
 #include <iostream>
 
+#include "app/storage.hpp"
+#include "core/clock.hpp"
 #include "http/json_render.hpp"
 #include "http/request_parsing.hpp"
-#include "store/conversation_store.hpp"
-#include "store/memory_store.hpp"
 
 namespace memoryd {
 namespace {
@@ -16,36 +14,14 @@ namespace {
 constexpr std::size_t lines_per_transaction = 1000;
 constexpr std::int64_t progress_every_lines = 100000;
 
-millis wall_now() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-void ensure_parent_dir(const std::string& path) {
-  auto parent = std::filesystem::path(path).parent_path();
-  if (!parent.empty()) std::filesystem::create_directories(parent);
-}
-
-conversation_store open_conversations(const config& cfg) {
-  ensure_parent_dir(cfg.storage.conversation_db);
-  return conversation_store({cfg.storage.conversation_db, cfg.storage.synchronous,
-                             static_cast<int>(cfg.storage.busy_timeout_ms)});
-}
-
-memory_store open_memory(const config& cfg) {
-  ensure_parent_dir(cfg.storage.memory_db);
-  return memory_store({cfg.storage.memory_db, cfg.storage.synchronous,
-                       static_cast<int>(cfg.storage.busy_timeout_ms)});
-}
-
 struct import_counts {
   std::int64_t lines = 0, imported = 0, duplicates = 0, bad = 0;
 };
 
 void flush(conversation_store& store, std::vector<new_message>& pending, import_counts& n) {
   if (pending.empty()) return;
-  for (auto& o : store.ingest(pending, wall_now())) (o.duplicate ? n.duplicates : n.imported)++;
+  for (auto& o : store.ingest(pending, wall_clock_ms()))
+    (o.duplicate ? n.duplicates : n.imported)++;
   pending.clear();
 }
 
@@ -66,7 +42,7 @@ int run_import(const config& cfg, const std::string& file) {
     }
   }
   std::istream& in = file == "-" ? std::cin : in_file;
-  auto store = open_conversations(cfg);
+  auto store = open_conversation_store(storage_options_of(cfg));
   import_counts n;
   std::vector<new_message> pending;
   std::string line;
@@ -81,10 +57,10 @@ int run_import(const config& cfg, const std::string& file) {
       continue;
     }
     for (auto& m : parsed.messages) pending.push_back(std::move(m));
-    if (pending.size() >= lines_per_transaction) flush(store, pending, n);
+    if (pending.size() >= lines_per_transaction) flush(*store, pending, n);
     if (n.lines % progress_every_lines == 0) progress(n);
   }
-  flush(store, pending, n);
+  flush(*store, pending, n);
   progress(n);
   std::cout << "{\"lines\":" << n.lines << ",\"imported\":" << n.imported
             << ",\"duplicates\":" << n.duplicates << ",\"bad_lines\":" << n.bad << "}" << std::endl;
@@ -92,9 +68,9 @@ int run_import(const config& cfg, const std::string& file) {
 }
 
 int run_facts(const config& cfg, const std::string& user_id, bool json, bool history) {
-  auto store = open_memory(cfg);
-  fact_listing listing{store.active_facts(user_id), {}};
-  if (history) listing.events = store.events(user_id);
+  auto store = open_memory_store(storage_options_of(cfg));
+  fact_listing listing{store->active_facts(user_id), {}};
+  if (history) listing.events = store->events(user_id);
   if (json) {
     std::cout << render_facts(user_id, listing, history) << "\n";
     return 0;
@@ -110,10 +86,9 @@ int run_facts(const config& cfg, const std::string& user_id, bool json, bool his
 }
 
 int run_stats(const config& cfg, bool json) {
-  auto conversations = open_conversations(cfg);
-  auto memory = open_memory(cfg);
-  auto q = conversations.stats(wall_now());
-  auto facts = memory.count_facts();
+  auto [conversations, memory] = open_stores(storage_options_of(cfg));
+  auto q = conversations->stats(wall_clock_ms());
+  auto facts = memory->count_facts();
   if (json) {
     std::cout << "{\"queue\":{\"pending\":" << q.pending << ",\"leased\":" << q.leased
               << ",\"done\":" << q.done << ",\"dead\":" << q.dead << ",\"skipped\":" << q.skipped

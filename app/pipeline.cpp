@@ -2,8 +2,6 @@
 
 #include <caf/all.hpp>
 
-#include <filesystem>
-
 #include "actors/batcher.hpp"
 #include "actors/extractor.hpp"
 #include "actors/fact_writer.hpp"
@@ -12,38 +10,12 @@
 #include "actors/persistence.hpp"
 #include "actors/protocol.hpp"
 #include "actors/ticker.hpp"
-#include "app/log.hpp"
+#include "app/storage.hpp"
+#include "core/log.hpp"
 #include "extract/llm_backend.hpp"
 #include "extract/rules.hpp"
-#include "store/conversation_store.hpp"
-#include "store/memory_store.hpp"
 
 namespace memoryd {
-namespace {
-
-void ensure_parent_dir(const std::string& path) {
-  if (path.empty() || path == ":memory:") return;
-  auto parent = std::filesystem::path(path).parent_path();
-  if (parent.empty()) return;
-  std::error_code ec;
-  std::filesystem::create_directories(parent, ec);
-  if (ec)
-    throw std::runtime_error("cannot create directory " + parent.string() + ": " + ec.message());
-}
-
-template <class Store, class Options>
-std::shared_ptr<Store> open_store(const char* key, const Options& opts) {
-  try {
-    ensure_parent_dir(opts.path);
-    return std::make_shared<Store>(opts);
-  } catch (const std::exception& e) {
-    throw std::runtime_error(std::string("cannot open ") + key + " '" + opts.path +
-                             "': " + e.what());
-  }
-}
-
-}  // namespace
-
 std::shared_ptr<extractor_backend> make_extractor_backend(const config& cfg) {
   if (cfg.extractor.backend == "rules") return std::make_shared<rule_extractor>();
   const auto& p = cfg.extractor.backend == "anthropic" ? cfg.anthropic : cfg.openai;
@@ -63,13 +35,7 @@ std::shared_ptr<extractor_backend> make_extractor_backend(const config& cfg) {
 }
 
 pipeline start_pipeline(caf::actor_system& sys, const config& cfg, pipeline_mode mode) {
-  auto conv = open_store<conversation_store>(
-      "storage.conversation_db",
-      conversation_store_options{cfg.storage.conversation_db, cfg.storage.synchronous,
-                                 static_cast<int>(cfg.storage.busy_timeout_ms)});
-  auto mem = open_store<memory_store>(
-      "storage.memory_db", memory_store_options{cfg.storage.memory_db, cfg.storage.synchronous,
-                                                static_cast<int>(cfg.storage.busy_timeout_ms)});
+  auto [conv, mem] = open_stores(storage_options_of(cfg));
   pipeline p;
   auto handoff = std::make_shared<ingest_handoff>();
   p.persistence = spawn_persistence(

@@ -32,7 +32,7 @@
 #include <vector>
 
 #include "bench/bench_util.hpp"
-#include "store/conversation_store.hpp"
+#include "store/sqlite/conversation_store.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace {
@@ -82,7 +82,7 @@ std::string user_name(std::int64_t u) { return "+1555" + std::to_string(1000000 
 // Fills `path` with n pending user messages in the given layout.
 double fill(const std::string& path, std::int64_t n, std::int64_t users,
             const std::string& layout) {
-  memoryd::conversation_store store({path, "normal", 5000});
+  memoryd::sqlite::conversation_store store({path, "normal", 5000});
   const auto t0 = clock_type::now();
   const millis base = wall_ms() - n;  // created_at increases with arrival order
   constexpr std::int64_t chunk = 10000;
@@ -103,16 +103,14 @@ double fill(const std::string& path, std::int64_t n, std::int64_t users,
       m.created_at = base + i;
       msgs.push_back(std::move(m));
     }
-    store.begin();
-    store.ingest_in_transaction(msgs, wall_ms());
-    store.commit();
+    store.ingest(msgs, wall_ms());
   }
   store.db().exec("PRAGMA wal_checkpoint(TRUNCATE)");
   return ms_since(t0);
 }
 
 // Frames in the WAL now (after a TRUNCATE checkpoint: the frames written since).
-double wal_frames(memoryd::conversation_store& store) {
+double wal_frames(memoryd::sqlite::conversation_store& store) {
   auto st = store.db().prepare("PRAGMA wal_checkpoint(PASSIVE)");
   return st.step() ? static_cast<double>(st.col_int(1)) : -1;
 }
@@ -181,7 +179,7 @@ int main(int argc, char** argv) {
         {
           reset_peak_rss();
           const auto t_open = clock_type::now();
-          memoryd::conversation_store store({path, sync, 5000});
+          memoryd::sqlite::conversation_store store({path, sync, 5000});
           open_ms = ms_since(t_open);
           for (int k = 0; k < o.claims; ++k) {
             memoryd::claim_request req;

@@ -37,7 +37,7 @@
 #include <vector>
 
 #include "bench/bench_util.hpp"
-#include "store/conversation_store.hpp"
+#include "store/sqlite/conversation_store.hpp"
 #include "tests/support/fake_llm.hpp"
 #include "tests/support/http_client.hpp"
 #include "tests/support/process.hpp"
@@ -165,7 +165,7 @@ int run_pool(const options& o, int pool) {
 
   // Prefill: M users x 1 pending message.
   {
-    memoryd::conversation_store store({dir.file("conversation.db"), "normal", 5000});
+    memoryd::sqlite::conversation_store store({dir.file("conversation.db"), "normal", 5000});
     std::vector<memoryd::new_message> msgs;
     for (int i = 0; i < m_users; ++i)
       msgs.push_back({"backlog-" + std::to_string(i), "user", "I like coffee.", "api", "", 0});

@@ -9,7 +9,8 @@
 // For each (synchronous, group size, external id kind): a fresh conversation.db (a real file),
 // optionally prefilled with --prefill pending messages (normal, 10,000 per transaction, not
 // timed), then --messages user messages ingested in transactions of `group` messages, like the
-// persistence actor's group commit: begin, ingest_in_transaction, commit. Senders rotate over
+// persistence actor's group commit: one ingest_group of `group` one-message requests. Senders
+// rotate over
 // --users; external ids are random 34-character Twilio-like SIDs or absent.
 // Prints one JSON line per configuration: messages/s, µs per message, commits/s, and the
 // bytes written to the database files per message (wchar of /proc/self/io: WAL frames and
@@ -28,7 +29,7 @@
 #include <vector>
 
 #include "bench/bench_util.hpp"
-#include "store/conversation_store.hpp"
+#include "store/sqlite/conversation_store.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace {
@@ -99,7 +100,7 @@ void run(const options& o, const std::string& sync, std::int64_t group, const st
   std::remove(path.c_str());
   message_maker make(o.users, ext == "random");
   if (o.prefill > 0) {
-    memoryd::conversation_store fill({path, "normal", 5000});
+    memoryd::sqlite::conversation_store fill({path, "normal", 5000});
     std::vector<memoryd::new_message> chunk;
     for (std::int64_t i = 0; i < o.prefill;) {
       chunk.clear();
@@ -108,7 +109,7 @@ void run(const options& o, const std::string& sync, std::int64_t group, const st
     }
     fill.db().exec("PRAGMA wal_checkpoint(TRUNCATE)");
   }
-  memoryd::conversation_store store({path, sync, 5000});
+  memoryd::sqlite::conversation_store store({path, sync, 5000});
   std::string checkpoint = "background";
   if (o.autocheckpoint > 0) {
     store.db().exec("PRAGMA wal_autocheckpoint=" + std::to_string(o.autocheckpoint));
@@ -116,19 +117,15 @@ void run(const options& o, const std::string& sync, std::int64_t group, const st
   }
   if (o.cache_kib > 0) store.db().exec("PRAGMA cache_size=" + std::to_string(-o.cache_kib));
   const auto cache_kib = -store.db().scalar_int("PRAGMA cache_size");
-  std::vector<std::vector<memoryd::new_message>> batches;
+  std::vector<std::vector<std::vector<memoryd::new_message>>> batches;  // groups of requests
   for (std::int64_t i = 0; i < o.messages;) {
     batches.emplace_back();
     for (std::int64_t j = 0; j < group && i < o.messages; ++j, ++i)
-      batches.back().push_back(make.next());
+      batches.back().push_back({make.next()});
   }
   const auto bytes0 = written_bytes();
   const auto t0 = clock_type::now();
-  for (const auto& b : batches) {
-    store.begin();
-    store.ingest_in_transaction(b, wall_ms());
-    store.commit();
-  }
+  for (const auto& b : batches) store.ingest_group(b, wall_ms());
   const double s = std::chrono::duration<double>(clock_type::now() - t0).count();
   const auto bytes = written_bytes() - bytes0;
   const double n = static_cast<double>(o.messages);

@@ -91,6 +91,13 @@ int run_dry_run(std::istream& in, std::ostream& out, std::ostream& err,
     extraction_output res;
     try {
       res = backend.extract(input);
+    } catch (const extraction_failure& e) {
+      if (e.kind() != failure_kind::unparseable) {
+        err << "line " << line_no << ": extraction failed: " << e.what() << "\n";
+        rc = 1;
+        continue;
+      }
+      // An answer that could not be understood gives no facts, as in the pipeline.
     } catch (const std::exception& e) {
       err << "line " << line_no << ": extraction failed: " << e.what() << "\n";
       rc = 1;

@@ -1,6 +1,7 @@
 // The extraction seam: a user's active facts and new messages in, fact operations out.
-// Backends: the rule-based extractor (offline default); the LLM backends come later and
-// implement the same interface.
+// Backends: the rule-based extractor (rules.hpp, the offline default) and the LLM backends
+// (llm_backend.hpp). A backend that cannot produce operations throws extraction_failure,
+// whose failure_kind (domain/processing.hpp) decides what happens to the messages.
 #pragma once
 
 #include <cstdint>
@@ -10,7 +11,8 @@
 #include <string_view>
 #include <vector>
 
-#include "store/types.hpp"
+#include "domain/fact.hpp"
+#include "domain/processing.hpp"
 
 namespace memoryd {
 
@@ -28,9 +30,6 @@ struct extraction_input {
 
 struct extraction_output {
   std::vector<fact_op> ops;  // observed_at and source_ids filled in
-  // Set when the answer could not be understood: the batch is marked processed with this
-  // recorded, not retried (an LLM that answers garbage would answer garbage again).
-  std::string parse_error;
   std::int64_t input_tokens = 0;
   std::int64_t output_tokens = 0;
   // Operations the backend proposed that failed validation, by reason ("unknown_id",
@@ -38,19 +37,16 @@ struct extraction_output {
   std::map<std::string, std::int64_t> dropped;
 };
 
-enum class failure_kind : std::uint8_t {
-  transient,     // retry with backoff (transport error, timeout, 408, 409, 5xx, 529)
-  permanent,     // dead-letter at once (400/401/403/404: retrying cannot help)
-  rate_limited,  // 429: retry with backoff, and the whole pool slows down
-};
-
-// Thrown by a backend when extraction could not run.
+// Thrown by a backend when extraction could not run (transient, rate_limited, permanent) or
+// its answer could not be understood (unparseable: the tokens it cost are still counted).
 class extraction_failure : public std::runtime_error {
  public:
   extraction_failure(failure_kind kind, const std::string& what, millis retry_after_ms = 0)
       : std::runtime_error(what), kind_(kind), retry_after_ms_(retry_after_ms) {}
   failure_kind kind() const { return kind_; }
-  millis retry_after_ms() const { return retry_after_ms_; }
+  millis retry_after_ms() const { return retry_after_ms_; }  // the server's Retry-After
+  std::int64_t input_tokens = 0;
+  std::int64_t output_tokens = 0;
 
  private:
   failure_kind kind_;

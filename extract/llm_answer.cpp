@@ -7,7 +7,7 @@
 #include <optional>
 #include <set>
 
-#include "store/memory_store.hpp"
+#include "domain/fact_text.hpp"
 
 namespace memoryd {
 namespace {
@@ -138,8 +138,8 @@ std::optional<std::string> id_field(const json::object& obj) {
 
 }  // namespace
 
-extraction_output parse_llm_answer(std::string_view text, const extraction_input& in) {
-  extraction_output out;
+llm_answer parse_llm_answer(std::string_view text, const extraction_input& in) {
+  llm_answer out;
   auto found = find_json(text);
   if (!found.value) {
     out.parse_error = found.saw_json ? "the answer's JSON has no operations array"

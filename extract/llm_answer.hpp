@@ -3,7 +3,11 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <map>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "extract/extractor.hpp"
 
@@ -13,6 +17,12 @@ namespace memoryd {
 inline constexpr std::size_t max_fact_text_bytes = 300;
 // Operations beyond this many in one answer are dropped ("too_many_ops").
 inline constexpr std::size_t max_ops_per_answer = 100;
+
+struct llm_answer {
+  std::vector<fact_op> ops;
+  std::map<std::string, std::int64_t> dropped;  // invalid ops by reason (below)
+  std::string parse_error;                      // no usable JSON: ops is empty
+};
 
 // Finds the JSON in `text`: the whole text, else a ``` / ```json fenced block, else the first
 // balanced {...} or [...] in prose that has the expected shape. Accepted shapes:
@@ -32,6 +42,6 @@ inline constexpr std::size_t max_ops_per_answer = 100;
 // Duplicates of existing facts pass through (the fact writer dedupes). Never throws: no JSON
 // or not the expected shape sets `parse_error` and leaves `ops` empty. Every op gets
 // observed_at = created_at of the last message and source_ids = all message ids.
-extraction_output parse_llm_answer(std::string_view text, const extraction_input& in);
+llm_answer parse_llm_answer(std::string_view text, const extraction_input& in);
 
 }  // namespace memoryd

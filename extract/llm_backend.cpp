@@ -207,11 +207,9 @@ extraction_output llm_extractor::extract(const extraction_input& in) {
   }
 
   auto envelope = parse_json(reply.body);
-  if (!envelope || !envelope->is_object()) {
-    extraction_output out;
-    out.parse_error = who + ": the response body is not a JSON object";
-    return out;
-  }
+  if (!envelope || !envelope->is_object())
+    throw extraction_failure(failure_kind::unparseable,
+                             who + ": the response body is not a JSON object");
   const json::value* root = &*envelope;
   std::string text;
   std::string stop;
@@ -247,17 +245,26 @@ extraction_output llm_extractor::extract(const extraction_input& in) {
     }
   }
 
-  extraction_output out;
+  std::string error;
+  llm_answer answer;
   if (!have_text) {
-    out.parse_error = who + ": the response has no text content" +
-                      (stop.empty() ? std::string() : " (stop reason " + stop + ")");
+    error = who + ": the response has no text content" +
+            (stop.empty() ? std::string() : " (stop reason " + stop + ")");
   } else {
-    out = parse_llm_answer(text, in);
-    if (!out.parse_error.empty() && (stop == "max_tokens" || stop == "length")) {
-      out.parse_error = "answer truncated at max_tokens (" + std::to_string(opts_.max_tokens) +
-                        "): " + out.parse_error;
-    }
+    answer = parse_llm_answer(text, in);
+    error = answer.parse_error;
+    if (!error.empty() && (stop == "max_tokens" || stop == "length"))
+      error = "answer truncated at max_tokens (" + std::to_string(opts_.max_tokens) + "): " + error;
   }
+  if (!error.empty()) {
+    extraction_failure failure(failure_kind::unparseable, error);
+    failure.input_tokens = input_tokens;
+    failure.output_tokens = output_tokens;
+    throw failure;
+  }
+  extraction_output out;
+  out.ops = std::move(answer.ops);
+  out.dropped = std::move(answer.dropped);
   out.input_tokens = input_tokens;
   out.output_tokens = output_tokens;
   return out;

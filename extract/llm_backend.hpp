@@ -36,13 +36,14 @@ struct llm_options {
 //   408, 409, 5xx (529 overloaded)                     transient (+ Retry-After if given)
 //   any other status (400, 401, 403, 404, 422, 3xx)    permanent, naming the status and the
 //                                                       API's error message
-// A 2xx answer that cannot be understood (envelope or operations) is not a failure: it
-// returns parse_error set (mentioning truncation when the model hit max_tokens), with the
-// token counts.
+// A 2xx answer that cannot be understood (envelope or operations)   unparseable (the message
+//                                                       mentions truncation when the model
+//                                                       hit max_tokens), with the token
+//                                                       counts
 //
 // Tokens: Anthropic input_tokens (+ cache_creation_input_tokens + cache_read_input_tokens)
 // and output_tokens; OpenAI prompt_tokens and completion_tokens; 0 when the server sends no
-// usage. Filled for every 2xx answer, parse_error or not.
+// usage. Counted for every 2xx answer, understood or not.
 //
 // OpenAI-compatible requests always ask for response_format {"type": "json_object"}; servers
 // that reject it answer 400 (permanent) — all of OpenAI, vLLM, llama.cpp's server and Ollama

@@ -14,7 +14,7 @@
 #include <utility>
 #include <vector>
 
-#include "store/memory_store.hpp"
+#include "domain/fact_text.hpp"
 
 namespace memoryd {
 namespace {

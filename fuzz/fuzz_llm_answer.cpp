@@ -4,8 +4,8 @@
 #include <cstdlib>
 #include <string_view>
 
+#include "domain/fact.hpp"
 #include "extract/llm_answer.hpp"
-#include "store/types.hpp"
 
 namespace {
 

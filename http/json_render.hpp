@@ -8,8 +8,11 @@
 #include <string_view>
 #include <vector>
 
+#include "domain/fact.hpp"
+#include "domain/message.hpp"
+#include "domain/processing.hpp"
+#include "domain/queue.hpp"
 #include "http/service_api.hpp"
-#include "store/types.hpp"
 
 namespace memoryd {
 

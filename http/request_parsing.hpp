@@ -9,8 +9,8 @@
 #include <utility>
 #include <vector>
 
+#include "domain/message.hpp"
 #include "http/service_api.hpp"
-#include "store/types.hpp"
 
 namespace memoryd {
 

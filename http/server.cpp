@@ -13,8 +13,8 @@
 //   with it the io_context) alive past stop().
 #include "http/server.hpp"
 
-#include "app/log.hpp"
-#include "app/metrics.hpp"
+#include "core/log.hpp"
+#include "core/metrics.hpp"
 
 #include <openssl/crypto.h>
 

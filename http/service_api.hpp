@@ -10,7 +10,10 @@
 #include <utility>
 #include <vector>
 
-#include "store/types.hpp"
+#include "domain/fact.hpp"
+#include "domain/message.hpp"
+#include "domain/processing.hpp"
+#include "domain/queue.hpp"
 
 namespace memoryd {
 

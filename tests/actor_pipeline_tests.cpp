@@ -15,8 +15,8 @@
 #include "actors/protocol.hpp"
 #include "actors/ticker.hpp"
 #include "extract/rules.hpp"
-#include "store/conversation_store.hpp"
-#include "store/memory_store.hpp"
+#include "store/sqlite/conversation_store.hpp"
+#include "store/sqlite/memory_store.hpp"
 #include "tests/support/sim_fixture.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -37,11 +37,8 @@ struct scripted_backend : extractor_backend {
     calls[in.user_id]++;
     if (auto it = fail.find(in.user_id); it != fail.end())
       throw extraction_failure(it->second, "scripted failure");
-    if (garbage.count(in.user_id)) {
-      extraction_output out;
-      out.parse_error = "no JSON in answer";
-      return out;
-    }
+    if (garbage.count(in.user_id))
+      throw extraction_failure(failure_kind::unparseable, "no JSON in answer");
     return rules.extract(in);
   }
   std::string version() const override { return "scripted/1"; }
@@ -100,10 +97,10 @@ struct pipeline_fixture : sim_fixture {
   batcher_options opts;
 
   pipeline_fixture() {
-    conv = std::make_shared<conversation_store>(
-        conversation_store_options{dir.file("conversation.db"), "normal", 1000});
-    mem =
-        std::make_shared<memory_store>(memory_store_options{dir.file("memory.db"), "normal", 1000});
+    conv = std::make_shared<sqlite::conversation_store>(
+        sqlite::store_options{dir.file("conversation.db"), "normal", 1000});
+    mem = std::make_shared<sqlite::memory_store>(
+        sqlite::store_options{dir.file("memory.db"), "normal", 1000});
     persistence = keep(spawn_persistence(sys, conv, {}, false));
     fact_writer = keep(spawn_fact_writer(sys, mem, {}, false));
     opts.batch_size = 100;
@@ -398,8 +395,8 @@ TEST_CASE_METHOD(pipeline_fixture, "persistence group-commits queued ingests and
 // queue, one transaction for everything queued, each callback answered after COMMIT.
 struct handoff_fixture : sim_fixture {
   temp_dir dir;
-  std::shared_ptr<conversation_store> conv = std::make_shared<conversation_store>(
-      conversation_store_options{dir.file("conversation.db"), "normal", 1000});
+  std::shared_ptr<conversation_store> conv = std::make_shared<sqlite::conversation_store>(
+      sqlite::store_options{dir.file("conversation.db"), "normal", 1000});
   std::shared_ptr<ingest_handoff> handoff = std::make_shared<ingest_handoff>();
   caf::actor persistence;
   std::vector<outcome<std::vector<ingest_outcome>>> answers;

@@ -64,7 +64,6 @@ llm_options openai_options(const fake_llm& fake) {
 }
 
 void check_good_ops(const extraction_output& out) {
-  CHECK(out.parse_error.empty());
   REQUIRE(out.ops.size() == 2);
   CHECK(out.ops[0].kind == "update");
   CHECK(out.ops[0].fact_id == "f-1");
@@ -189,7 +188,19 @@ TEST_CASE("llm: JSON inside prose gives the ops", "[extract_llm][backend]") {
   check_good_ops(ex.extract(sample_input()));
 }
 
-TEST_CASE("llm: garbage answers give parse_error, no throw, tokens still counted",
+// The unparseable failure an extraction throws, or FAILs.
+extraction_failure unparseable_failure(llm_extractor& ex) {
+  try {
+    ex.extract(sample_input());
+  } catch (const extraction_failure& e) {
+    CHECK(e.kind() == failure_kind::unparseable);
+    return e;
+  }
+  FAIL("the answer was understood");
+  throw std::logic_error("unreachable");
+}
+
+TEST_CASE("llm: garbage answers are unparseable failures with their tokens counted",
           "[extract_llm][backend]") {
   fake_llm fake;
   fake.push(anthropic_reply("I cannot comply with that request.", 100, 9));
@@ -202,23 +213,20 @@ TEST_CASE("llm: garbage answers give parse_error, no throw, tokens still counted
   fake.push(openai_reply("", 7, 0));  // an OpenAI envelope: no Anthropic content blocks
   llm_extractor ex(anthropic_options(fake));
 
-  auto out = ex.extract(sample_input());
-  CHECK_FALSE(out.parse_error.empty());
-  CHECK(out.ops.empty());
-  CHECK(out.input_tokens == 100);
-  CHECK(out.output_tokens == 9);
+  auto e = unparseable_failure(ex);
+  CHECK(e.input_tokens == 100);
+  CHECK(e.output_tokens == 9);
 
-  out = ex.extract(sample_input());
-  CHECK(out.parse_error.find("truncated") != std::string::npos);
-  CHECK(out.output_tokens == 777);
+  e = unparseable_failure(ex);
+  CHECK(std::string(e.what()).find("truncated") != std::string::npos);
+  CHECK(e.output_tokens == 777);
 
-  out = ex.extract(sample_input());
-  CHECK_FALSE(out.parse_error.empty());
-  CHECK(out.ops.empty());
+  e = unparseable_failure(ex);
+  CHECK(std::string(e.what()).find("not a JSON object") != std::string::npos);
 
   // An Anthropic extractor reading an OpenAI envelope finds no content blocks.
-  out = ex.extract(sample_input());
-  CHECK(out.parse_error.find("no text content") != std::string::npos);
+  e = unparseable_failure(ex);
+  CHECK(std::string(e.what()).find("no text content") != std::string::npos);
 
   fake_llm fake2;
   fake_response refusal;
@@ -227,10 +235,9 @@ TEST_CASE("llm: garbage answers give parse_error, no throw, tokens still counted
                  R"( "completion_tokens": 1}})";
   fake2.push(refusal);
   llm_extractor oai(openai_options(fake2));
-  out = oai.extract(sample_input());
-  CHECK_FALSE(out.parse_error.empty());
-  CHECK(out.input_tokens == 3);
-  CHECK(out.output_tokens == 1);
+  e = unparseable_failure(oai);
+  CHECK(e.input_tokens == 3);
+  CHECK(e.output_tokens == 1);
 }
 
 TEST_CASE("llm: 429 is rate_limited with Retry-After", "[extract_llm][backend]") {
@@ -466,6 +473,5 @@ TEST_CASE("llm: options and inputs that need no request", "[extract_llm][backend
   empty.user_id = "u1";
   const auto out = ex.extract(empty);
   CHECK(out.ops.empty());
-  CHECK(out.parse_error.empty());
   CHECK(fake.requests().empty());
 }

@@ -234,7 +234,6 @@ TEST_CASE("rules: extractor ops") {
     CHECK(out.ops[0].text == "Lives in Boston");
     CHECK(out.ops[0].observed_at == 1000);
     CHECK(out.ops[0].source_ids == std::vector<std::string>{"m1"});
-    CHECK(out.parse_error.empty());
   }
 
   SECTION("known facts are not repeated") {

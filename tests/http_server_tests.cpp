@@ -8,7 +8,7 @@
 #include <optional>
 #include <thread>
 
-#include "app/metrics.hpp"
+#include "core/metrics.hpp"
 #include "http/server.hpp"
 #include "http/twilio_signature.hpp"
 #include "tests/support/http_client.hpp"

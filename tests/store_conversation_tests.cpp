@@ -10,8 +10,8 @@
 #include <thread>
 #include <vector>
 
-#include "store/conversation_store.hpp"
-#include "store/sqlite.hpp"
+#include "store/sqlite/conversation_store.hpp"
+#include "store/sqlite/database.hpp"
 #include "tests/support/temp_dir.hpp"
 
 using namespace memoryd;
@@ -19,8 +19,8 @@ using memoryd::testing::temp_dir;
 
 namespace {
 
-conversation_store_options opts_for(const temp_dir& dir, const std::string& sync = "full") {
-  conversation_store_options o;
+sqlite::store_options opts_for(const temp_dir& dir, const std::string& sync = "full") {
+  sqlite::store_options o;
   o.path = dir.file("conversation.db");
   o.synchronous = sync;
   return o;
@@ -206,7 +206,7 @@ TEST_CASE("new_uuid returns distinct, increasing version 7 UUIDs", "[store][sqli
 
 TEST_CASE("conversation store adds messages and reads history", "[store][conversation]") {
   temp_dir dir;
-  conversation_store s(opts_for(dir));
+  sqlite::conversation_store s(opts_for(dir));
   auto out = s.ingest({msg("alice", "hi", 0), msg("alice", "hello there", 0, {}, "assistant"),
                        msg("bob", "yo", 2000)},
                       5000);
@@ -239,7 +239,7 @@ TEST_CASE("conversation store adds messages and reads history", "[store][convers
 TEST_CASE("history returns the latest N oldest first and clamps the limit",
           "[store][conversation]") {
   temp_dir dir;
-  conversation_store s(opts_for(dir));
+  sqlite::conversation_store s(opts_for(dir));
   std::vector<new_message> msgs;
   for (int i = 0; i < 1005; ++i) msgs.push_back(msg("u", "m" + std::to_string(i), 1000 + i));
   s.ingest(msgs, 1);
@@ -258,7 +258,7 @@ TEST_CASE("history returns the latest N oldest first and clamps the limit",
 
 TEST_CASE("history filters by processed time range role and user", "[store][conversation]") {
   temp_dir dir;
-  conversation_store s(opts_for(dir));
+  sqlite::conversation_store s(opts_for(dir));
   s.ingest({msg("alice", "a1", 100), msg("bob", "b1", 200), msg("alice", "a2", 300),
             msg("alice", "r1", 400, {}, "assistant"), msg("carol", "c1", 500)},
            1000);
@@ -299,7 +299,7 @@ TEST_CASE("history filters by processed time range role and user", "[store][conv
 
 TEST_CASE("mark_done records processed time and the note", "[store][conversation]") {
   temp_dir dir;
-  conversation_store s(opts_for(dir));
+  sqlite::conversation_store s(opts_for(dir));
   s.ingest({msg("alice", "a1"), msg("bob", "b1")}, 1000);
   auto c = s.claim(req_at(2000));
   REQUIRE(c.users.size() == 2);
@@ -326,7 +326,7 @@ TEST_CASE("claims and transitions commit without their own fsync on a FULL datab
   for (const std::string mode : {"full", "normal"}) {
     INFO("synchronous=" << mode);
     temp_dir dir;
-    conversation_store s(opts_for(dir, mode));
+    sqlite::conversation_store s(opts_for(dir, mode));
     const std::int64_t expected = mode == "full" ? 2 : 1;
     std::vector<std::string> pragmas;
     auto trace = [](unsigned, void* out, void*, void* x) {
@@ -370,8 +370,8 @@ TEST_CASE("WAL checkpoints run in the background and keep the WAL bounded",
   // checkpoints are switched off (PRAGMA wal_autocheckpoint=0 also removes our hook), so its
   // WAL shows how far an unchecked WAL grows.
   temp_dir dir_a, dir_b;
-  conversation_store a(opts_for(dir_a, "normal"));
-  conversation_store b(opts_for(dir_b, "normal"));
+  sqlite::conversation_store a(opts_for(dir_a, "normal"));
+  sqlite::conversation_store b(opts_for(dir_b, "normal"));
   b.db().exec("PRAGMA wal_autocheckpoint=0");
   std::int64_t n = 0;
   for (int group = 0; group < 2000; ++group) {
@@ -380,11 +380,7 @@ TEST_CASE("WAL checkpoints run in the background and keep the WAL bounded",
       msgs.push_back(
           msg("user" + std::to_string(n % 50), "message " + std::to_string(n), 1000,
               "SM" + std::to_string((n * 2654435761u) % 1000003) + "-" + std::to_string(n)));
-    for (auto* s : {&a, &b}) {
-      s->begin();
-      s->ingest_in_transaction(msgs, 1000);
-      s->commit();
-    }
+    for (auto* s : {&a, &b}) s->ingest(msgs, 1000);
   }
   // The thread checkpoints soon after the WAL passes 1,000 pages (bounded wait).
   for (int i = 0; i < 200 && a.background_checkpoints() == 0; ++i)
@@ -402,7 +398,7 @@ TEST_CASE("WAL checkpoints run in the background and keep the WAL bounded",
 
 TEST_CASE("duplicate external_id is idempotent within and across calls", "[store][conversation]") {
   temp_dir dir;
-  conversation_store s(opts_for(dir));
+  sqlite::conversation_store s(opts_for(dir));
   auto first = s.ingest({msg("alice", "hi", 1000, "SM1"), msg("alice", "hi again", 1000, "SM1"),
                          msg("alice", "other", 1000, "SM2")},
                         1000);
@@ -428,29 +424,35 @@ TEST_CASE("duplicate external_id is idempotent within and across calls", "[store
 
 TEST_CASE("group commit ingests in one transaction and rolls back", "[store][conversation]") {
   temp_dir dir;
-  conversation_store s(opts_for(dir));
-  s.begin();
-  s.ingest_in_transaction({msg("alice", "a1")}, 1000);
-  s.ingest_in_transaction({msg("bob", "b1")}, 1000);
-  s.rollback();
+  sqlite::conversation_store s(opts_for(dir));
+  // The third request fails inside the transaction: the first two must not be stored either.
+  s.db().exec(
+      "CREATE TEMP TRIGGER refuse BEFORE INSERT ON messages WHEN NEW.content = 'boom' "
+      "BEGIN SELECT RAISE(ABORT, 'refused'); END");
+  CHECK_THROWS_AS(
+      s.ingest_group({{msg("alice", "a1")}, {msg("bob", "b1")}, {msg("carol", "boom")}}, 1000),
+      sqlite::error);
   CHECK(s.count_messages() == 0);
   CHECK(s.stats(1000).users_waiting == 0);
-  s.begin();
-  s.ingest_in_transaction({msg("alice", "a1", 1000, "E1")}, 1000);
-  auto d = s.ingest_in_transaction({msg("alice", "a1", 1000, "E1")}, 1000);
-  CHECK(d[0].duplicate);
-  s.commit();
-  CHECK(s.count_messages() == 1);
-  CHECK(s.claim(req_at(1000)).users.size() == 1);
+  auto groups = s.ingest_group(
+      {{msg("alice", "a1", 1000, "E1")}, {msg("alice", "a1", 1000, "E1"), msg("bob", "b1")}}, 1000);
+  REQUIRE(groups.size() == 2);
+  REQUIRE(groups[1].size() == 2);
+  CHECK_FALSE(groups[0][0].duplicate);
+  CHECK(groups[1][0].duplicate);  // the same external_id earlier in the same transaction
+  CHECK(groups[1][0].id == groups[0][0].id);
+  CHECK_FALSE(groups[1][1].duplicate);
+  CHECK(s.count_messages() == 2);
+  CHECK(s.claim(req_at(1000)).users.size() == 2);
 }
 
 TEST_CASE("data survives reopening the file", "[store][conversation]") {
   temp_dir dir;
   {
-    conversation_store s(opts_for(dir));
+    sqlite::conversation_store s(opts_for(dir));
     s.ingest({msg("alice", "a1", 1000, "E1")}, 1000);
   }
-  conversation_store s(opts_for(dir, "normal"));
+  sqlite::conversation_store s(opts_for(dir, "normal"));
   CHECK(s.db().scalar_int("PRAGMA user_version") == 2);
   CHECK(s.count_messages() == 1);
   CHECK(s.ingest({msg("alice", "a1", 1000, "E1")}, 1000)[0].duplicate);
@@ -462,7 +464,7 @@ TEST_CASE("data survives reopening the file", "[store][conversation]") {
 
 TEST_CASE("claim is FIFO across users with seq breaking created_at ties", "[store][conversation]") {
   temp_dir dir;
-  conversation_store s(opts_for(dir));
+  sqlite::conversation_store s(opts_for(dir));
   s.ingest({msg("carol", "c1", 500), msg("alice", "a1", 500), msg("bob", "b1", 500),
             msg("carol", "c2", 500), msg("alice", "a2", 500)},
            1000);
@@ -481,7 +483,7 @@ TEST_CASE("claim is FIFO across users with seq breaking created_at ties", "[stor
 
 TEST_CASE("claim respects the per-user and total caps", "[store][conversation]") {
   temp_dir dir;
-  conversation_store s(opts_for(dir));
+  sqlite::conversation_store s(opts_for(dir));
   std::vector<new_message> msgs;
   for (int i = 0; i < 5; ++i) msgs.push_back(msg("alice", "a" + std::to_string(i)));
   for (int i = 0; i < 5; ++i) msgs.push_back(msg("bob", "b" + std::to_string(i)));
@@ -513,7 +515,7 @@ TEST_CASE("claim respects the per-user and total caps", "[store][conversation]")
 
 TEST_CASE("a leased user is skipped until the lease expires", "[store][conversation]") {
   temp_dir dir;
-  conversation_store s(opts_for(dir));
+  sqlite::conversation_store s(opts_for(dir));
   s.ingest({msg("alice", "a1"), msg("bob", "b1")}, 1000);
   auto c = s.claim(req_at(1000, 100, 25, 100));
   REQUIRE(users_of(c) == std::vector<std::string>{"alice", "bob"});
@@ -535,7 +537,7 @@ TEST_CASE("a leased user is skipped until the lease expires", "[store][conversat
 
 TEST_CASE("an expired lease at max_attempts dead-letters", "[store][conversation]") {
   temp_dir dir;
-  conversation_store s(opts_for(dir));
+  sqlite::conversation_store s(opts_for(dir));
   s.ingest({msg("alice", "a1"), msg("bob", "b1")}, 1000);
   CHECK(s.claim(req_at(1000, 100, 25, 100, 2)).users.size() == 2);
   s.mark_done("bob", {only(s, "bob").id}, 1001);
@@ -562,7 +564,7 @@ TEST_CASE("an expired lease at max_attempts dead-letters", "[store][conversation
 TEST_CASE("schedule_retry blocks the user and their later messages until retry_at",
           "[store][conversation]") {
   temp_dir dir;
-  conversation_store s(opts_for(dir));
+  sqlite::conversation_store s(opts_for(dir));
   s.ingest({msg("alice", "a1"), msg("bob", "b1")}, 1000);
   auto c = s.claim(req_at(1000));
   REQUIRE(users_of(c) == std::vector<std::string>{"alice", "bob"});
@@ -590,7 +592,7 @@ TEST_CASE("schedule_retry blocks the user and their later messages until retry_a
 
 TEST_CASE("dead_letter keeps the message visible and unprocessed", "[store][conversation]") {
   temp_dir dir;
-  conversation_store s(opts_for(dir));
+  sqlite::conversation_store s(opts_for(dir));
   s.ingest({msg("alice", "a1"), msg("alice", "a2")}, 1000);
   auto c = s.claim(req_at(1000, 100, 1));
   REQUIRE(c.users.size() == 1);
@@ -607,7 +609,7 @@ TEST_CASE("dead_letter keeps the message visible and unprocessed", "[store][conv
 
 TEST_CASE("release gives messages back without using an attempt", "[store][conversation]") {
   temp_dir dir;
-  conversation_store s(opts_for(dir));
+  sqlite::conversation_store s(opts_for(dir));
   s.ingest({msg("alice", "a1")}, 1000);
   auto c = s.claim(req_at(1000, 100, 25, 60000));
   REQUIRE(c.users.size() == 1);
@@ -623,7 +625,7 @@ TEST_CASE("release gives messages back without using an attempt", "[store][conve
 
 TEST_CASE("retry_dead puts dead messages back in the queue", "[store][conversation]") {
   temp_dir dir;
-  conversation_store s(opts_for(dir));
+  sqlite::conversation_store s(opts_for(dir));
   s.ingest({msg("alice", "a1"), msg("bob", "b1"), msg("alice", "a2")}, 1000);
   auto c = s.claim(req_at(1000, 100, 1));
   REQUIRE(users_of(c) == std::vector<std::string>{"alice", "bob"});
@@ -655,7 +657,7 @@ TEST_CASE("retry_dead puts dead messages back in the queue", "[store][conversati
 
 TEST_CASE("retry_dead moves the head back past processed messages", "[store][conversation]") {
   temp_dir dir;
-  conversation_store s(opts_for(dir));
+  sqlite::conversation_store s(opts_for(dir));
   s.ingest({msg("u", "first")}, 1000);
   auto c1 = s.claim(req_at(2000));
   REQUIRE(c1.users.size() == 1);
@@ -678,7 +680,7 @@ TEST_CASE("retry_dead moves the head back past processed messages", "[store][con
 
 TEST_CASE("assistant messages are never claimed", "[store][conversation]") {
   temp_dir dir;
-  conversation_store s(opts_for(dir));
+  sqlite::conversation_store s(opts_for(dir));
   s.ingest({msg("alice", "r1", 1000, {}, "assistant"), msg("bob", "b1"),
             msg("alice", "r2", 1000, {}, "assistant")},
            1000);
@@ -693,7 +695,7 @@ TEST_CASE("assistant messages are never claimed", "[store][conversation]") {
 TEST_CASE("transitions are idempotent and only touch the user's leased messages",
           "[store][conversation]") {
   temp_dir dir;
-  conversation_store s(opts_for(dir));
+  sqlite::conversation_store s(opts_for(dir));
   s.ingest({msg("alice", "a1"), msg("bob", "b1")}, 1000);
   auto c = s.claim(req_at(1000));
   REQUIRE(c.users.size() == 2);
@@ -722,7 +724,7 @@ TEST_CASE("transitions are idempotent and only touch the user's leased messages"
 
 TEST_CASE("stats counts statuses and the oldest waiting message", "[store][conversation]") {
   temp_dir dir;
-  conversation_store s(opts_for(dir));
+  sqlite::conversation_store s(opts_for(dir));
   CHECK(s.stats(1000).oldest_pending_age_ms == 0);
   s.ingest({msg("alice", "a1", 400), msg("bob", "b1", 700), msg("bob", "r", 800, {}, "assistant"),
             msg("carol", "c1", 900)},
@@ -747,7 +749,7 @@ TEST_CASE("stats counts statuses and the oldest waiting message", "[store][conve
 
 TEST_CASE("claim query plans use indexes", "[store][conversation]") {
   temp_dir dir;
-  conversation_store s(opts_for(dir));
+  sqlite::conversation_store s(opts_for(dir));
   std::vector<new_message> msgs;
   for (int i = 0; i < 200; ++i) msgs.push_back(msg("u" + std::to_string(i % 20), "m"));
   s.ingest(msgs, 1000);
@@ -778,7 +780,7 @@ TEST_CASE("claim query plans use indexes", "[store][conversation]") {
 
 TEST_CASE("claim over a large backlog picks the right users", "[store][conversation][bulk]") {
   temp_dir dir;
-  conversation_store s(opts_for(dir, "normal"));
+  sqlite::conversation_store s(opts_for(dir, "normal"));
   auto user = [](int i) {
     char buf[16];
     std::snprintf(buf, sizeof buf, "u%04d", i);

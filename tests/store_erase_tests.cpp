@@ -1,8 +1,8 @@
 // Erasing a user: nothing of theirs is left, and work in flight cannot bring facts back.
 #include <catch2/catch.hpp>
 
-#include "store/conversation_store.hpp"
-#include "store/memory_store.hpp"
+#include "store/sqlite/conversation_store.hpp"
+#include "store/sqlite/memory_store.hpp"
 #include "tests/support/temp_dir.hpp"
 
 using namespace memoryd;
@@ -23,7 +23,7 @@ fact_batch batch_of(const std::string& user, const std::string& cause, millis ob
 
 TEST_CASE("erasing a user removes their messages and queue entry only") {
   testing::temp_dir dir;
-  conversation_store s({dir.file("c.db"), "normal", 1000});
+  sqlite::conversation_store s({dir.file("c.db"), "normal", 1000});
   s.ingest({{"gone", "user", "I like tea.", "api", "sid-1", 0},
             {"gone", "assistant", "Nice.", "api", "", 0},
             {"kept", "user", "I like coffee.", "api", "", 0}},
@@ -48,7 +48,7 @@ TEST_CASE("erasing a user removes their messages and queue entry only") {
 
 TEST_CASE("erasing a user's facts leaves nothing of them in memory.db") {
   testing::temp_dir dir;
-  memory_store m({dir.file("m.db"), "normal", 1000});
+  sqlite::memory_store m({dir.file("m.db"), "normal", 1000});
   auto keyed = batch_of("gone", "extractor", 1000, {"Likes tea", "Has a cat"});
   keyed.batch_key = "k1";
   m.apply(keyed);
@@ -66,7 +66,7 @@ TEST_CASE("erasing a user's facts leaves nothing of them in memory.db") {
 
 TEST_CASE("apply_group writes several batches in one transaction with per-batch results") {
   testing::temp_dir dir;
-  memory_store m({dir.file("m.db"), "normal", 1000});
+  sqlite::memory_store m({dir.file("m.db"), "normal", 1000});
   auto a = batch_of("a", "extractor", 1000, {"Likes tea"});
   a.batch_key = "ka";
   auto b = batch_of("b", "extractor", 1000, {"Has a cat", "Likes tea"});

@@ -3,7 +3,8 @@
 #include <string>
 #include <vector>
 
-#include "store/memory_store.hpp"
+#include "domain/fact_text.hpp"
+#include "store/sqlite/memory_store.hpp"
 #include "tests/support/temp_dir.hpp"
 
 using namespace memoryd;
@@ -11,8 +12,8 @@ using memoryd::testing::temp_dir;
 
 namespace {
 
-memory_store_options opts_for(const temp_dir& dir) {
-  memory_store_options o;
+sqlite::store_options opts_for(const temp_dir& dir) {
+  sqlite::store_options o;
   o.path = dir.file("memory.db");
   return o;
 }
@@ -74,7 +75,7 @@ TEST_CASE("normalize_fact_text folds case punctuation and spaces", "[store][memo
 
 TEST_CASE("memory store adds facts with an event", "[store][memory]") {
   temp_dir dir;
-  memory_store s(opts_for(dir));
+  sqlite::memory_store s(opts_for(dir));
   auto r = s.apply(
       batch("alice", {add("  Has a dog named Max. ", "relationships", 1500, {"m1", "m\"2,3"})}));
   CHECK(r.added == 1);
@@ -110,7 +111,7 @@ TEST_CASE("memory store adds facts with an event", "[store][memory]") {
 TEST_CASE("duplicate adds are detected regardless of case spaces and punctuation",
           "[store][memory]") {
   temp_dir dir;
-  memory_store s(opts_for(dir));
+  sqlite::memory_store s(opts_for(dir));
   s.apply(batch("alice", {add("Has a dog named Max.", "relationships", 1000, {"m1"})}));
   auto r = s.apply(batch("alice", {add("  has a DOG   named max", "other", 2000, {"m2"}),
                                    add("HAS A DOG, NAMED MAX!", "other", 2000, {"m1"})}));
@@ -131,7 +132,7 @@ TEST_CASE("duplicate adds are detected regardless of case spaces and punctuation
 
 TEST_CASE("update supersedes the old fact and keeps the history", "[store][memory]") {
   temp_dir dir;
-  memory_store s(opts_for(dir));
+  sqlite::memory_store s(opts_for(dir));
   const auto id = s.apply(batch("alice", {add("lives in Paris", "location")})).fact_ids.at(0);
   auto r = s.apply(batch("alice", {update(id, "lives in Berlin", 2000)}, 20000));
   CHECK(r.updated == 1);
@@ -179,7 +180,7 @@ TEST_CASE("update supersedes the old fact and keeps the history", "[store][memor
 
 TEST_CASE("a stale update is rejected", "[store][memory]") {
   temp_dir dir;
-  memory_store s(opts_for(dir));
+  sqlite::memory_store s(opts_for(dir));
   const auto id = s.apply(batch("alice", {add("lives in Paris", "location", 5000)})).fact_ids.at(0);
   auto r = s.apply(batch("alice", {update(id, "lives in Lyon", 4999)}));
   CHECK(r.rejected == 1);
@@ -191,7 +192,7 @@ TEST_CASE("a stale update is rejected", "[store][memory]") {
 
 TEST_CASE("delete marks the fact deleted", "[store][memory]") {
   temp_dir dir;
-  memory_store s(opts_for(dir));
+  sqlite::memory_store s(opts_for(dir));
   const auto id = s.apply(batch("alice", {add("likes jazz")})).fact_ids.at(0);
   auto r = s.apply(batch("alice", {del(id)}, 30000));
   CHECK(r.deleted == 1);
@@ -214,7 +215,7 @@ TEST_CASE("delete marks the fact deleted", "[store][memory]") {
 
 TEST_CASE("the same batch_key twice changes nothing", "[store][memory]") {
   temp_dir dir;
-  memory_store s(opts_for(dir));
+  sqlite::memory_store s(opts_for(dir));
   const auto id = s.apply(batch("alice", {add("likes jazz")})).fact_ids.at(0);
   auto b = batch("alice", {add("has a cat"), update(id, "likes blues"), add("")}, 10000, "k1");
   auto first = s.apply(b);
@@ -237,7 +238,7 @@ TEST_CASE("the same batch_key twice changes nothing", "[store][memory]") {
 
 TEST_CASE("replaying an unkeyed identical batch adds no facts", "[store][memory]") {
   temp_dir dir;
-  memory_store s(opts_for(dir));
+  sqlite::memory_store s(opts_for(dir));
   auto b = batch("alice", {add("has a cat"), add("works at ACME", "work")});
   CHECK(s.apply(b).added == 2);
   auto again = s.apply(b);
@@ -249,7 +250,7 @@ TEST_CASE("replaying an unkeyed identical batch adds no facts", "[store][memory]
 
 TEST_CASE("update and delete of another user's fact are rejected", "[store][memory]") {
   temp_dir dir;
-  memory_store s(opts_for(dir));
+  sqlite::memory_store s(opts_for(dir));
   const auto id = s.apply(batch("alice", {add("likes jazz")})).fact_ids.at(0);
   auto r = s.apply(batch("mallory", {update(id, "likes noise"), del(id)}));
   CHECK(r.rejected == 2);
@@ -262,7 +263,7 @@ TEST_CASE("update and delete of another user's fact are rejected", "[store][memo
 
 TEST_CASE("unknown categories become other and bad texts are rejected", "[store][memory]") {
   temp_dir dir;
-  memory_store s(opts_for(dir));
+  sqlite::memory_store s(opts_for(dir));
   auto r =
       s.apply(batch("alice", {add("likes chess", "hobbies"), add("   "), add(std::string(501, 'x')),
                               add(std::string(500, 'y')), add("?!"), fact_op{}}));
@@ -277,11 +278,11 @@ TEST_CASE("unknown categories become other and bad texts are rejected", "[store]
 TEST_CASE("memory store migrations re-open an existing file", "[store][memory]") {
   temp_dir dir;
   {
-    memory_store s(opts_for(dir));
+    sqlite::memory_store s(opts_for(dir));
     s.apply(batch("alice", {add("likes jazz")}, 10000, "k"));
     CHECK(s.db().scalar_int("PRAGMA user_version") == 2);
   }
-  memory_store s(opts_for(dir));
+  sqlite::memory_store s(opts_for(dir));
   CHECK(s.db().scalar_int("PRAGMA user_version") == 2);
   CHECK(s.db().scalar_text("PRAGMA journal_mode") == "wal");
   CHECK(s.active_facts("alice").size() == 1);

@@ -1,4 +1,4 @@
-#include "app/log.hpp"
+#include "core/log.hpp"
 
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_sinks.h>

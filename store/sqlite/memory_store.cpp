@@ -1,10 +1,13 @@
-#include "store/memory_store.hpp"
+#include "store/sqlite/memory_store.hpp"
+
+#include "domain/fact_text.hpp"
 
 #include <algorithm>
 #include <cstdio>
+#include <stdexcept>
 #include <unordered_map>
 
-namespace memoryd {
+namespace memoryd::sqlite {
 
 namespace {
 
@@ -138,44 +141,20 @@ std::string trim(const std::string& s) {
   return s.substr(b, e - b + 1);
 }
 
-using use = sqlite::statement_use;
+using use = statement_use;
 
 }  // namespace
 
-std::string normalize_fact_text(const std::string& text) {
-  std::string out;
-  out.reserve(text.size());
-  bool pending_space = false;
-  for (unsigned char c : text) {
-    const bool keep =
-        (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c >= 0x80;
-    if (!keep) {
-      pending_space = true;
-      continue;
-    }
-    if (pending_space && !out.empty()) out += ' ';
-    pending_space = false;
-    out += (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : static_cast<char>(c);
-  }
-  return out;
-}
-
-bool is_valid_category(const std::string& category) {
-  for (const char* c : fact_category::all)
-    if (category == c) return true;
-  return false;
-}
-
 struct memory_store::impl {
-  sqlite::database db;
+  database db;
 
-  explicit impl(const memory_store_options& o) : db(o.path, o.synchronous, o.busy_timeout_ms) {
+  explicit impl(const store_options& o) : db(o.path, o.synchronous, o.busy_timeout_ms) {
     db.migrate(k_migrations);
   }
 
-  sqlite::statement& stmt(const std::string& sql) { return db.cached(sql); }
+  statement& stmt(const std::string& sql) { return db.cached(sql); }
 
-  static fact read_fact(sqlite::statement& s) {
+  static fact read_fact(statement& s) {
     fact f;
     f.id = s.col_text(0);
     f.user_id = s.col_text(1);
@@ -293,7 +272,7 @@ struct memory_store::impl {
         return;
       }
       fact f;
-      f.id = sqlite::new_uuid();
+      f.id = new_uuid();
       f.user_id = b.user_id;
       f.text = text;
       f.category = is_valid_category(op.category) ? op.category : "other";
@@ -336,7 +315,7 @@ struct memory_store::impl {
         return;
       }
       fact f;
-      f.id = sqlite::new_uuid();
+      f.id = new_uuid();
       f.user_id = b.user_id;
       f.text = text;
       f.category = op.category.empty()              ? old.f.category
@@ -373,73 +352,66 @@ struct memory_store::impl {
     }
     ++r.rejected;  // unknown kind
   }
+
+  // One batch inside the caller's transaction: replays answer what the first apply did.
+  apply_result apply_batch(const fact_batch& batch) {
+    apply_result r;
+    if (!batch.batch_key.empty()) {
+      use q(
+          stmt("SELECT added, updated, deleted, unchanged, rejected, fact_ids FROM applied_batches "
+                 "WHERE batch_key = ?1"));
+      q->bind(1, batch.batch_key);
+      if (q->step()) {
+        r.added = static_cast<std::int32_t>(q->col_int(0));
+        r.updated = static_cast<std::int32_t>(q->col_int(1));
+        r.deleted = static_cast<std::int32_t>(q->col_int(2));
+        r.unchanged = static_cast<std::int32_t>(q->col_int(3));
+        r.rejected = static_cast<std::int32_t>(q->col_int(4));
+        r.fact_ids = decode_ids(q->col_text(5));
+        r.replay = true;
+        return r;  // nothing written for this batch
+      }
+    }
+    for (const auto& op : batch.ops) {
+      if (batch.user_id.empty()) {
+        ++r.rejected;
+        continue;
+      }
+      apply_op(batch, op, r);
+    }
+    if (!batch.batch_key.empty()) {
+      use q(stmt(
+          "INSERT INTO applied_batches (batch_key, user_id, added, updated, deleted, unchanged, "
+          "rejected, fact_ids, applied_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"));
+      q->bind(1, batch.batch_key)
+          .bind(2, batch.user_id)
+          .bind(3, r.added)
+          .bind(4, r.updated)
+          .bind(5, r.deleted)
+          .bind(6, r.unchanged)
+          .bind(7, r.rejected)
+          .bind(8, encode_ids(r.fact_ids))
+          .bind(9, static_cast<std::int64_t>(batch.now));
+      q->exec();
+    }
+    return r;
+  }
 };
 
-memory_store::memory_store(const memory_store_options& opts)
+memory_store::memory_store(const store_options& opts)
     : impl_(std::make_unique<impl>(opts)) {}
 
 memory_store::~memory_store() = default;
 
-sqlite::database& memory_store::db() { return impl_->db; }
-
-apply_result memory_store::apply(const fact_batch& batch) {
-  sqlite::transaction tx(impl_->db);
-  auto r = apply_in_transaction(batch);
-  tx.commit();
-  return r;
-}
+database& memory_store::db() { return impl_->db; }
 
 std::vector<apply_result> memory_store::apply_group(const std::vector<fact_batch>& batches) {
-  sqlite::transaction tx(impl_->db);
+  transaction tx(impl_->db);
   std::vector<apply_result> out;
   out.reserve(batches.size());
-  for (auto& b : batches) out.push_back(apply_in_transaction(b));
+  for (auto& b : batches) out.push_back(impl_->apply_batch(b));
   tx.commit();
   return out;
-}
-
-apply_result memory_store::apply_in_transaction(const fact_batch& batch) {
-  auto& d = *impl_;
-  apply_result r;
-  if (!batch.batch_key.empty()) {
-    use q(
-        d.stmt("SELECT added, updated, deleted, unchanged, rejected, fact_ids FROM applied_batches "
-               "WHERE batch_key = ?1"));
-    q->bind(1, batch.batch_key);
-    if (q->step()) {
-      r.added = static_cast<std::int32_t>(q->col_int(0));
-      r.updated = static_cast<std::int32_t>(q->col_int(1));
-      r.deleted = static_cast<std::int32_t>(q->col_int(2));
-      r.unchanged = static_cast<std::int32_t>(q->col_int(3));
-      r.rejected = static_cast<std::int32_t>(q->col_int(4));
-      r.fact_ids = decode_ids(q->col_text(5));
-      r.replay = true;
-      return r;  // nothing written for this batch
-    }
-  }
-  for (const auto& op : batch.ops) {
-    if (batch.user_id.empty()) {
-      ++r.rejected;
-      continue;
-    }
-    d.apply_op(batch, op, r);
-  }
-  if (!batch.batch_key.empty()) {
-    use q(d.stmt(
-        "INSERT INTO applied_batches (batch_key, user_id, added, updated, deleted, unchanged, "
-        "rejected, fact_ids, applied_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"));
-    q->bind(1, batch.batch_key)
-        .bind(2, batch.user_id)
-        .bind(3, r.added)
-        .bind(4, r.updated)
-        .bind(5, r.deleted)
-        .bind(6, r.unchanged)
-        .bind(7, r.rejected)
-        .bind(8, encode_ids(r.fact_ids))
-        .bind(9, static_cast<std::int64_t>(batch.now));
-    q->exec();
-  }
-  return r;
 }
 
 std::vector<fact> memory_store::active_facts(const std::string& user_id) {
@@ -488,7 +460,7 @@ std::vector<fact_event> memory_store::events(const std::string& user_id) {
 
 erase_report memory_store::erase_user(const std::string& user_id) {
   auto& d = *impl_;
-  sqlite::transaction tx(d.db);
+  transaction tx(d.db);
   erase_report r;
   auto run = [&](const char* sql) {
     use q(d.stmt(sql));
@@ -503,9 +475,41 @@ erase_report memory_store::erase_user(const std::string& user_id) {
   return r;
 }
 
+std::optional<fact> memory_store::remember(const std::string& user_id, const std::string& text,
+                                           const std::string& category, millis now) {
+  const std::string cleaned = impl::clean_text(text);
+  if (user_id.empty() || cleaned.empty()) return std::nullopt;
+  fact_batch b;
+  b.user_id = user_id;
+  b.cause = "api";
+  b.now = now;
+  b.ops.push_back({"add", "", cleaned, category, now, {}});
+  transaction tx(impl_->db);
+  impl_->apply_batch(b);
+  impl::stored_fact stored;
+  if (!impl_->active_by_norm(user_id, normalize_fact_text(cleaned), stored))
+    throw std::logic_error("remember: the fact just stored is not active");
+  tx.commit();
+  return stored.f;
+}
+
+bool memory_store::forget(const std::string& user_id, const std::string& fact_id, millis now) {
+  fact_batch b;
+  b.user_id = user_id;
+  b.cause = "api";
+  b.now = now;
+  b.ops.push_back({"delete", fact_id, "", "", now, {}});
+  return apply_group({b}).front().deleted == 1;
+}
+
+void memory_store::ping() {
+  use q(impl_->stmt("SELECT 1"));
+  q->step();
+}
+
 std::int64_t memory_store::count_facts() {
   use q(impl_->stmt("SELECT count(*) FROM facts"));
   return q->step() ? q->col_int(0) : 0;
 }
 
-}  // namespace memoryd
+}  // namespace memoryd::sqlite

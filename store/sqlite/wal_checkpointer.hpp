@@ -15,7 +15,7 @@
 #include <string>
 #include <thread>
 
-#include "store/sqlite.hpp"
+#include "store/sqlite/database.hpp"
 
 namespace memoryd::sqlite {
 

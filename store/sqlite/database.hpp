@@ -54,6 +54,13 @@ class statement {
   sqlite3_stmt* stmt_ = nullptr;
 };
 
+// How a store opens its database file.
+struct store_options {
+  std::string path;                  // ":memory:" works for tests
+  std::string synchronous = "full";  // full | normal
+  int busy_timeout_ms = 5000;
+};
+
 class database {
  public:
   // Opens (creating) the file, WAL, the given synchronous mode, busy timeout, foreign keys.

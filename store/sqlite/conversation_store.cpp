@@ -1,6 +1,6 @@
-#include "store/conversation_store.hpp"
+#include "store/sqlite/conversation_store.hpp"
 
-#include "store/wal_checkpointer.hpp"
+#include "store/sqlite/wal_checkpointer.hpp"
 
 #include <sqlite3.h>
 
@@ -8,7 +8,7 @@
 #include <map>
 #include <unordered_map>
 
-namespace memoryd {
+namespace memoryd::sqlite {
 
 namespace {
 
@@ -76,7 +76,7 @@ constexpr const char* k_claim_messages_sql =
     "INDEXED BY messages_user_seq "
     "WHERE user_id = ?1 AND seq > ?3 AND status IN ('pending','leased') ORDER BY seq LIMIT ?2";
 
-using use = sqlite::statement_use;
+using use = statement_use;
 
 }  // namespace
 
@@ -92,7 +92,7 @@ namespace {
 // persistence thread (and with it every ingest) in one fsync per user batch.
 class relaxed_sync {
  public:
-  relaxed_sync(sqlite::database& db, bool active) : db_(db), active_(active) {
+  relaxed_sync(database& db, bool active) : db_(db), active_(active) {
     if (active_) db_.exec("PRAGMA synchronous=NORMAL");
   }
   ~relaxed_sync() {
@@ -106,7 +106,7 @@ class relaxed_sync {
   relaxed_sync& operator=(const relaxed_sync&) = delete;
 
  private:
-  sqlite::database& db_;
+  database& db_;
   bool active_;
 };
 
@@ -121,24 +121,23 @@ class relaxed_sync {
 constexpr int kCheckpointPages = 1000;
 
 struct conversation_store::impl {
-  sqlite::database db;
-  bool in_tx = false;
+  database db;
   const bool full;  // synchronous=FULL: claims and transitions run relaxed (see relaxed_sync)
-  std::unique_ptr<sqlite::wal_checkpointer> checkpointer;  // destroyed before db
+  std::unique_ptr<wal_checkpointer> checkpointer;  // destroyed before db
 
-  impl(const conversation_store_options& o)
+  explicit impl(const store_options& o)
       : db(o.path, o.synchronous, o.busy_timeout_ms),
         full(db.scalar_int("PRAGMA synchronous") == 2) {  // 2: FULL, as the database set it
     db.migrate(k_migrations);
     if (o.path != ":memory:" && !o.path.empty()) {
-      checkpointer = std::make_unique<sqlite::wal_checkpointer>(
+      checkpointer = std::make_unique<wal_checkpointer>(
           db, o.path, o.synchronous, o.busy_timeout_ms, kCheckpointPages);
     }
   }
 
-  sqlite::statement& stmt(const std::string& sql) { return db.cached(sql); }
+  statement& stmt(const std::string& sql) { return db.cached(sql); }
 
-  static stored_message read_message(const sqlite::statement& s) {
+  static stored_message read_message(const statement& s) {
     stored_message m;
     m.seq = s.col_int(0);
     m.id = s.col_text(1);
@@ -181,7 +180,7 @@ struct conversation_store::impl {
         }
       }
       const bool mined = m.role == "user";
-      o.id = sqlite::new_uuid();
+      o.id = new_uuid();
       {
         use q(insert);
         q->bind(1, o.id).bind(2, m.user_id).bind(3, m.role).bind(4, m.content).bind(5, m.channel);
@@ -260,7 +259,7 @@ struct conversation_store::impl {
                   const std::string& sql, Bind&& bind_extra) {
     if (ids.empty()) return;
     relaxed_sync relaxed(db, full);
-    sqlite::transaction tx(db);
+    transaction tx(db);
     auto& st = stmt(sql);
     bool changed = false;
     for (const auto& id : ids) {
@@ -275,44 +274,33 @@ struct conversation_store::impl {
   }
 };
 
-conversation_store::conversation_store(const conversation_store_options& opts)
+conversation_store::conversation_store(const store_options& opts)
     : impl_(std::make_unique<impl>(opts)) {}
 
 conversation_store::~conversation_store() = default;
 
-sqlite::database& conversation_store::db() { return impl_->db; }
+database& conversation_store::db() { return impl_->db; }
 
 std::int64_t conversation_store::background_checkpoints() const {
   return impl_->checkpointer ? impl_->checkpointer->checkpoints() : 0;
 }
 
-std::vector<ingest_outcome> conversation_store::ingest(const std::vector<new_message>& msgs,
-                                                       millis now) {
-  if (impl_->in_tx) return impl_->ingest(msgs, now);  // inside begin()/commit()
-  sqlite::transaction tx(impl_->db);
-  auto out = impl_->ingest(msgs, now);
+std::vector<std::vector<ingest_outcome>> conversation_store::ingest_group(
+    const std::vector<std::vector<new_message>>& requests, millis now) {
+  transaction tx(impl_->db);
+  std::vector<std::vector<ingest_outcome>> out;
+  out.reserve(requests.size());
+  for (const auto& msgs : requests) out.push_back(impl_->ingest(msgs, now));
   tx.commit();
   return out;
 }
 
-void conversation_store::begin() {
-  impl_->db.exec("BEGIN IMMEDIATE");
-  impl_->in_tx = true;
-}
-
-std::vector<ingest_outcome> conversation_store::ingest_in_transaction(
-    const std::vector<new_message>& msgs, millis now) {
-  return impl_->ingest(msgs, now);
-}
-
-void conversation_store::commit() {
-  impl_->db.exec("COMMIT");
-  impl_->in_tx = false;
-}
-
-void conversation_store::rollback() {
-  impl_->in_tx = false;
-  impl_->db.exec("ROLLBACK");
+std::vector<ingest_outcome> conversation_store::ingest(const std::vector<new_message>& msgs,
+                                                       millis now) {
+  transaction tx(impl_->db);
+  auto out = impl_->ingest(msgs, now);
+  tx.commit();
+  return out;
 }
 
 std::vector<stored_message> conversation_store::history(const history_query& q) {
@@ -359,7 +347,7 @@ claim_result conversation_store::claim(const claim_request& req) {
   if (req.batch_size <= 0 || req.per_user_batch_size <= 0) return result;
   auto& d = *impl_;
   relaxed_sync relaxed(d.db, d.full);
-  sqlite::transaction tx(d.db);
+  transaction tx(d.db);
   auto& users_q = d.stmt(k_claim_users_sql);
   auto& msgs_q = d.stmt(k_claim_messages_sql);
   auto& lease_q = d.stmt(
@@ -447,7 +435,7 @@ void conversation_store::mark_done(const std::string& user_id, const std::vector
                     "UPDATE messages SET status = 'done', lease_until = 0, "
                     "memory_processed_at = ?3, last_error = ?4 "
                     "WHERE id = ?1 AND user_id = ?2 AND status = 'leased'",
-                    [&](sqlite::statement& s) {
+                    [&](statement& s) {
                       s.bind(3, static_cast<std::int64_t>(now));
                       if (note.empty())
                         s.bind_null(4);
@@ -463,7 +451,7 @@ void conversation_store::schedule_retry(const std::string& user_id,
                     "UPDATE messages SET status = 'pending', lease_until = 0, "
                     "next_attempt_at = ?3, last_error = ?4 "
                     "WHERE id = ?1 AND user_id = ?2 AND status = 'leased'",
-                    [&](sqlite::statement& s) {
+                    [&](statement& s) {
                       s.bind(3, static_cast<std::int64_t>(retry_at));
                       s.bind(4, error);
                     });
@@ -475,7 +463,7 @@ void conversation_store::dead_letter(const std::string& user_id,
   impl_->transition(user_id, ids,
                     "UPDATE messages SET status = 'dead', lease_until = 0, last_error = ?3 "
                     "WHERE id = ?1 AND user_id = ?2 AND status = 'leased'",
-                    [&](sqlite::statement& s) { s.bind(3, error); });
+                    [&](statement& s) { s.bind(3, error); });
 }
 
 void conversation_store::release(const std::string& user_id, const std::vector<std::string>& ids) {
@@ -483,15 +471,15 @@ void conversation_store::release(const std::string& user_id, const std::vector<s
                     "UPDATE messages SET status = 'pending', lease_until = 0, "
                     "attempts = max(attempts - 1, 0) "
                     "WHERE id = ?1 AND user_id = ?2 AND status = 'leased'",
-                    [](sqlite::statement&) {});
+                    [](statement&) {});
 }
 
 std::int64_t conversation_store::retry_dead(const std::vector<std::string>& ids, millis /*now*/) {
   auto& d = *impl_;
-  sqlite::transaction tx(d.db);
+  transaction tx(d.db);
   std::map<std::string, std::int64_t> users;  // user -> oldest message put back
   std::int64_t n = 0;
-  auto revive = [&](sqlite::statement& find) {
+  auto revive = [&](statement& find) {
     std::vector<std::pair<std::int64_t, std::string>> rows;
     while (find.step()) rows.emplace_back(find.col_int(0), find.col_text(1));
     find.reset();
@@ -523,7 +511,7 @@ std::int64_t conversation_store::retry_dead(const std::vector<std::string>& ids,
 
 std::int64_t conversation_store::erase_user(const std::string& user_id) {
   auto& d = *impl_;
-  sqlite::transaction tx(d.db);
+  transaction tx(d.db);
   std::int64_t n = 0;
   {
     use q(d.stmt("DELETE FROM messages WHERE user_id = ?1"));
@@ -579,10 +567,15 @@ queue_stats conversation_store::stats(millis now) {
   return st;
 }
 
+void conversation_store::ping() {
+  use q(impl_->stmt("SELECT 1"));
+  q->step();
+}
+
 std::vector<std::string> conversation_store::explain_claim() {
   std::vector<std::string> out;
   for (const char* sql : {k_claim_users_sql, k_claim_messages_sql}) {
-    sqlite::statement s(impl_->db.handle(), std::string("EXPLAIN QUERY PLAN ") + sql);
+    statement s(impl_->db.handle(), std::string("EXPLAIN QUERY PLAN ") + sql);
     // Dummy bindings; the plan does not depend on them.
     if (sql == k_claim_users_sql)
       s.bind(1, std::int64_t{0}).bind(2, std::int64_t{0}).bind(3, 1);
@@ -593,4 +586,4 @@ std::vector<std::string> conversation_store::explain_claim() {
   return out;
 }
 
-}  // namespace memoryd
+}  // namespace memoryd::sqlite

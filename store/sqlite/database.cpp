@@ -1,4 +1,4 @@
-#include "store/sqlite.hpp"
+#include "store/sqlite/database.hpp"
 
 #include <sqlite3.h>
 

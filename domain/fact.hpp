@@ -1,0 +1,78 @@
+// Facts about a user, the operations that change them, and the history of every change.
+// Plain data: no CAF, SQLite or Boost; every layer may include it.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/clock.hpp"
+
+namespace memoryd {
+
+namespace fact_category {
+inline constexpr const char* all[] = {"preferences", "health",   "relationships", "work",
+                                      "interests",   "location", "other"};
+}
+
+struct fact {
+  std::string id;
+  std::string user_id;
+  std::string text;
+  std::string category;
+  std::string status;  // active | superseded | deleted
+  millis observed_at = 0;
+  millis created_at = 0;
+  millis updated_at = 0;
+  std::vector<std::string> source_ids;  // message ids it came from
+};
+
+struct fact_event {
+  std::int64_t seq = 0;
+  std::string fact_id;      // the fact the event is about (for update: the old fact)
+  std::string new_fact_id;  // update only: the fact that supersedes it
+  std::string user_id;
+  std::string kind;  // add | update | delete
+  std::string old_text;
+  std::string new_text;
+  std::string cause;      // extractor | api
+  std::string extractor;  // e.g. "rules/1", "anthropic/prompt-1"; empty for api
+  std::vector<std::string> source_ids;
+  millis observed_at = 0;
+  millis at = 0;
+};
+
+// One operation an extractor (or the API) asks the fact writer to apply.
+struct fact_op {
+  std::string kind;        // add | update | delete
+  std::string fact_id;     // update, delete
+  std::string text;        // add, update
+  std::string category;    // add (update: empty keeps the old one)
+  millis observed_at = 0;  // created_at of the message it came from
+  std::vector<std::string> source_ids;
+};
+
+// Everything the fact writer applies in one transaction.
+struct fact_batch {
+  std::string user_id;
+  std::string batch_key;  // idempotency key (hash of source message ids); empty: none
+  std::string cause = "extractor";
+  std::string extractor;
+  std::vector<fact_op> ops;
+  millis now = 0;
+};
+
+struct apply_result {
+  std::int32_t added = 0, updated = 0, deleted = 0, unchanged = 0, rejected = 0;
+  bool replay = false;                // batch_key was applied before: nothing changed
+  std::vector<std::string> fact_ids;  // ids of facts added or created by updates
+};
+
+// A user erased on request: what was removed.
+struct erase_report {
+  std::int64_t messages = 0;
+  std::int64_t facts = 0;
+  std::int64_t fact_events = 0;
+};
+
+}  // namespace memoryd

@@ -1,0 +1,60 @@
+// Processing outcomes: why an extraction failed (one taxonomy from the extractor backend to
+// the batcher), what a cycle did, and the processor's status.
+// Plain data: no CAF, SQLite or Boost; every layer may include it.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace memoryd {
+
+// Why one user's batch produced no facts, which decides what happens to its messages
+// (docs/ARCHITECTURE.md, "Failures").
+enum class failure_kind : std::uint8_t {
+  transient,     // retry with backoff: transport error, timeout, 408, 409, 5xx, 529
+  rate_limited,  // 429: retry with backoff, and the whole pool slows down
+  permanent,     // dead-letter at once: 400/401/403/404, TLS: retrying cannot help
+  unparseable,   // the answer could not be understood: processed with the error recorded,
+                 // not retried (a model that answers garbage would answer garbage again)
+};
+
+// "transient", "rate_limited", "permanent", "unparseable": log fields and metric labels.
+inline std::string to_string(failure_kind k) {
+  switch (k) {
+    case failure_kind::transient:
+      return "transient";
+    case failure_kind::rate_limited:
+      return "rate_limited";
+    case failure_kind::permanent:
+      return "permanent";
+    case failure_kind::unparseable:
+      return "unparseable";
+  }
+  return "unknown";
+}
+
+// The result of one processing cycle (one claim and everything it led to).
+struct cycle_result {
+  std::uint64_t cycle_id = 0;
+  std::int32_t users = 0;
+  std::int32_t messages_processed = 0;  // marked done (with or without a note)
+  std::int32_t facts_written = 0;       // facts added + updated + deleted
+  std::int32_t errors = 0;              // user batches that failed (retry or dead)
+  std::int32_t retries_scheduled = 0;   // messages put back for a later attempt
+  std::int32_t dead_lettered = 0;       // messages dead-lettered
+  double claim_ms = 0, extract_ms = 0, write_ms = 0, total_ms = 0;
+};
+
+// Processor status for /v1/processor/status and metrics.
+struct processor_status {
+  bool running = false;        // the pipeline accepts work
+  std::int32_t in_flight = 0;  // user batches in extractors
+  std::int32_t queued = 0;     // claimed, waiting for an idle extractor
+  std::int32_t pool_size = 0;
+  std::int32_t concurrency_limit = 0;  // lowered while the LLM answers 429
+  std::uint64_t cycles = 0;
+  std::int64_t messages_processed = 0, errors = 0, facts_written = 0;
+  cycle_result last_cycle;
+};
+
+}  // namespace memoryd

@@ -1,0 +1,54 @@
+#include "store/open.hpp"
+
+#include <filesystem>
+#include <stdexcept>
+
+#include "store/sqlite/conversation_store.hpp"
+#include "store/sqlite/memory_store.hpp"
+
+namespace memoryd {
+namespace {
+
+void ensure_parent_dir(const std::string& path) {
+  if (path.empty() || path == ":memory:") return;
+  auto parent = std::filesystem::path(path).parent_path();
+  if (parent.empty()) return;
+  std::error_code ec;
+  std::filesystem::create_directories(parent, ec);
+  if (ec)
+    throw std::runtime_error("cannot create directory " + parent.string() + ": " + ec.message());
+}
+
+template <class Store>
+std::shared_ptr<Store> open_sqlite(const char* key, const storage_options& o,
+                                   const std::string& path) {
+  try {
+    ensure_parent_dir(path);
+    return std::make_shared<Store>(sqlite::store_options{path, o.synchronous, o.busy_timeout_ms});
+  } catch (const std::exception& e) {
+    throw std::runtime_error(std::string("cannot open ") + key + " '" + path + "': " + e.what());
+  }
+}
+
+void check_backend(const storage_options& o) {
+  if (o.backend != "sqlite")
+    throw std::runtime_error("storage.backend: unknown backend '" + o.backend + "'");
+}
+
+}  // namespace
+
+std::shared_ptr<conversation_store> open_conversation_store(const storage_options& o) {
+  check_backend(o);
+  return open_sqlite<sqlite::conversation_store>("storage.conversation_db", o, o.conversation_db);
+}
+
+std::shared_ptr<memory_store> open_memory_store(const storage_options& o) {
+  check_backend(o);
+  return open_sqlite<sqlite::memory_store>("storage.memory_db", o, o.memory_db);
+}
+
+stores open_stores(const storage_options& o) {
+  return {open_conversation_store(o), open_memory_store(o)};
+}
+
+}  // namespace memoryd

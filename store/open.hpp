@@ -1,0 +1,33 @@
+// Opening the two stores of a storage backend, chosen at start-up (DESIGN §1). The rest of
+// memoryd sees only the interfaces (conversation_store.hpp, memory_store.hpp).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "store/conversation_store.hpp"
+#include "store/memory_store.hpp"
+
+namespace memoryd {
+
+struct storage_options {
+  std::string backend = "sqlite";
+  // sqlite: one file each (their directories are created); ":memory:" for tests.
+  std::string conversation_db = "./data/conversation.db";
+  std::string memory_db = "./data/memory.db";
+  std::string synchronous = "full";  // full | normal
+  int busy_timeout_ms = 5000;
+};
+
+struct stores {
+  std::shared_ptr<conversation_store> conversations;
+  std::shared_ptr<memory_store> memory;
+};
+
+// Opens (creating and migrating) both stores. Throws std::runtime_error naming the config
+// key and the path of the store that could not be opened.
+stores open_stores(const storage_options& opts);
+std::shared_ptr<conversation_store> open_conversation_store(const storage_options& opts);
+std::shared_ptr<memory_store> open_memory_store(const storage_options& opts);
+
+}  // namespace memoryd
