@@ -13,13 +13,13 @@ cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_CXX_FLAGS="$flags" \
   -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=thread" \
   -DCMAKE_SHARED_LINKER_FLAGS="-fsanitize=thread" ${CMAKE_ARGS:-}
-cmake --build "$build_dir" -j "$(nproc)" --target memoryd test_actor test_http test_integration
+cmake --build "$build_dir" -j "$(nproc)" --target memoryd test_actors test_http test_integration
 supp="$(pwd)/scripts/tsan.supp"
 export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 history_size=4 suppressions=$supp ${TSAN_OPTIONS:-}"
 # The memoryd children started by test_integration inherit TSAN_OPTIONS: a race in the
 # service makes it exit 66, which the tests see as a failure.
 status=0
-for t in test_actor test_http test_integration; do
+for t in test_actors test_http test_integration; do
   echo "tsan: running $t"
   if ! "$build_dir/$t"; then
     echo "tsan: $t FAILED" >&2
