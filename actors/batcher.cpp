@@ -1,4 +1,5 @@
-// batcher: the scheduler of the memory pipeline.
+// batcher: claims batches, hands each user's messages to an idle extractor, and turns the
+// outcomes into transitions.
 //
 //   tick/wake/run --> claim (persistence) --> queue of user batches
 //   queue + idle extractor --> extract --> outcome --> done | retry | dead (persistence)
@@ -17,7 +18,6 @@
 #include <random>
 #include <set>
 
-#include "actors/protocol.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
 
@@ -33,22 +33,17 @@ struct cycle {
   std::vector<caf::response_promise> waiters;  // run requests
 };
 
-struct job {
-  std::uint64_t cycle_id = 0;
-  user_batch batch;
-};
-
 struct batcher_state {
   batcher_options opts;
-  caf::actor persistence;
-  std::vector<caf::actor> idle;
+  persistence_actor persistence;
+  std::vector<extractor_actor> idle;
   std::size_t pool_size = 0;
   // Adaptive concurrency: a 429 halves how many extractions may run at once (for the whole
   // pool, since the rate limit is the provider's, not one extractor's); every `limit`
   // successes in a row raise it by one, back up to pool_size.
   std::size_t limit = 0;
   std::size_t successes_at_limit = 0;
-  std::deque<job> queue;
+  std::deque<extract_job> queue;
   std::set<std::string> running_users;
   std::map<std::uint64_t, cycle> cycles;
   std::uint64_t next_cycle = 1;
@@ -65,12 +60,12 @@ struct batcher_state {
   processor_status totals;
 };
 
-using batcher_actor = caf::stateful_actor<batcher_state>;
+using self_pointer = batcher_actor::stateful_pointer<batcher_state>;
 
-void dispatch(batcher_actor* self);
-void maybe_claim(batcher_actor* self);
+void dispatch(self_pointer self);
+void maybe_claim(self_pointer self);
 
-millis now_ms(batcher_actor* self) {
+millis now_ms(self_pointer self) {
   auto& st = self->state;
   return st.wall_base +
          std::chrono::duration_cast<std::chrono::milliseconds>(self->clock().now() - st.clock_base)
@@ -95,14 +90,14 @@ std::int32_t attempts_of(const user_batch& b) {
 
 caf::timespan timeout(const batcher_options& o) { return std::chrono::milliseconds(o.lease_ms); }
 
-void finish_drain_if_idle(batcher_actor* self) {
+void finish_drain_if_idle(self_pointer self) {
   auto& st = self->state;
   if (!st.draining || !st.running_users.empty() || st.releasing > 0 || st.claiming) return;
   for (auto& rp : st.drain_waiters) rp.deliver(true);
   st.drain_waiters.clear();
 }
 
-void complete_cycle(batcher_actor* self, std::uint64_t id) {
+void complete_cycle(self_pointer self, std::uint64_t id) {
   auto& st = self->state;
   auto it = st.cycles.find(id);
   auto& c = it->second;
@@ -127,7 +122,7 @@ void complete_cycle(batcher_actor* self, std::uint64_t id) {
 }
 
 // The store has recorded the user's outcome (or failed to): account for it.
-void user_finished(batcher_actor* self, const job& j) {
+void user_finished(self_pointer self, const extract_job& j) {
   auto& st = self->state;
   st.running_users.erase(j.batch.user_id);
   auto it = st.cycles.find(j.cycle_id);
@@ -139,9 +134,9 @@ void user_finished(batcher_actor* self, const job& j) {
 
 // Sends a state transition to persistence; accounts once it is durable.
 template <class... Ts>
-void record(batcher_actor* self, std::shared_ptr<job> j, Ts&&... xs) {
+void record(self_pointer self, std::shared_ptr<extract_job> j, Ts&&... xs) {
   self->request(self->state.persistence, timeout(self->state.opts), std::forward<Ts>(xs)...)
-      .then([=](bool) { user_finished(self, *j); },
+      .then([=] { user_finished(self, *j); },
             [=](caf::error& e) {
               // The lease will expire and the messages come back: nothing is lost.
               log::error("memory_processor_user_error",
@@ -182,7 +177,7 @@ void adapt_concurrency(batcher_state& st, const extract_outcome& out) {
   }
 }
 
-void on_outcome(batcher_actor* self, std::shared_ptr<job> j, extract_outcome& out) {
+void on_outcome(self_pointer self, std::shared_ptr<extract_job> j, extract_outcome& out) {
   auto& st = self->state;
   auto& b = j->batch;
   auto ids = ids_of(b);
@@ -219,7 +214,7 @@ void on_outcome(batcher_actor* self, std::shared_ptr<job> j, extract_outcome& ou
                                                    {"input_tokens", out.input_tokens},
                                                    {"output_tokens", out.output_tokens}});
     }
-    record(self, j, done_atom_v, b.user_id, ids, now, out.error);
+    record(self, j, mark_done_atom_v, b.user_id, ids, now, out.error);
     return;
   }
   r.errors++;
@@ -234,7 +229,7 @@ void on_outcome(batcher_actor* self, std::shared_ptr<job> j, extract_outcome& ou
                                               {"error", out.error},
                                               {"attempts", attempts},
                                               {"action", "dead_letter"}});
-    record(self, j, dead_atom_v, b.user_id, ids, out.error, now);
+    record(self, j, dead_letter_atom_v, b.user_id, ids, out.error, now);
     return;
   }
   auto delay = backoff_delay(st.opts, attempts, out.retry_after_ms, st.rng());
@@ -246,24 +241,24 @@ void on_outcome(batcher_actor* self, std::shared_ptr<job> j, extract_outcome& ou
                                             {"action", "retry"},
                                             {"retry_in_ms", delay}});
   // Wake up when the retry is due instead of waiting for the next tick.
-  self->delayed_send(self, std::chrono::milliseconds(delay), wake_atom_v);
-  record(self, j, retry_atom_v, b.user_id, ids, out.error, now + delay);
+  self->delayed_send(self, std::chrono::milliseconds(delay), tick_atom_v);
+  record(self, j, schedule_retry_atom_v, b.user_id, ids, out.error, now + delay);
 }
 
-void dispatch(batcher_actor* self) {
+void dispatch(self_pointer self) {
   auto& st = self->state;
   while (!st.idle.empty() && !st.draining && st.pool_size - st.idle.size() < st.limit) {
     // First queued batch whose user is not running (a user is in one extractor at most).
-    auto it = std::find_if(st.queue.begin(), st.queue.end(), [&](const job& j) {
+    auto it = std::find_if(st.queue.begin(), st.queue.end(), [&](const extract_job& j) {
       return st.running_users.count(j.batch.user_id) == 0;
     });
     if (it == st.queue.end()) return;
-    auto j = std::make_shared<job>(std::move(*it));
+    auto j = std::make_shared<extract_job>(std::move(*it));
     st.queue.erase(it);
     auto worker = st.idle.back();
     st.idle.pop_back();
     st.running_users.insert(j->batch.user_id);
-    self->request(worker, timeout(st.opts), extract_atom_v, extract_job{j->cycle_id, j->batch})
+    self->request(worker, timeout(st.opts), extract_atom_v, *j)
         .then(
             [=](extract_outcome& out) {
               self->state.idle.push_back(worker);
@@ -281,10 +276,10 @@ void dispatch(batcher_actor* self) {
 
 // Shutting down: claimed work that never reached an extractor goes back to the store
 // without using up an attempt.
-void release_queue(batcher_actor* self) {
+void release_queue(self_pointer self) {
   auto& st = self->state;
   while (!st.queue.empty()) {
-    auto j = std::make_shared<job>(std::move(st.queue.front()));
+    auto j = std::make_shared<extract_job>(std::move(st.queue.front()));
     st.queue.pop_front();
     st.releasing++;
     auto done = [=] {
@@ -296,7 +291,7 @@ void release_queue(batcher_actor* self) {
     };
     self->request(st.persistence, timeout(st.opts), release_atom_v, j->batch.user_id,
                   ids_of(j->batch))
-        .then([=](bool) { done(); },
+        .then([=] { done(); },
               [=](caf::error& e) {
                 log::error(
                     "memory_processor_release_failed",
@@ -306,7 +301,7 @@ void release_queue(batcher_actor* self) {
   }
 }
 
-void on_claimed(batcher_actor* self, claim_result& res, steady::time_point t0) {
+void on_claimed(self_pointer self, claim_result& res, steady::time_point t0) {
   auto& st = self->state;
   st.claiming = false;
   auto waiters = std::move(st.run_waiters);
@@ -344,7 +339,7 @@ void on_claimed(batcher_actor* self, claim_result& res, steady::time_point t0) {
   dispatch(self);
 }
 
-void claim(batcher_actor* self) {
+void claim(self_pointer self) {
   auto& st = self->state;
   st.claiming = true;
   auto t0 = steady::now();
@@ -363,13 +358,13 @@ void claim(batcher_actor* self) {
 }
 
 // Claim unless a claim is under way or claimed work is still waiting for an extractor.
-void maybe_claim(batcher_actor* self) {
+void maybe_claim(self_pointer self) {
   auto& st = self->state;
   if (st.draining || st.claiming || !st.queue.empty()) return;
   claim(self);
 }
 
-caf::result<cycle_result> on_run(batcher_actor* self) {
+caf::result<cycle_result> on_run(self_pointer self) {
   auto& st = self->state;
   auto rp = self->make_response_promise<cycle_result>();
   if (st.draining) return caf::make_error(caf::sec::runtime_error, "shutting down");
@@ -378,7 +373,7 @@ caf::result<cycle_result> on_run(batcher_actor* self) {
   return rp;
 }
 
-caf::result<bool> on_drain(batcher_actor* self) {
+caf::result<bool> on_drain(self_pointer self) {
   auto& st = self->state;
   auto rp = self->make_response_promise<bool>();
   st.draining = true;
@@ -388,7 +383,7 @@ caf::result<bool> on_drain(batcher_actor* self) {
   return rp;
 }
 
-processor_status on_status(batcher_actor* self) {
+processor_status on_status(self_pointer self) {
   auto& st = self->state;
   auto s = st.totals;
   s.running = !st.draining;
@@ -399,22 +394,22 @@ processor_status on_status(batcher_actor* self) {
   return s;
 }
 
-caf::behavior batcher(batcher_actor* self, caf::actor persistence,
-                      std::vector<caf::actor> extractors, batcher_options opts) {
+batcher_actor::behavior_type batcher(self_pointer self, persistence_actor persistence,
+                                     std::vector<extractor_actor> extractors,
+                                     batcher_options opts) {
   auto& st = self->state;
   st.opts = opts;
   st.persistence = std::move(persistence);
   st.pool_size = extractors.size();
   st.limit = st.pool_size;
   st.idle = std::move(extractors);
-  st.wall_base = std::chrono::duration_cast<std::chrono::milliseconds>(
-                     std::chrono::system_clock::now().time_since_epoch())
-                     .count();
+  st.wall_base = wall_clock_ms();
   st.clock_base = self->clock().now();
   st.rng.seed(opts.seed != 0 ? opts.seed : std::random_device{}());
   return {
-      [=](tick_atom) { maybe_claim(self); },        [=](wake_atom) { maybe_claim(self); },
-      [=](run_atom) { return on_run(self); },       [=](drain_atom) { return on_drain(self); },
+      [=](tick_atom) { maybe_claim(self); },
+      [=](run_atom) { return on_run(self); },
+      [=](drain_atom) { return on_drain(self); },
       [=](status_atom) { return on_status(self); },
   };
 }
@@ -431,8 +426,8 @@ millis backoff_delay(const batcher_options& o, std::int32_t attempts, millis ret
   return std::max(jittered, std::min(retry_after_ms, o.retry_max_ms));
 }
 
-caf::actor spawn_batcher(caf::actor_system& sys, caf::actor persistence,
-                         std::vector<caf::actor> extractors, batcher_options opts) {
+batcher_actor spawn_batcher(caf::actor_system& sys, persistence_actor persistence,
+                            std::vector<extractor_actor> extractors, batcher_options opts) {
   return sys.spawn(batcher, std::move(persistence), std::move(extractors), opts);
 }
 

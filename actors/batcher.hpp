@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "actors/protocol.hpp"
 #include "core/clock.hpp"
 
 namespace memoryd {
@@ -23,11 +24,9 @@ struct batcher_options {
   bool drain_backlog = true;
 };
 
-// Messages: tick / wake (claim if nothing is waiting), run (claim now; replies the
-// cycle_result once that cycle is complete), status (processor_status), drain (stop
-// claiming, give back what is queued, reply once nothing is in flight).
-caf::actor spawn_batcher(caf::actor_system& sys, caf::actor persistence,
-                         std::vector<caf::actor> extractors, batcher_options opts);
+// Runs on the scheduler: it never blocks (interface in actors/protocol.hpp).
+batcher_actor spawn_batcher(caf::actor_system& sys, persistence_actor persistence,
+                            std::vector<extractor_actor> extractors, batcher_options opts);
 
 // The retry delay after `attempts` failed attempts: base * 2^(attempts-1) capped at max,
 // with "equal jitter" (uniformly in [d/2, d]); never less than a server's Retry-After.

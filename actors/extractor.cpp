@@ -9,19 +9,18 @@
 #include <cstdio>
 #include <optional>
 
-#include "actors/protocol.hpp"
 #include "extract/extractor.hpp"
 
 namespace memoryd {
 namespace {
 
 struct extractor_state {
-  caf::actor fact_writer;
+  fact_writer_actor fact_writer;
   std::shared_ptr<extractor_backend> backend;
   extractor_options opts;
 };
 
-using extractor_actor = caf::stateful_actor<extractor_state>;
+using self_pointer = extractor_actor::stateful_pointer<extractor_state>;
 
 std::int64_t micros_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() -
@@ -92,7 +91,7 @@ std::optional<fact_batch> run_backend(extractor_state& st, const user_batch& b,
   return batch;
 }
 
-caf::result<extract_outcome> on_extract(extractor_actor* self, extract_job& job) {
+caf::result<extract_outcome> on_extract(self_pointer self, extract_job& job) {
   auto rp = self->make_response_promise<extract_outcome>();
   auto timeout = self->state.opts.writer_timeout;
   auto fw = self->state.fact_writer;
@@ -126,8 +125,9 @@ caf::result<extract_outcome> on_extract(extractor_actor* self, extract_job& job)
   return rp;
 }
 
-caf::behavior extractor(extractor_actor* self, caf::actor fact_writer,
-                        std::shared_ptr<extractor_backend> backend, extractor_options opts) {
+extractor_actor::behavior_type extractor(self_pointer self, fact_writer_actor fact_writer,
+                                         std::shared_ptr<extractor_backend> backend,
+                                         extractor_options opts) {
   self->state.fact_writer = std::move(fact_writer);
   self->state.backend = std::move(backend);
   self->state.opts = opts;
@@ -138,12 +138,12 @@ caf::behavior extractor(extractor_actor* self, caf::actor fact_writer,
 
 }  // namespace
 
-caf::actor spawn_extractor(caf::actor_system& sys, caf::actor fact_writer,
-                           std::shared_ptr<extractor_backend> backend, extractor_options opts,
-                           bool detach) {
-  return detach
-             ? sys.spawn<caf::detached>(extractor, std::move(fact_writer), std::move(backend), opts)
-             : sys.spawn(extractor, std::move(fact_writer), std::move(backend), opts);
+extractor_actor spawn_extractor(caf::actor_system& sys, fact_writer_actor fact_writer,
+                                std::shared_ptr<extractor_backend> backend, extractor_options opts,
+                                spawn_mode mode) {
+  if (mode == spawn_mode::detached)
+    return sys.spawn<caf::detached>(extractor, std::move(fact_writer), std::move(backend), opts);
+  return sys.spawn(extractor, std::move(fact_writer), std::move(backend), opts);
 }
 
 }  // namespace memoryd

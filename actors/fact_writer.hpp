@@ -1,10 +1,11 @@
-// fact_writer: the only writer of memory.db.
+// fact_writer: the only writer of memory.db (interface in actors/protocol.hpp).
 #pragma once
 
 #include <caf/fwd.hpp>
 
 #include <memory>
 
+#include "actors/protocol.hpp"
 #include "core/clock.hpp"
 
 namespace memoryd {
@@ -18,9 +19,7 @@ struct fact_writer_options {
   millis remember_erasures_ms = 2 * 600000;
 };
 
-// Handles: facts (active facts of a user), events (a user's fact history), apply (a
-// fact_batch, idempotently), erase (a user's facts and history), health.
-caf::actor spawn_fact_writer(caf::actor_system& sys, std::shared_ptr<memory_store> store,
-                             fact_writer_options opts, bool detach);
+fact_writer_actor spawn_fact_writer(caf::actor_system& sys, std::shared_ptr<memory_store> store,
+                                    fact_writer_options opts, spawn_mode mode);
 
 }  // namespace memoryd

@@ -1,19 +1,20 @@
-// ingress: owns the HTTP listener and turns its requests into messages to persistence
-// and the fact writer. A request is answered only once its target has answered (for an
-// ingest: once the messages are committed).
+// ingress: owns the HTTP listener and turns its requests into messages to the pipeline
+// (interface in actors/protocol.hpp). A request is answered only once its target has
+// answered; an ingest, once its messages are committed.
 #pragma once
 
-#include <caf/actor.hpp>
+#include <caf/fwd.hpp>
 
 #include <chrono>
 #include <cstdint>
 #include <memory>
 
+#include "actors/protocol.hpp"
 #include "http/server.hpp"
 
 namespace memoryd {
 
-class ingest_handoff;
+class ingress_queue;
 
 struct ingress_options {
   server_options http;
@@ -22,17 +23,22 @@ struct ingress_options {
   std::chrono::milliseconds shutdown_grace{5000};
 };
 
+// The rest of the pipeline, as the ingress sees it.
+struct ingress_targets {
+  persistence_actor persistence;
+  fact_writer_actor fact_writer;
+  batcher_actor batcher;
+  // Ingests from the io threads go here; `persistence` must have been spawned with it.
+  std::shared_ptr<ingress_queue> queue;
+};
+
 struct ingress_handle {
-  caf::actor actor;
+  ingress_actor actor;
   std::uint16_t port = 0;
 };
 
 // Spawns the ingress and starts listening. Throws std::runtime_error if it cannot listen.
-// Ingests go through `handoff` to `persistence` (spawned with the same handoff).
-// `stop` makes it stop accepting, finish requests in flight (up to the grace period),
-// close the listener and quit; it replies true when done.
-ingress_handle start_ingress(caf::actor_system& sys, caf::actor persistence,
-                             std::shared_ptr<ingest_handoff> handoff, caf::actor fact_writer,
-                             caf::actor batcher, ingress_options opts, bool detach);
+ingress_handle start_ingress(caf::actor_system& sys, ingress_targets targets,
+                             ingress_options opts, spawn_mode mode);
 
 }  // namespace memoryd

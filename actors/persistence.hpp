@@ -1,4 +1,4 @@
-// persistence: the only writer of conversation.db.
+// persistence: the only writer of conversation.db (interface in actors/protocol.hpp).
 #pragma once
 
 #include <caf/fwd.hpp>
@@ -6,22 +6,23 @@
 #include <cstddef>
 #include <memory>
 
+#include "actors/protocol.hpp"
+
 namespace memoryd {
 
 class conversation_store;
-class ingest_handoff;
+class ingress_queue;
 
 struct persistence_options {
   // Messages per transaction at most, so a flood cannot delay the first reply forever.
   std::size_t group_commit_max = 1024;
 };
 
-// Handles: ingest (group commit, replies once durable), history, claim, done, retry, dead,
-// release, retry-dead, stats, health. `detach`: own thread (production); false under the
-// test coordinator. `handoff`: ingests queued by the HTTP io threads, taken on handoff_atom
-// (see ingest_handoff.hpp); closed when the actor ends.
-caf::actor spawn_persistence(caf::actor_system& sys, std::shared_ptr<conversation_store> store,
-                             persistence_options opts, bool detach,
-                             std::shared_ptr<ingest_handoff> handoff = nullptr);
+// `queue`: the ingress queue whose ingests this actor commits (null in actor tests that send
+// ingest messages only); closed when the actor ends.
+persistence_actor spawn_persistence(caf::actor_system& sys,
+                                    std::shared_ptr<conversation_store> store,
+                                    std::shared_ptr<ingress_queue> queue,
+                                    persistence_options opts, spawn_mode mode);
 
 }  // namespace memoryd

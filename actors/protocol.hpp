@@ -1,17 +1,23 @@
-// The messages the actors exchange, in one place: atoms, message types and how CAF
-// inspects them. Include this (it pulls in CAF) only from actor sources and tests.
+// The actors' messages and interfaces, in one place: the message types and how CAF inspects
+// them, the atoms (one per operation), and each actor's typed interface, so that sending an
+// actor a message it does not handle is a compile error. Include this (it pulls in CAF's
+// typed-actor headers) only from actor sources, app/ and tests. docs/ARCHITECTURE.md explains
+// the pipeline and the thread model; this is the wiring:
 //
-//   ingress     --history/facts/...-->     persistence, fact_writer
-//   http io threads  --ingest_handoff + handoff-->  persistence
-//   ticker      --tick-->                  batcher
-//   batcher     --claim/done/retry/dead/release-->  persistence
-//   batcher     --extract-->               extractor  --facts/apply-->  fact_writer
+//   HTTP io threads ──ingest──► ingress_queue ──ingests_queued──► persistence ──► conversation_store
+//   HTTP io threads ──every other call──► ingress ──► persistence, fact_writer, batcher
+//   ticker ──tick──► batcher ──claim, mark_done, schedule_retry, dead_letter, release──► persistence
+//                      │ extract: one user's batch to an idle extractor (work pulling)
+//                      ▼
+//               extractor ×N ──facts, apply──► fact_writer ──► memory_store
 #pragma once
 
 #include <caf/atom.hpp>
 #include <caf/meta/type_name.hpp>
 #include <caf/optional.hpp>
+#include <caf/replies_to.hpp>
 #include <caf/type_id.hpp>
+#include <caf/typed_actor.hpp>
 
 #include <cstdint>
 #include <string>
@@ -21,8 +27,14 @@
 #include "domain/message.hpp"
 #include "domain/processing.hpp"
 #include "domain/queue.hpp"
+#include "http/service_api.hpp"  // fact_listing, health_report, status_report: the ingress's replies
 
 namespace memoryd {
+
+// How an actor that may block (SQLite, blocking HTTP) is run. In production it gets its own
+// thread; under CAF's test coordinator every actor runs on the (simulated) scheduler, so tests
+// drive the whole pipeline deterministically.
+enum class spawn_mode { detached, scheduled };
 
 // A claimed user batch handed to an extractor.
 struct extract_job {
@@ -136,6 +148,19 @@ typename Inspector::result_type inspect(Inspector& f, processor_status& x) {
            x.cycles, x.messages_processed, x.errors, x.facts_written, x.last_cycle);
 }
 
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, fact_listing& x) {
+  return f(caf::meta::type_name("fact_listing"), x.facts, x.events);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, health_report& x) {
+  return f(caf::meta::type_name("health_report"), x.ok, x.detail);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, status_report& x) {
+  return f(caf::meta::type_name("status_report"), x.queue, x.processor);
+}
+
 }  // namespace memoryd
 
 // clang-format off
@@ -159,32 +184,117 @@ CAF_BEGIN_TYPE_ID_BLOCK(memoryd, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(memoryd, (std::vector<std::string>))
   CAF_ADD_TYPE_ID(memoryd, (memoryd::erase_report))
   CAF_ADD_TYPE_ID(memoryd, (memoryd::fact))
+  CAF_ADD_TYPE_ID(memoryd, (memoryd::fact_listing))
+  CAF_ADD_TYPE_ID(memoryd, (memoryd::health_report))
+  CAF_ADD_TYPE_ID(memoryd, (memoryd::status_report))
 
+  // One atom per operation. The texts (at most 10 characters) differ from CAF's own atoms
+  // ("tick", "ping", "flush", ...): an atom is its text, so a clash would be the same type.
   CAF_ADD_ATOM(memoryd, memoryd, ingest_atom, "ingest")
+  CAF_ADD_ATOM(memoryd, memoryd, ingests_queued_atom, "ingests_q")
   CAF_ADD_ATOM(memoryd, memoryd, commit_atom, "commit")
-  CAF_ADD_ATOM(memoryd, memoryd, handoff_atom, "handoff")
   CAF_ADD_ATOM(memoryd, memoryd, history_atom, "history")
   CAF_ADD_ATOM(memoryd, memoryd, claim_atom, "claim")
-  CAF_ADD_ATOM(memoryd, memoryd, done_atom, "done")
-  CAF_ADD_ATOM(memoryd, memoryd, retry_atom, "retry")
-  CAF_ADD_ATOM(memoryd, memoryd, dead_atom, "dead")
+  CAF_ADD_ATOM(memoryd, memoryd, mark_done_atom, "mark_done")
+  CAF_ADD_ATOM(memoryd, memoryd, schedule_retry_atom, "retry_at")
+  CAF_ADD_ATOM(memoryd, memoryd, dead_letter_atom, "deadletter")
   CAF_ADD_ATOM(memoryd, memoryd, release_atom, "release")
+  CAF_ADD_ATOM(memoryd, memoryd, retry_dead_atom, "retry_dead")
   CAF_ADD_ATOM(memoryd, memoryd, stats_atom, "stats")
   CAF_ADD_ATOM(memoryd, memoryd, facts_atom, "facts")
   CAF_ADD_ATOM(memoryd, memoryd, events_atom, "events")
   CAF_ADD_ATOM(memoryd, memoryd, apply_atom, "apply")
+  CAF_ADD_ATOM(memoryd, memoryd, remember_atom, "remember")
+  CAF_ADD_ATOM(memoryd, memoryd, forget_atom, "forget")
+  CAF_ADD_ATOM(memoryd, memoryd, erase_atom, "erase")
   CAF_ADD_ATOM(memoryd, memoryd, extract_atom, "extract")
   CAF_ADD_ATOM(memoryd, memoryd, tick_atom, "memo_tick")
   CAF_ADD_ATOM(memoryd, memoryd, run_atom, "run")
-  CAF_ADD_ATOM(memoryd, memoryd, wake_atom, "wake")
   CAF_ADD_ATOM(memoryd, memoryd, drain_atom, "drain")
   CAF_ADD_ATOM(memoryd, memoryd, status_atom, "status")
   CAF_ADD_ATOM(memoryd, memoryd, health_atom, "health")
-  CAF_ADD_ATOM(memoryd, memoryd, stop_atom, "stop")
-  CAF_ADD_ATOM(memoryd, memoryd, erase_atom, "erase")
-  CAF_ADD_ATOM(memoryd, memoryd, remember_atom, "remember")
-  CAF_ADD_ATOM(memoryd, memoryd, forget_atom, "forget")
   CAF_ADD_ATOM(memoryd, memoryd, ready_atom, "ready")
-  CAF_ADD_ATOM(memoryd, memoryd, metrics_atom, "metrics")
+  CAF_ADD_ATOM(memoryd, memoryd, stop_atom, "stop")
 CAF_END_TYPE_ID_BLOCK(memoryd)
 // clang-format on
+
+namespace memoryd {
+
+using ids = std::vector<std::string>;  // message ids of one user
+
+// persistence: the only writer of conversation.db. Transitions change only messages that are
+// still leased, so a late one (an expired lease, an erased user) changes nothing.
+using persistence_actor = caf::typed_actor<
+    // Group commit: answered once the messages are committed.
+    caf::replies_to<ingest_atom, std::vector<new_message>>::with<std::vector<ingest_outcome>>,
+    // The ingress queue has ingests (sent when it stops being empty).
+    caf::reacts_to<ingests_queued_atom>,
+    // To itself: commit what queued up (see persistence.cpp).
+    caf::reacts_to<commit_atom>,
+    caf::replies_to<history_atom, history_query>::with<std::vector<stored_message>>,
+    caf::replies_to<claim_atom, claim_request>::with<claim_result>,
+    // user, ids, now, note (recorded in last_error, still processed)
+    caf::reacts_to<mark_done_atom, std::string, ids, millis, std::string>,
+    // user, ids, error, retry at
+    caf::reacts_to<schedule_retry_atom, std::string, ids, std::string, millis>,
+    // user, ids, error, now
+    caf::reacts_to<dead_letter_atom, std::string, ids, std::string, millis>,
+    // user, ids: back to pending without using an attempt (shutdown)
+    caf::reacts_to<release_atom, std::string, ids>,
+    // Dead letters back to pending (empty: all); how many.
+    caf::replies_to<retry_dead_atom, ids>::with<std::int64_t>,
+    // Every message of the user; how many.
+    caf::replies_to<erase_atom, std::string>::with<std::int64_t>,
+    caf::replies_to<stats_atom, millis>::with<queue_stats>,
+    caf::reacts_to<health_atom>>;
+
+// fact_writer: the only writer of memory.db.
+using fact_writer_actor = caf::typed_actor<
+    caf::replies_to<facts_atom, std::string>::with<std::vector<fact>>,   // active facts
+    caf::replies_to<events_atom, std::string>::with<std::vector<fact_event>>,
+    // Group commit, idempotent on the batch key: answered once committed.
+    caf::replies_to<apply_atom, fact_batch>::with<apply_result>,
+    // To itself: commit what queued up.
+    caf::reacts_to<commit_atom>,
+    // user, text, category, now: the fact as stored (an error when it is not storable).
+    caf::replies_to<remember_atom, std::string, std::string, std::string, millis>::with<fact>,
+    // user, fact id, now: false when the user has no such active fact.
+    caf::replies_to<forget_atom, std::string, std::string, millis>::with<bool>,
+    // user, now: facts, events and applied batches; work in flight for the user is rejected.
+    caf::replies_to<erase_atom, std::string, millis>::with<erase_report>,
+    caf::reacts_to<health_atom>>;
+
+// extractor: one user's batch at a time. Never answers an error for a failed extraction:
+// the outcome says what failed.
+using extractor_actor =
+    caf::typed_actor<caf::replies_to<extract_atom, extract_job>::with<extract_outcome>>;
+
+// What the ticker drives.
+using tick_receiver_actor = caf::typed_actor<caf::reacts_to<tick_atom>>;
+
+// batcher: claims, hands users to idle extractors, turns outcomes into transitions.
+using batcher_actor = caf::typed_actor<
+    // Claim if nothing is claimed or being claimed (the ticker; itself when a retry is due).
+    caf::reacts_to<tick_atom>,
+    // Claim now; answered when that cycle is complete.
+    caf::replies_to<run_atom>::with<cycle_result>,
+    // Stop claiming, give back what is queued; answered once nothing is in flight.
+    caf::replies_to<drain_atom>::with<bool>,
+    caf::replies_to<status_atom>::with<processor_status>>;
+
+// ingress: the HTTP layer's calls other than ingest, as messages to the pipeline.
+using ingress_actor = caf::typed_actor<
+    caf::replies_to<history_atom, history_query>::with<std::vector<stored_message>>,
+    caf::replies_to<facts_atom, std::string, bool>::with<fact_listing>,  // user, with history
+    caf::replies_to<remember_atom, std::string, std::string, std::string>::with<fact>,
+    caf::replies_to<forget_atom, std::string, std::string>::with<bool>,
+    caf::replies_to<erase_atom, std::string>::with<erase_report>,
+    caf::replies_to<run_atom>::with<cycle_result>,
+    caf::replies_to<status_atom>::with<status_report>,
+    caf::replies_to<retry_dead_atom, ids>::with<std::int64_t>,
+    caf::replies_to<health_atom>::with<health_report>,  // both databases answer
+    caf::replies_to<ready_atom>::with<health_report>,   // ... and the processor runs
+    // Stop accepting, answer what is in flight, close the listener, quit.
+    caf::replies_to<stop_atom>::with<bool>>;
+
+}  // namespace memoryd

@@ -3,13 +3,12 @@
 
 #include <caf/all.hpp>
 
-#include "actors/protocol.hpp"
-
 namespace memoryd {
 namespace {
 
-caf::behavior ticker(caf::event_based_actor* self, caf::actor target,
-                     std::chrono::milliseconds interval) {
+tick_receiver_actor::behavior_type ticker(tick_receiver_actor::pointer self,
+                                          tick_receiver_actor target,
+                                          std::chrono::milliseconds interval) {
   self->delayed_send(self, interval, tick_atom_v);
   return {
       [=](tick_atom) {
@@ -21,8 +20,8 @@ caf::behavior ticker(caf::event_based_actor* self, caf::actor target,
 
 }  // namespace
 
-caf::actor spawn_ticker(caf::actor_system& sys, caf::actor target,
-                        std::chrono::milliseconds interval) {
+tick_receiver_actor spawn_ticker(caf::actor_system& sys, tick_receiver_actor target,
+                                 std::chrono::milliseconds interval) {
   return sys.spawn(ticker, std::move(target), interval);
 }
 

@@ -5,7 +5,7 @@
 #include "actors/batcher.hpp"
 #include "actors/extractor.hpp"
 #include "actors/fact_writer.hpp"
-#include "actors/ingest_handoff.hpp"
+#include "actors/ingress_queue.hpp"
 #include "actors/ingress.hpp"
 #include "actors/persistence.hpp"
 #include "actors/protocol.hpp"
@@ -37,19 +37,19 @@ std::shared_ptr<extractor_backend> make_extractor_backend(const config& cfg) {
 pipeline start_pipeline(caf::actor_system& sys, const config& cfg, pipeline_mode mode) {
   auto [conv, mem] = open_stores(storage_options_of(cfg));
   pipeline p;
-  auto handoff = std::make_shared<ingest_handoff>();
+  auto queue = std::make_shared<ingress_queue>();
   p.persistence = spawn_persistence(
-      sys, conv, persistence_options{static_cast<std::size_t>(cfg.storage.group_commit_max)}, true,
-      handoff);
-  p.fact_writer =
-      spawn_fact_writer(sys, mem, fact_writer_options{2 * cfg.processor.lease_ms}, true);
+      sys, conv, queue, persistence_options{static_cast<std::size_t>(cfg.storage.group_commit_max)},
+      spawn_mode::detached);
+  p.fact_writer = spawn_fact_writer(sys, mem, fact_writer_options{2 * cfg.processor.lease_ms},
+                                    spawn_mode::detached);
   // One backend per extractor: an LLM backend keeps its own connection and is not shared.
   extractor_options eo;
   eo.writer_timeout =
       std::chrono::milliseconds(cfg.storage.busy_timeout_ms) + std::chrono::seconds(30);
   for (std::int64_t i = 0; i < cfg.extractor.pool_size; ++i)
     p.extractors.push_back(
-        spawn_extractor(sys, p.fact_writer, make_extractor_backend(cfg), eo, true));
+        spawn_extractor(sys, p.fact_writer, make_extractor_backend(cfg), eo, spawn_mode::detached));
   batcher_options bo;
   bo.batch_size = static_cast<std::int32_t>(cfg.processor.batch_size);
   bo.per_user_batch_size = static_cast<std::int32_t>(cfg.processor.per_user_batch_size);
@@ -78,7 +78,8 @@ pipeline start_pipeline(caf::actor_system& sys, const config& cfg, pipeline_mode
   // A backstop behind the pipeline's own deadlines (request_timeout, the ingest handoff's).
   io.http.reply_timeout = io.request_timeout + std::chrono::seconds(5);
   try {
-    auto h = start_ingress(sys, p.persistence, handoff, p.fact_writer, p.batcher, io, true);
+    auto h = start_ingress(sys, {p.persistence, p.fact_writer, p.batcher, queue}, io,
+                           spawn_mode::detached);
     p.ingress = h.actor;
     p.port = h.port;
   } catch (...) {
@@ -101,7 +102,7 @@ pipeline start_pipeline(caf::actor_system& sys, const config& cfg, pipeline_mode
 
 void stop_pipeline(caf::actor_system& sys, pipeline& p, std::chrono::milliseconds grace) {
   caf::scoped_actor self{sys};
-  auto ask = [&](const caf::actor& a, auto atom, const char* what) {
+  auto ask = [&](const auto& a, auto atom, const char* what) {
     if (!a) return;
     self->request(a, grace + std::chrono::seconds(1), atom)
         .receive([](bool) {},
@@ -110,7 +111,7 @@ void stop_pipeline(caf::actor_system& sys, pipeline& p, std::chrono::millisecond
                  });
   };
   ask(p.ingress, stop_atom_v, "http");  // answers what is in flight, accepts nothing new
-  auto stop = [&](caf::actor& a) {
+  auto stop = [&](auto& a) {
     if (!a) return;
     self->send_exit(a, caf::exit_reason::user_shutdown);
     self->wait_for(a);

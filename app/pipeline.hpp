@@ -1,13 +1,12 @@
 // Builds the actor pipeline from a config and takes it down in order.
 #pragma once
 
-#include <caf/actor.hpp>
-
 #include <chrono>
 #include <cstdint>
 #include <memory>
 #include <vector>
 
+#include "actors/protocol.hpp"
 #include "app/config.hpp"
 
 namespace memoryd {
@@ -15,8 +14,12 @@ namespace memoryd {
 class extractor_backend;
 
 struct pipeline {
-  caf::actor persistence, fact_writer, batcher, ticker, ingress;
-  std::vector<caf::actor> extractors;
+  persistence_actor persistence;
+  fact_writer_actor fact_writer;
+  std::vector<extractor_actor> extractors;
+  batcher_actor batcher;
+  tick_receiver_actor ticker;
+  ingress_actor ingress;
   std::uint16_t port = 0;  // HTTP port, when serving
 };
 

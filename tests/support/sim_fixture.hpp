@@ -38,8 +38,10 @@ struct sim_fixture {
     sched.run();
   }
 
-  caf::actor keep(caf::actor a) {
-    spawned.push_back(a);
+  // Any actor handle, typed or not: sent an exit at teardown.
+  template <class Handle>
+  Handle keep(Handle a) {
+    spawned.push_back(caf::actor_cast<caf::actor>(a));
     return a;
   }
 
@@ -56,8 +58,8 @@ struct sim_fixture {
   }
 
   // Sends a request-like message, runs the scheduler, returns the reply or FAILs.
-  template <class T, class... Ts>
-  T ask(const caf::actor& dst, Ts&&... xs) {
+  template <class T, class Handle, class... Ts>
+  T ask(const Handle& dst, Ts&&... xs) {
     self->send(dst, std::forward<Ts>(xs)...);
     sched.run();
     T res{};

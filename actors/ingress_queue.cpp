@@ -1,4 +1,4 @@
-#include "actors/ingest_handoff.hpp"
+#include "actors/ingress_queue.hpp"
 
 #include <utility>
 
@@ -11,7 +11,7 @@ api_failure unavailable() {
 
 }  // namespace
 
-bool ingest_handoff::push(request r) {
+bool ingress_queue::push(request r) {
   {
     std::lock_guard lk(mutex_);
     if (!closed_) {
@@ -23,7 +23,7 @@ bool ingest_handoff::push(request r) {
   return false;
 }
 
-std::vector<ingest_handoff::request> ingest_handoff::take(std::size_t max_messages, bool& more) {
+std::vector<ingress_queue::request> ingress_queue::take(std::size_t max_messages, bool& more) {
   std::vector<request> out;
   std::lock_guard lk(mutex_);
   std::size_t messages = 0;
@@ -40,7 +40,7 @@ std::vector<ingest_handoff::request> ingest_handoff::take(std::size_t max_messag
   return out;
 }
 
-void ingest_handoff::close() {
+void ingress_queue::close() {
   std::vector<request> left;
   {
     std::lock_guard lk(mutex_);
@@ -52,7 +52,7 @@ void ingest_handoff::close() {
   for (auto& r : left) r.done(outcome<std::vector<ingest_outcome>>::fail(unavailable()));
 }
 
-std::size_t ingest_handoff::size() const {
+std::size_t ingress_queue::size() const {
   std::lock_guard lk(mutex_);
   return queue_.size() - head_;
 }

@@ -1,11 +1,8 @@
-// ingest_handoff: the hot path from the HTTP io threads to the persistence actor.
-//
-// An ingest used to cross five threads (io thread -> bridge actor -> ingress -> persistence
-// -> bridge actor -> io thread), each a wake-up and a context switch. Through the handoff an
-// io thread queues the request itself and wakes the persistence actor only when the queue was
-// empty; the persistence actor takes everything queued into one transaction (group commit)
-// and calls each callback after COMMIT, which posts the answer back to the connection's
-// strand. Two crossings instead of five, and no actor spawned per request.
+// ingress_queue: the ingress's hot path for ingests, from the HTTP io threads straight to the
+// persistence actor (docs/ARCHITECTURE.md, "Ingest path"). A mutex-protected queue, not an
+// actor: an io thread pushes the request and wakes persistence only when the queue was empty;
+// persistence takes everything queued into one transaction and answers each callback after
+// COMMIT.
 #pragma once
 
 #include <chrono>
@@ -18,7 +15,7 @@
 
 namespace memoryd {
 
-class ingest_handoff {
+class ingress_queue {
  public:
   using clock = std::chrono::steady_clock;
   struct request {
