@@ -75,7 +75,7 @@ pipeline start_pipeline(caf::actor_system& sys, const config& cfg, pipeline_mode
   io.http.twilio_webhook_url = cfg.twilio.webhook_url;
   io.cycle_timeout = std::chrono::milliseconds(cfg.processor.lease_ms) * 2;
   io.shutdown_grace = std::chrono::milliseconds(cfg.server.shutdown_grace_ms);
-  // A backstop behind the pipeline's own deadlines (request_timeout, the ingest handoff's).
+  // A backstop behind the pipeline's own deadlines (request_timeout, the ingress queue's).
   io.http.reply_timeout = io.request_timeout + std::chrono::seconds(5);
   try {
     auto h = start_ingress(sys, {p.persistence, p.fact_writer, p.batcher, queue}, io,
