@@ -62,7 +62,8 @@ void commit_applies(self_pointer self) {
       queued[i].promise.deliver(std::move(results[i]));
     }
   } catch (const std::exception& e) {
-    log::error("storage_error", {{"db", "memory"}, {"batches", queued.size()}, {"error", e.what()}});
+    log::error("storage_error",
+               {{"db", "memory"}, {"batches", queued.size()}, {"error", e.what()}});
     for (auto& q : queued) q.promise.deliver(storage_error(e));
   }
 }
@@ -93,8 +94,7 @@ caf::result<fact> remember(fact_writer_state& st, const std::string& user, const
   return std::move(*stored);
 }
 
-fact_writer_actor::behavior_type fact_writer(self_pointer self,
-                                             std::shared_ptr<memory_store> store,
+fact_writer_actor::behavior_type fact_writer(self_pointer self, std::shared_ptr<memory_store> store,
                                              fact_writer_options opts) {
   auto& st = self->state;
   st.store = std::move(store);
@@ -123,7 +123,8 @@ fact_writer_actor::behavior_type fact_writer(self_pointer self,
 
 fact_writer_actor spawn_fact_writer(caf::actor_system& sys, std::shared_ptr<memory_store> store,
                                     fact_writer_options opts, spawn_mode mode) {
-  if (mode == spawn_mode::detached) return sys.spawn<caf::detached>(fact_writer, std::move(store), opts);
+  if (mode == spawn_mode::detached)
+    return sys.spawn<caf::detached>(fact_writer, std::move(store), opts);
   return sys.spawn(fact_writer, std::move(store), opts);
 }
 

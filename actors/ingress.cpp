@@ -36,7 +36,11 @@ void check_databases(self_pointer self, Next next) {
       .then(
           [=]() mutable {
             self->request(self->state.to.fact_writer, timeout, health_atom_v)
-                .then([=]() mutable { next(health_report{true, ""}); }, fail);
+                .then(
+                    [=]() mutable {
+                      next(health_report{true, ""});
+                    },
+                    fail);
           },
           fail);
 }
@@ -118,7 +122,9 @@ caf::result<status_report> on_status(self_pointer self) {
       [=](queue_stats& q) mutable {
         ask(
             self, rp, self->state.to.batcher,
-            [=](processor_status& p) mutable { rp.deliver(status_report{q, std::move(p)}); },
+            [=](processor_status& p) mutable {
+              rp.deliver(status_report{q, std::move(p)});
+            },
             status_atom_v);
       },
       stats_atom_v, wall_clock_ms());
@@ -159,8 +165,8 @@ ingress_actor::behavior_type ingress(self_pointer self, std::shared_ptr<http_ser
 
 }  // namespace
 
-ingress_handle start_ingress(caf::actor_system& sys, ingress_targets targets,
-                             ingress_options opts, spawn_mode mode) {
+ingress_handle start_ingress(caf::actor_system& sys, ingress_targets targets, ingress_options opts,
+                             spawn_mode mode) {
   auto api = std::make_shared<ingress_api>(sys, opts.request_timeout, opts.cycle_timeout,
                                            targets.persistence, targets.queue);
   auto server = std::make_shared<http_server>(opts.http, api);

@@ -38,7 +38,7 @@ struct ingress_handle {
 };
 
 // Spawns the ingress and starts listening. Throws std::runtime_error if it cannot listen.
-ingress_handle start_ingress(caf::actor_system& sys, ingress_targets targets,
-                             ingress_options opts, spawn_mode mode);
+ingress_handle start_ingress(caf::actor_system& sys, ingress_targets targets, ingress_options opts,
+                             spawn_mode mode);
 
 }  // namespace memoryd

@@ -147,8 +147,8 @@ persistence_actor::behavior_type persistence(self_pointer self,
 
 persistence_actor spawn_persistence(caf::actor_system& sys,
                                     std::shared_ptr<conversation_store> store,
-                                    std::shared_ptr<ingress_queue> queue,
-                                    persistence_options opts, spawn_mode mode) {
+                                    std::shared_ptr<ingress_queue> queue, persistence_options opts,
+                                    spawn_mode mode) {
   if (mode == spawn_mode::detached)
     return sys.spawn<caf::detached>(persistence, std::move(store), std::move(queue), opts);
   return sys.spawn(persistence, std::move(store), std::move(queue), opts);

@@ -22,7 +22,7 @@ struct persistence_options {
 // ingest messages only); closed when the actor ends.
 persistence_actor spawn_persistence(caf::actor_system& sys,
                                     std::shared_ptr<conversation_store> store,
-                                    std::shared_ptr<ingress_queue> queue,
-                                    persistence_options opts, spawn_mode mode);
+                                    std::shared_ptr<ingress_queue> queue, persistence_options opts,
+                                    spawn_mode mode);
 
 }  // namespace memoryd

@@ -4,9 +4,10 @@
 // typed-actor headers) only from actor sources, app/ and tests. docs/ARCHITECTURE.md explains
 // the pipeline and the thread model; this is the wiring:
 //
-//   HTTP io threads ──ingest──► ingress_queue ──ingests_queued──► persistence ──► conversation_store
-//   HTTP io threads ──every other call──► ingress ──► persistence, fact_writer, batcher
-//   ticker ──tick──► batcher ──claim, mark_done, schedule_retry, dead_letter, release──► persistence
+//   HTTP io threads ──ingest──► ingress_queue ──ingests_queued──► persistence ──►
+//   conversation_store HTTP io threads ──every other call──► ingress ──► persistence, fact_writer,
+//   batcher ticker ──tick──► batcher ──claim, mark_done, schedule_retry, dead_letter, release──►
+//   persistence
 //                      │ extract: one user's batch to an idle extractor (work pulling)
 //                      ▼
 //               extractor ×N ──facts, apply──► fact_writer ──► memory_store
@@ -245,12 +246,11 @@ using persistence_actor = caf::typed_actor<
     caf::replies_to<retry_dead_atom, ids>::with<std::int64_t>,
     // Every message of the user; how many.
     caf::replies_to<erase_atom, std::string>::with<std::int64_t>,
-    caf::replies_to<stats_atom, millis>::with<queue_stats>,
-    caf::reacts_to<health_atom>>;
+    caf::replies_to<stats_atom, millis>::with<queue_stats>, caf::reacts_to<health_atom>>;
 
 // fact_writer: the only writer of memory.db.
 using fact_writer_actor = caf::typed_actor<
-    caf::replies_to<facts_atom, std::string>::with<std::vector<fact>>,   // active facts
+    caf::replies_to<facts_atom, std::string>::with<std::vector<fact>>,  // active facts
     caf::replies_to<events_atom, std::string>::with<std::vector<fact_event>>,
     // Group commit, idempotent on the batch key: answered once committed.
     caf::replies_to<apply_atom, fact_batch>::with<apply_result>,
@@ -279,8 +279,7 @@ using batcher_actor = caf::typed_actor<
     // Claim now; answered when that cycle is complete.
     caf::replies_to<run_atom>::with<cycle_result>,
     // Stop claiming, give back what is queued; answered once nothing is in flight.
-    caf::replies_to<drain_atom>::with<bool>,
-    caf::replies_to<status_atom>::with<processor_status>>;
+    caf::replies_to<drain_atom>::with<bool>, caf::replies_to<status_atom>::with<processor_status>>;
 
 // ingress: the HTTP layer's calls other than ingest, as messages to the pipeline.
 using ingress_actor = caf::typed_actor<

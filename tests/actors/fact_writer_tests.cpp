@@ -101,8 +101,8 @@ TEST_CASE_METHOD(pipeline_fixture, "forget deletes only the user's own active fa
   CHECK(ask<bool>(fact_writer, forget_atom_v, std::string("u"), f.id, millis{2000}));
   CHECK(mem->active_facts("u").empty());
   CHECK_FALSE(ask<bool>(fact_writer, forget_atom_v, std::string("u"), f.id, millis{3000}));
-  CHECK_FALSE(
-      ask<bool>(fact_writer, forget_atom_v, std::string("u"), std::string("no-such-id"), millis{3000}));
+  CHECK_FALSE(ask<bool>(fact_writer, forget_atom_v, std::string("u"), std::string("no-such-id"),
+                        millis{3000}));
 }
 
 }  // namespace

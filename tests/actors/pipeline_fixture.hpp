@@ -57,8 +57,7 @@ using finish_atom = caf::atom_constant<caf::atom("t_finish")>;
 using fake_extractor_actor = extractor_actor::extend<caf::reacts_to<finish_atom, std::uint64_t>>;
 
 struct fake_state {
-  std::map<std::uint64_t,
-           std::pair<caf::typed_response_promise<extract_outcome>, std::string>>
+  std::map<std::uint64_t, std::pair<caf::typed_response_promise<extract_outcome>, std::string>>
       open;
   std::uint64_t next = 0;
 };
