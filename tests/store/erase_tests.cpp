@@ -63,18 +63,3 @@ TEST_CASE("erasing a user's facts leaves nothing of them in memory.db") {
   // The user may start again: the same batch key is no longer a replay.
   CHECK(m.apply(keyed).added == 2);
 }
-
-TEST_CASE("apply_group writes several batches in one transaction with per-batch results") {
-  testing::temp_dir dir;
-  sqlite::memory_store m({dir.file("m.db"), "normal", 1000});
-  auto a = batch_of("a", "extractor", 1000, {"Likes tea"});
-  a.batch_key = "ka";
-  auto b = batch_of("b", "extractor", 1000, {"Has a cat", "Likes tea"});
-  auto results = m.apply_group({a, b, a});
-  REQUIRE(results.size() == 3);
-  CHECK(results[0].added == 1);
-  CHECK(results[1].added == 2);
-  CHECK(results[2].replay);  // the same key later in the same group is a replay
-  CHECK(m.active_facts("a").size() == 1);
-  CHECK(m.active_facts("b").size() == 2);
-}

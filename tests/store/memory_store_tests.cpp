@@ -1,3 +1,5 @@
+// The SQLite memory store: adds, duplicates, updates, deletes, replays and group commit of
+// fact batches, with their events.
 #include <catch2/catch.hpp>
 
 #include <string>
@@ -287,4 +289,19 @@ TEST_CASE("memory store migrations re-open an existing file", "[store][memory]")
   CHECK(s.db().scalar_text("PRAGMA journal_mode") == "wal");
   CHECK(s.active_facts("alice").size() == 1);
   CHECK(s.apply(batch("alice", {add("likes jazz")}, 10000, "k")).replay);
+}
+
+TEST_CASE("apply_group writes several batches in one transaction with per-batch results",
+          "[store][memory]") {
+  temp_dir dir;
+  sqlite::memory_store m(opts_for(dir));
+  auto a = batch("a", {add("Likes tea", "other")}, 10000, "ka");
+  auto b = batch("b", {add("Has a cat", "other"), add("Likes tea", "other")});
+  auto results = m.apply_group({a, b, a});
+  REQUIRE(results.size() == 3);
+  CHECK(results[0].added == 1);
+  CHECK(results[1].added == 2);
+  CHECK(results[2].replay);  // the same key later in the same group is a replay
+  CHECK(m.active_facts("a").size() == 1);
+  CHECK(m.active_facts("b").size() == 2);
 }
