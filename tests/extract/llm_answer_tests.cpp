@@ -101,7 +101,7 @@ TEST_CASE("llm prompt: user text cannot close the data block", "[extract_llm][pr
   CHECK(iso_time_utc(1714564800123) == "2024-05-01T12:00:00.123Z");
 }
 
-TEST_CASE("llm answer: operations object, validated against the active facts",
+TEST_CASE("llm answer: operations object validated against the active facts",
           "[extract_llm][parse]") {
   const auto in = sample_input();
   const auto out = parse_llm_answer(R"({"operations": [

@@ -92,7 +92,7 @@ TEST_CASE("sqlite error reports busy when another connection holds the write loc
   }
 }
 
-TEST_CASE("new_uuid returns distinct, increasing version 7 UUIDs", "[store][sqlite]") {
+TEST_CASE("new_uuid returns distinct and increasing version 7 UUIDs", "[store][sqlite]") {
   std::set<std::string> seen;
   std::string previous;
   const auto before_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
