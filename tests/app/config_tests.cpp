@@ -1,8 +1,15 @@
 // Configuration: defaults < TOML file < environment < flags; bad values name their key.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <cctype>
+#include <cstdint>
 #include <fstream>
 #include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "app/config.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -43,6 +50,62 @@ std::string error_key(const config_sources& s) {
     return e.key();
   }
   return "(no error)";
+}
+
+// Where a setting comes from.
+enum class source { file, env, flag };
+const char* name_of(source s) {
+  return s == source::file ? "file" : s == source::env ? "environment" : "flag";
+}
+
+struct setting {
+  source from;
+  std::string key;  // dotted: "processor.batch_size"
+  std::string value;
+};
+
+bool is_integer(const std::string& v) {
+  const auto digits = v.substr(!v.empty() && v[0] == '-' ? 1 : 0);
+  return !digits.empty() && digits.size() <= 18 &&
+         std::all_of(digits.begin(), digits.end(), [](unsigned char c) { return std::isdigit(c); });
+}
+
+// The environment variable of a key ("" if it has none).
+std::string env_name(const std::string& key) {
+  for (const auto& k : memoryd::config_keys())
+    if (k.key == key) return k.env;
+  FAIL("no key " << key);
+  return {};
+}
+
+// Sources holding the settings: file ones in a TOML file in `dir` (integers and booleans
+// bare, other values as strings), environment ones under the key's variable, flags as given.
+config_sources sources_of(const memoryd::testing::temp_dir& dir,
+                          const std::vector<setting>& settings) {
+  std::map<std::string, std::string> env;
+  std::map<std::string, std::string> sections;  // section -> its "name = value" lines
+  config_sources s;
+  for (const auto& st : settings) {
+    if (st.from == source::env) {
+      const auto name = env_name(st.key);
+      REQUIRE(!name.empty());
+      env[name] = st.value;
+    } else if (st.from == source::flag) {
+      s.flags.emplace_back(st.key, st.value);
+    } else {
+      const auto dot = st.key.find('.');
+      const bool bare = is_integer(st.value) || st.value == "true" || st.value == "false";
+      sections[st.key.substr(0, dot)] +=
+          st.key.substr(dot + 1) + " = " + (bare ? st.value : "\"" + st.value + "\"") + "\n";
+    }
+  }
+  if (!sections.empty()) {
+    std::string text;
+    for (const auto& [section, lines] : sections) text += "[" + section + "]\n" + lines;
+    s.file = write(dir, text);
+  }
+  s.getenv = with_env(env).getenv;
+  return s;
 }
 
 }  // namespace
@@ -156,9 +219,68 @@ TEST_CASE("bad files name the key or the line") {
   CHECK(error_key(s) == "config file");
 }
 
-TEST_CASE("the per-user cap never exceeds the total cap") {
+TEST_CASE("the per-user cap is lowered to the total cap and kept when not above it") {
   auto c = load_config(with_env({{"MEMORY_PROCESSOR_BATCH_SIZE", "10"}}));
   CHECK(c.processor.per_user_batch_size == 10);
+
+  // Both caps from any source or left at their defaults (100 and 25), over values below,
+  // at and above each other: the total cap is kept, the per-user cap becomes the smaller.
+  memoryd::testing::temp_dir dir;
+  const config defaults;
+  const std::vector<std::int64_t> batches = {1, 2, 10, 25, 99, 100, 1000, 100000};
+  const std::vector<std::int64_t> per_users = {1, 2, 9, 10, 11, 25, 100, 101, 1000, 100000};
+  const std::vector<std::optional<source>> froms = {std::nullopt, source::file, source::env,
+                                                    source::flag};
+  int loads = 0;
+  for (const auto& batch_from : froms) {
+    for (const auto& per_user_from : froms) {
+      for (const auto batch : batch_from ? batches : std::vector<std::int64_t>{-1}) {
+        for (const auto per_user : per_user_from ? per_users : std::vector<std::int64_t>{-1}) {
+          std::vector<setting> settings;
+          if (batch_from)
+            settings.push_back({*batch_from, "processor.batch_size", std::to_string(batch)});
+          if (per_user_from)
+            settings.push_back(
+                {*per_user_from, "processor.per_user_batch_size", std::to_string(per_user)});
+          const auto b = batch_from ? batch : defaults.processor.batch_size;
+          const auto p = per_user_from ? per_user : defaults.processor.per_user_batch_size;
+          INFO("batch_size " << b << " from " << (batch_from ? name_of(*batch_from) : "default")
+                             << ", per_user_batch_size " << p << " from "
+                             << (per_user_from ? name_of(*per_user_from) : "default"));
+          const auto c = load_config(sources_of(dir, settings));
+          CHECK(c.processor.batch_size == b);
+          CHECK(c.processor.per_user_batch_size == std::min(p, b));
+          ++loads;
+        }
+      }
+    }
+  }
+  CHECK(loads == (1 + 3 * 8) * (1 + 3 * 10));
+
+  // Only the final values count: a cap overridden by a later source does not lower the other.
+  const std::vector<std::pair<std::vector<setting>, std::pair<std::int64_t, std::int64_t>>>
+      layered = {
+          {{{source::file, "processor.batch_size", "5"},
+            {source::flag, "processor.batch_size", "50"},
+            {source::env, "processor.per_user_batch_size", "20"}},
+           {50, 20}},
+          {{{source::file, "processor.per_user_batch_size", "1000"},
+            {source::env, "processor.per_user_batch_size", "30"},
+            {source::flag, "processor.batch_size", "40"}},
+           {40, 30}},
+          {{{source::file, "processor.per_user_batch_size", "1000"},
+            {source::flag, "processor.batch_size", "10"}},
+           {10, 10}},
+          {{{source::env, "processor.batch_size", "7"},
+            {source::flag, "processor.per_user_batch_size", "7"}},
+           {7, 7}},
+      };
+  for (const auto& [settings, expected] : layered) {
+    INFO("expected batch_size " << expected.first << ", per_user_batch_size " << expected.second);
+    const auto c = load_config(sources_of(dir, settings));
+    CHECK(c.processor.batch_size == expected.first);
+    CHECK(c.processor.per_user_batch_size == expected.second);
+  }
 }
 
 TEST_CASE("config/memoryd.toml documents every key with its default") {
