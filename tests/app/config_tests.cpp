@@ -329,7 +329,6 @@ TEST_CASE("the per-user cap is lowered to the total cap and kept when not above 
   const std::vector<std::int64_t> per_users = {1, 2, 9, 10, 11, 25, 100, 101, 1000, 100000};
   const std::vector<std::optional<source>> froms = {std::nullopt, source::file, source::env,
                                                     source::flag};
-  int loads = 0;
   for (const auto& batch_from : froms) {
     for (const auto& per_user_from : froms) {
       for (const auto batch : batch_from ? batches : std::vector<std::int64_t>{-1}) {
@@ -348,12 +347,10 @@ TEST_CASE("the per-user cap is lowered to the total cap and kept when not above 
           const auto c = load_config(sources_of(dir, settings));
           CHECK(c.processor.batch_size == b);
           CHECK(c.processor.per_user_batch_size == std::min(p, b));
-          ++loads;
         }
       }
     }
   }
-  CHECK(loads == (1 + 3 * 8) * (1 + 3 * 10));
 
   // Only the final values count: a cap overridden by a later source does not lower the other.
   const std::vector<std::pair<std::vector<setting>, std::pair<std::int64_t, std::int64_t>>>
