@@ -365,6 +365,7 @@ TEST_CASE("llm: one kept-alive connection per extractor", "[extract_llm][backend
   check_good_ops(ex.extract(sample_input()));
   CHECK(fake.connections() == 1);
   CHECK(ex.connections_opened() == 1);
+  REQUIRE(fake.requests().size() == 3);
   for (const auto& r : fake.requests()) CHECK(r.connection == 1);
 }
 

@@ -69,5 +69,15 @@ TEST_CASE("rules: length cap") {
       {"i like to go to the store on the corner every single day with my best friend "
        "from high school",
        {}},
+      // Both sides of the cap: an object of up to 12 words is kept, from 13 on it is not.
+      {"i like to go to the store on the corner every single day",
+       {"Likes to go to the store on the corner every single day"}},
+      {"i like to go to the store on the corner every single day with my best", {}},
+      {"i like fresh warm homemade bread with sweet butter from the little farm",
+       {"Likes fresh warm homemade bread with sweet butter from the little farm"}},
+      {"i like fresh warm homemade bread with sweet butter from the little farm shop",
+       {"Likes fresh warm homemade bread with sweet butter from the little farm shop"}},
+      {"i like fresh warm homemade bread with sweet butter from the little farm shop owners", {}},
+      {"i like fresh warm homemade bread with sweet butter from the little farm shop in town", {}},
   });
 }
