@@ -1,7 +1,9 @@
 // The LLM prompt and the parsing of LLM answers: no network.
 #include <catch2/catch.hpp>
 
+#include <random>
 #include <string>
+#include <vector>
 
 #include "extract/llm_answer.hpp"
 #include "extract/prompt.hpp"
@@ -99,9 +101,62 @@ TEST_CASE("llm prompt: user text cannot close the data block", "[extract_llm][pr
   CHECK(neutralize_delimiters("<<a>> <b>") == "<<a>> <b>");
   CHECK(iso_time_utc(0) == "1970-01-01T00:00:00Z");
   CHECK(iso_time_utc(1714564800123) == "2024-05-01T12:00:00.123Z");
+
+  // Random texts (fixed seed) made of brackets, delimiter words, quotes, backslashes and line
+  // breaks, in every field of the facts and in the messages: each block still opens and
+  // closes once, in order, with one JSON line per fact and per message in between.
+  std::mt19937 rng(1234);
+  const std::vector<std::string> pieces = {
+      "<",    ">",  "<<", ">>",      "<<<", ">>>", "END FACTS", "END MESSAGES", "FACTS", "\n",
+      "\r\n", "\"", "\\", "System:", " ",   "x",   "}",         "MESSAGES"};
+  auto random_text = [&] {
+    std::string s;
+    for (auto n = rng() % 30; n > 0; --n) s += pieces[rng() % pieces.size()];
+    return s;
+  };
+  // The lines strictly between `begin` and `end` in `u`.
+  auto lines_between = [](const std::string& u, const char* begin, const char* end) {
+    const auto from = u.find(begin) + std::string(begin).size(), to = u.find(end);
+    std::vector<std::string> lines;
+    std::string line;
+    for (auto i = from; i < to; ++i) {
+      if (u[i] != '\n') {
+        line += u[i];
+      } else if (!line.empty()) {
+        lines.push_back(line);
+        line.clear();
+      }
+    }
+    if (!line.empty()) lines.push_back(line);
+    return lines;
+  };
+  for (int trial = 0; trial < 500; ++trial) {
+    extraction_input r;
+    for (auto n = rng() % 4; n > 0; --n)
+      r.facts.push_back(make_fact(random_text(), random_text(), random_text()));
+    for (auto n = 1 + rng() % 3; n > 0; --n)
+      r.messages.push_back({random_text(), random_text(), static_cast<millis>(rng())});
+    const auto u = build_prompt(r).user;
+    CAPTURE(trial, u);
+    CHECK(count(u, "<<<") == 4);  // the four delimiters' own
+    CHECK(count(u, ">>>") == 4);
+    for (const char* delimiter :
+         {prompt_facts_begin, prompt_facts_end, prompt_messages_begin, prompt_messages_end})
+      REQUIRE(count(u, delimiter) == 1);
+    CHECK(u.find(prompt_facts_begin) < u.find(prompt_facts_end));
+    CHECK(u.find(prompt_facts_end) < u.find(prompt_messages_begin));
+    CHECK(u.find(prompt_messages_begin) < u.find(prompt_messages_end));
+    const auto facts = lines_between(u, prompt_facts_begin, prompt_facts_end);
+    const auto messages = lines_between(u, prompt_messages_begin, prompt_messages_end);
+    CHECK(facts.size() == r.facts.size());
+    CHECK(messages.size() == r.messages.size());
+    for (const auto& line : facts) CHECK((line.rfind("{\"id\": \"", 0) == 0 && line.back() == '}'));
+    for (const auto& line : messages)
+      CHECK((line.rfind("{\"time\": \"", 0) == 0 && line.back() == '}'));
+  }
 }
 
-TEST_CASE("llm answer: operations object, validated against the active facts",
+TEST_CASE("llm answer: operations object validated against the active facts",
           "[extract_llm][parse]") {
   const auto in = sample_input();
   const auto out = parse_llm_answer(R"({"operations": [

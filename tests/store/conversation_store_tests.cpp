@@ -1,13 +1,19 @@
+// The SQLite conversation store: ingest and history, claims with their caps and leases,
+// retries, dead letters and the other transitions of a message.
 #include <sqlite3.h>
 
 #include <catch2/catch.hpp>
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
-#include <set>
+#include <functional>
+#include <map>
+#include <random>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "store/sqlite/conversation_store.hpp"
@@ -92,114 +98,95 @@ stored_message by_content(conversation_store& s, const std::string& user,
   return {};
 }
 
+// Every row of a table, every column, in key order: to see that nothing changed.
+std::string dump(sqlite::conversation_store& s, const std::string& table) {
+  sqlite3_stmt* st = nullptr;
+  REQUIRE(sqlite3_prepare_v2(s.db().handle(), ("SELECT * FROM " + table + " ORDER BY 1").c_str(),
+                             -1, &st, nullptr) == SQLITE_OK);
+  std::string out;
+  while (sqlite3_step(st) == SQLITE_ROW) {
+    for (int i = 0; i < sqlite3_column_count(st); ++i) {
+      const auto* v = sqlite3_column_text(st, i);
+      out += (v ? reinterpret_cast<const char*>(v) : "NULL") +
+             std::string(i + 1 < sqlite3_column_count(st) ? "|" : "\n");
+    }
+  }
+  sqlite3_finalize(st);
+  return out;
+}
+
+std::string state_of(sqlite::conversation_store& s) {
+  return dump(s, "messages") + "--\n" + dump(s, "user_queue");
+}
+
+// A random backlog (fixed seed): `n` messages of users u0..u<users-1>, each an assistant
+// message with probability `assistant`; user messages are "<user>.<i>", assistant ones
+// "<user>.r<i>".
+std::vector<new_message> random_backlog(std::mt19937& rng, int n, int users, double assistant) {
+  std::uniform_int_distribution<int> who(0, users - 1);
+  std::bernoulli_distribution is_assistant(assistant);
+  std::vector<new_message> out;
+  std::map<std::string, int> count;
+  for (int i = 0; i < n; ++i) {
+    const auto user = "u" + std::to_string(who(rng));
+    const bool reply = is_assistant(rng);
+    const auto content = user + (reply ? ".r" : ".") + std::to_string(count[user]++);
+    out.push_back(msg(user, content, 1000 + i, {}, reply ? "assistant" : "user"));
+  }
+  return out;
+}
+
+// Claims `backlog` (ingested in that order) with the given caps until nothing is left,
+// marking each claim done, and checks every claim against a model of the queue: users in
+// the order of their oldest waiting message, each with its oldest min(per_user, what is
+// left of the total) user messages; assistant messages never. Returns the number of claims.
+int drain_and_check(conversation_store& s, const std::vector<new_message>& backlog,
+                    std::int32_t batch, std::int32_t per_user) {
+  // user -> (position in the backlog, content) of their waiting messages, oldest first
+  std::map<std::string, std::vector<std::pair<std::size_t, std::string>>> waiting;
+  for (std::size_t i = 0; i < backlog.size(); ++i)
+    if (backlog[i].role == "user") waiting[backlog[i].user_id].push_back({i, backlog[i].content});
+  for (int claims = 0;; ++claims) {
+    INFO("claim " << claims);
+    std::vector<std::pair<std::size_t, std::string>> order;  // (oldest waiting, user)
+    for (const auto& [user, messages] : waiting)
+      if (!messages.empty()) order.push_back({messages.front().first, user});
+    std::sort(order.begin(), order.end());
+    std::vector<std::string> expected;  // "user: content content ..." per claimed user
+    std::int32_t remaining = batch;
+    for (const auto& [oldest, user] : order) {
+      if (remaining == 0) break;
+      auto& messages = waiting[user];
+      const auto take =
+          std::min<std::size_t>({static_cast<std::size_t>(per_user),
+                                 static_cast<std::size_t>(remaining), messages.size()});
+      std::string line = user + ":";
+      for (std::size_t k = 0; k < take; ++k) line += " " + messages[k].second;
+      expected.push_back(line);
+      messages.erase(messages.begin(), messages.begin() + take);
+      remaining -= static_cast<std::int32_t>(take);
+    }
+
+    const auto c = s.claim(req_at(2000, batch, per_user, 1000));
+    std::vector<std::string> got;
+    std::size_t total = 0;
+    for (const auto& u : c.users) {
+      std::string line = u.user_id + ":";
+      for (const auto& m : u.messages) line += " " + m.content;
+      got.push_back(line);
+      total += u.messages.size();
+      CHECK(u.messages.size() <= static_cast<std::size_t>(per_user));
+      for (const auto& m : u.messages) CHECK(m.content.find(".r") == std::string::npos);
+    }
+    CHECK(total <= static_cast<std::size_t>(batch));
+    REQUIRE(got == expected);
+    if (c.users.empty()) return claims;
+    for (const auto& u : c.users) s.mark_done(u.user_id, ids_of(u), 2000);
+    REQUIRE(claims < static_cast<int>(backlog.size()));
+  }
+}
+
 }  // namespace
-
-// ---------------------------------------------------------------------------------------
-// sqlite layer
-
-TEST_CASE("sqlite database opens with WAL and the requested pragmas", "[store][sqlite]") {
-  temp_dir dir;
-  sqlite::database db(dir.file("x.db"), "normal", 1234);
-  CHECK(db.scalar_text("PRAGMA journal_mode") == "wal");
-  CHECK(db.scalar_int("PRAGMA synchronous") == 1);  // NORMAL
-  CHECK(db.scalar_int("PRAGMA foreign_keys") == 1);
-  CHECK(db.scalar_int("PRAGMA busy_timeout") == 1234);
-  sqlite::database full(dir.file("y.db"), "full", 10);
-  CHECK(full.scalar_int("PRAGMA synchronous") == 2);  // FULL
-}
-
-TEST_CASE("sqlite database rejects an unknown synchronous mode", "[store][sqlite]") {
-  temp_dir dir;
-  try {
-    sqlite::database db(dir.file("x.db"), "sometimes", 10);
-    FAIL("no exception");
-  } catch (const std::invalid_argument& e) {
-    CHECK(std::string(e.what()).find("sometimes") != std::string::npos);
-  }
-}
-
-TEST_CASE("sqlite migrate applies each migration once and sets user_version", "[store][sqlite]") {
-  temp_dir dir;
-  const auto path = dir.file("m.db");
-  {
-    sqlite::database db(path, "full", 100);
-    db.migrate({"CREATE TABLE a(x)", "INSERT INTO a VALUES (1)"});
-    CHECK(db.scalar_int("PRAGMA user_version") == 2);
-  }
-  sqlite::database db(path, "full", 100);
-  db.migrate({"CREATE TABLE a(x)", "INSERT INTO a VALUES (1)", "INSERT INTO a VALUES (2)"});
-  CHECK(db.scalar_int("PRAGMA user_version") == 3);
-  CHECK(db.scalar_int("SELECT count(*) FROM a") == 2);
-  // A failing migration leaves the version where it was.
-  CHECK_THROWS_AS(db.migrate({"CREATE TABLE a(x)", "INSERT INTO a VALUES (1)",
-                              "INSERT INTO a VALUES (2)", "INSERT INTO nope VALUES (1)"}),
-                  sqlite::error);
-  CHECK(db.scalar_int("PRAGMA user_version") == 3);
-}
-
-TEST_CASE("sqlite transaction rolls back unless committed", "[store][sqlite]") {
-  temp_dir dir;
-  sqlite::database db(dir.file("t.db"), "full", 100);
-  db.exec("CREATE TABLE a(x)");
-  {
-    sqlite::transaction tx(db);
-    db.exec("INSERT INTO a VALUES (1)");
-  }
-  CHECK(db.scalar_int("SELECT count(*) FROM a") == 0);
-  {
-    sqlite::transaction tx(db);
-    auto st = db.prepare("INSERT INTO a VALUES (?1)");
-    st.bind(1, std::string("hello")).exec();
-    tx.commit();
-  }
-  CHECK(db.scalar_text("SELECT x FROM a") == "hello");
-}
-
-TEST_CASE("sqlite error reports busy when another connection holds the write lock",
-          "[store][sqlite]") {
-  temp_dir dir;
-  sqlite::database a(dir.file("b.db"), "full", 0);
-  sqlite::database b(dir.file("b.db"), "full", 0);
-  a.exec("CREATE TABLE t(x)");
-  sqlite::transaction hold(a);
-  try {
-    sqlite::transaction tx(b);
-    FAIL("no exception");
-  } catch (const sqlite::error& e) {
-    CHECK(e.busy());
-  }
-  try {
-    b.exec("SELECT * FROM nope");
-    FAIL("no exception");
-  } catch (const sqlite::error& e) {
-    CHECK_FALSE(e.busy());
-  }
-}
-
-TEST_CASE("new_uuid returns distinct, increasing version 7 UUIDs", "[store][sqlite]") {
-  std::set<std::string> seen;
-  std::string previous;
-  const auto before_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                             std::chrono::system_clock::now().time_since_epoch())
-                             .count();
-  for (int i = 0; i < 10000; ++i) {  // more than 4096: crosses the per-millisecond counter
-    const auto u = sqlite::new_uuid();
-    REQUIRE(u.size() == 36);
-    CHECK(u[8] == '-');
-    CHECK(u[13] == '-');
-    CHECK(u[14] == '7');
-    CHECK(std::string("89ab").find(u[19]) != std::string::npos);
-    CHECK(u > previous);  // same-length lower-case hex: string order is time order
-    previous = u;
-    seen.insert(u);
-  }
-  CHECK(seen.size() == 10000);
-  // The first 48 bits are the Unix time in milliseconds.
-  const auto first = *seen.begin();
-  const auto ms = std::stoll(first.substr(0, 8) + first.substr(9, 4), nullptr, 16);
-  CHECK(ms >= before_ms);
-  CHECK(ms <= before_ms + 60000);
-}
 
 // ---------------------------------------------------------------------------------------
 // ingest and history
@@ -413,6 +400,20 @@ TEST_CASE("duplicate external_id is idempotent within and across calls", "[store
   CHECK(again[0].duplicate);
   CHECK(again[0].id == first[0].id);
   CHECK(s.count_messages() == 2);
+  // However often and with whatever content they come again, nothing changes.
+  const auto stored = state_of(s);
+  for (int i = 0; i < 5; ++i) {
+    INFO("repeat " << i);
+    auto repeat = s.ingest({msg("alice", "other", 1000 + i, "SM2"),
+                            msg("alice", "hi once more", 0, "SM1"), msg("alice", "hi", 0, "SM1")},
+                           3000 + i);
+    REQUIRE(repeat.size() == 3);
+    for (const auto& r : repeat) CHECK(r.duplicate);
+    CHECK(repeat[0].id == first[2].id);
+    CHECK(repeat[1].id == first[0].id);
+    CHECK(repeat[2].id == first[0].id);
+    CHECK(state_of(s) == stored);
+  }
   // Messages without external_id are never duplicates.
   s.ingest({msg("alice", "x"), msg("alice", "x")}, 3000);
   CHECK(s.count_messages() == 4);
@@ -511,6 +512,24 @@ TEST_CASE("claim respects the per-user and total caps", "[store][conversation]")
     REQUIRE(users_of(c) == std::vector<std::string>{"alice"});
     CHECK(contents_of(c.users[0]) == std::vector<std::string>{"a0", "a1"});
   }
+  SECTION("any caps over random backlogs claimed until empty") {
+    std::mt19937 rng(20240501);
+    const std::vector<std::int32_t> caps = {1, 2, 3, 5, 8, 25, 100};
+    int claims = 0;
+    for (int trial = 0; trial < 40; ++trial) {
+      const auto batch = caps[rng() % caps.size()], per_user = caps[rng() % caps.size()];
+      const int n = 1 + static_cast<int>(rng() % 40), users = 1 + static_cast<int>(rng() % 6);
+      INFO("trial " << trial << ": " << n << " messages of " << users << " users, batch_size "
+                    << batch << ", per_user_batch_size " << per_user);
+      temp_dir d;
+      sqlite::conversation_store t(opts_for(d, "normal"));
+      const auto backlog = random_backlog(rng, n, users, 0.0);
+      t.ingest(backlog, 1000);
+      claims += drain_and_check(t, backlog, batch, per_user);
+      CHECK(t.stats(3000).done == n);
+    }
+    CHECK(claims > 40);
+  }
 }
 
 TEST_CASE("a leased user is skipped until the lease expires", "[store][conversation]") {
@@ -525,6 +544,10 @@ TEST_CASE("a leased user is skipped until the lease expires", "[store][conversat
   auto during = s.claim(req_at(1050, 100, 25, 100));
   REQUIRE(users_of(during) == std::vector<std::string>{"bob"});
   CHECK(contents_of(during.users[0]) == std::vector<std::string>{"b2"});
+  for (millis now = 1051; now < 1100; ++now) {  // alice's lease runs until 1100
+    INFO("now " << now);
+    CHECK(s.claim(req_at(now, 100, 25, 100)).users.empty());
+  }
 
   auto after = s.claim(req_at(1100, 100, 25, 100));
   REQUIRE(users_of(after) == std::vector<std::string>{"alice"});
@@ -690,6 +713,24 @@ TEST_CASE("assistant messages are never claimed", "[store][conversation]") {
   CHECK(s.stats(1000).users_waiting == 1);
   s.ingest({msg("carol", "x", 1000, {}, "assistant")}, 1000);
   CHECK(s.claim(req_at(999999)).users.size() == 1);  // bob's expired lease only
+
+  // Random mixes of user and assistant messages, claimed until empty with several caps:
+  // no claim holds an assistant message, every user message is claimed once.
+  std::mt19937 rng(7);
+  for (int trial = 0; trial < 20; ++trial) {
+    INFO("trial " << trial);
+    temp_dir d;
+    sqlite::conversation_store t(opts_for(d, "normal"));
+    const auto backlog = random_backlog(rng, 30, 4, trial % 5 == 0 ? 1.0 : 0.4);
+    t.ingest(backlog, 1000);
+    const auto assistant = std::count_if(backlog.begin(), backlog.end(),
+                                         [](const auto& m) { return m.role == "assistant"; });
+    drain_and_check(t, backlog, trial % 2 ? 3 : 100, trial % 3 ? 2 : 25);
+    const auto st = t.stats(3000);
+    CHECK(st.skipped == assistant);
+    CHECK(st.done == static_cast<std::int64_t>(backlog.size()) - assistant);
+    CHECK(st.users_waiting == 0);
+  }
 }
 
 TEST_CASE("transitions are idempotent and only touch the user's leased messages",
@@ -720,6 +761,38 @@ TEST_CASE("transitions are idempotent and only touch the user's leased messages"
   CHECK(only(s, "bob").attempts == 0);
   s.schedule_retry("bob", b_ids, "x", 5000);  // not leased any more: no effect
   CHECK(only(s, "bob").next_attempt_at == 0);
+
+  // Every transition after every transition (itself included) of the same messages changes
+  // nothing: the first one ended the lease. Nor does any transition under the wrong user.
+  using transition_fn =
+      std::function<void(conversation_store&, const std::string&, const std::vector<std::string>&)>;
+  const std::vector<std::pair<const char*, transition_fn>> transitions = {
+      {"mark_done", [](auto& st, auto& user, auto& ids) { st.mark_done(user, ids, 1500, "n"); }},
+      {"schedule_retry",
+       [](auto& st, auto& user, auto& ids) { st.schedule_retry(user, ids, "r", 9000); }},
+      {"dead_letter",
+       [](auto& st, auto& user, auto& ids) { st.dead_letter(user, ids, "d", 1600); }},
+      {"release", [](auto& st, auto& user, auto& ids) { st.release(user, ids); }},
+  };
+  for (const auto& [first_name, first] : transitions) {
+    for (const auto& [second_name, second] : transitions) {
+      INFO(first_name << " then " << second_name);
+      temp_dir d;
+      sqlite::conversation_store t(opts_for(d));
+      t.ingest({msg("alice", "a1"), msg("alice", "a2"), msg("bob", "b1")}, 1000);
+      auto claimed = t.claim(req_at(1000));
+      REQUIRE(users_of(claimed) == std::vector<std::string>{"alice", "bob"});
+      const auto leased = state_of(t);
+      second(t, "bob", ids_of(claimed.users[0]));  // alice's messages under bob's name
+      CHECK(state_of(t) == leased);
+      first(t, "alice", ids_of(claimed.users[0]));
+      const auto after_first = state_of(t);
+      CHECK(after_first != leased);
+      second(t, "alice", ids_of(claimed.users[0]));
+      CHECK(state_of(t) == after_first);
+      CHECK(only(t, "bob").status == message_status::leased);
+    }
+  }
 }
 
 TEST_CASE("stats counts statuses and the oldest waiting message", "[store][conversation]") {

@@ -1,6 +1,11 @@
 // Erasing a user: nothing of theirs is left, and work in flight cannot bring facts back.
 #include <catch2/catch.hpp>
 
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
 #include "store/sqlite/conversation_store.hpp"
 #include "store/sqlite/memory_store.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -19,6 +24,30 @@ fact_batch batch_of(const std::string& user, const std::string& cause, millis ob
   return b;
 }
 
+// The rows of `user` in each table of `db` that has a user_id column: tables added later are
+// covered too.
+std::map<std::string, std::int64_t> rows_of(sqlite::database& db, const std::string& user) {
+  std::vector<std::string> tables;
+  auto q = db.prepare(
+      "SELECT m.name FROM sqlite_master m JOIN pragma_table_info(m.name) c "
+      "WHERE m.type = 'table' AND c.name = 'user_id' ORDER BY m.name");
+  while (q.step()) tables.push_back(q.col_text(0));
+  std::map<std::string, std::int64_t> out;
+  for (const auto& table : tables) {
+    auto count = db.prepare("SELECT count(*) FROM " + table + " WHERE user_id = ?1");
+    count.bind(1, user);
+    REQUIRE(count.step());
+    out[table] = count.col_int(0);
+  }
+  return out;
+}
+
+std::int64_t total(const std::map<std::string, std::int64_t>& rows) {
+  std::int64_t n = 0;
+  for (const auto& [table, count] : rows) n += count;
+  return n;
+}
+
 }  // namespace
 
 TEST_CASE("erasing a user removes their messages and queue entry only") {
@@ -30,7 +59,12 @@ TEST_CASE("erasing a user removes their messages and queue entry only") {
            1000);
   auto claimed = s.claim({2000, 100, 25, 60000, 3});
   REQUIRE(claimed.users.size() == 2);
+  const auto kept_rows = rows_of(s.db(), "kept");
+  REQUIRE(rows_of(s.db(), "gone") ==
+          std::map<std::string, std::int64_t>{{"messages", 2}, {"user_queue", 1}});
   CHECK(s.erase_user("gone") == 2);
+  CHECK(total(rows_of(s.db(), "gone")) == 0);
+  CHECK(rows_of(s.db(), "kept") == kept_rows);
   history_query all;
   all.limit = 100;
   auto left = s.history(all);
@@ -53,7 +87,12 @@ TEST_CASE("erasing a user's facts leaves nothing of them in memory.db") {
   keyed.batch_key = "k1";
   m.apply(keyed);
   m.apply(batch_of("kept", "extractor", 1000, {"Likes tea"}));
+  const auto kept_rows = rows_of(m.db(), "kept");
+  REQUIRE(rows_of(m.db(), "gone") == std::map<std::string, std::int64_t>{
+                                         {"applied_batches", 1}, {"fact_events", 2}, {"facts", 2}});
   auto r = m.erase_user("gone");
+  CHECK(total(rows_of(m.db(), "gone")) == 0);
+  CHECK(rows_of(m.db(), "kept") == kept_rows);
   CHECK(r.facts == 2);
   CHECK(r.fact_events == 2);
   CHECK(m.all_facts("gone").empty());
@@ -62,19 +101,4 @@ TEST_CASE("erasing a user's facts leaves nothing of them in memory.db") {
   CHECK(m.db().scalar_int("SELECT count(*) FROM applied_batches WHERE user_id = 'gone'") == 0);
   // The user may start again: the same batch key is no longer a replay.
   CHECK(m.apply(keyed).added == 2);
-}
-
-TEST_CASE("apply_group writes several batches in one transaction with per-batch results") {
-  testing::temp_dir dir;
-  sqlite::memory_store m({dir.file("m.db"), "normal", 1000});
-  auto a = batch_of("a", "extractor", 1000, {"Likes tea"});
-  a.batch_key = "ka";
-  auto b = batch_of("b", "extractor", 1000, {"Has a cat", "Likes tea"});
-  auto results = m.apply_group({a, b, a});
-  REQUIRE(results.size() == 3);
-  CHECK(results[0].added == 1);
-  CHECK(results[1].added == 2);
-  CHECK(results[2].replay);  // the same key later in the same group is a replay
-  CHECK(m.active_facts("a").size() == 1);
-  CHECK(m.active_facts("b").size() == 2);
 }

@@ -1,5 +1,9 @@
+// The SQLite memory store: adds, duplicates, updates, deletes, replays and group commit of
+// fact batches, with their events.
 #include <catch2/catch.hpp>
 
+#include <cctype>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -128,6 +132,44 @@ TEST_CASE("duplicate adds are detected regardless of case spaces and punctuation
   auto r2 = s.apply(batch("carol", {add("likes tea"), add("Likes tea.")}));
   CHECK(r2.added == 1);
   CHECK(r2.unchanged == 1);
+
+  // Random spellings (fixed seed) of a few facts: any case of each letter, any run of spaces
+  // and punctuation between words and around them. Each is a duplicate of the first.
+  std::mt19937 rng(42);
+  const std::string separators = " \t.,;:!?-'\"()/";
+  auto noise = [&](std::size_t min) {
+    std::string out;
+    const auto n = min + rng() % 3;
+    for (std::size_t i = 0; i < n; ++i) out += separators[rng() % separators.size()];
+    return out;
+  };
+  auto respell = [&](const std::string& words) {
+    std::string out = noise(0);
+    for (char c : words) {
+      if (c == ' ') {
+        out += noise(1);
+      } else {
+        out += static_cast<char>(rng() % 2 ? std::toupper(static_cast<unsigned char>(c)) : c);
+      }
+    }
+    return out + noise(0);
+  };
+  for (const std::string words : {"has a dog named max", "likes rock n roll", "works at acme corp",
+                                  "is 34 years old", "lives in new york"}) {
+    const auto before = s.count_facts();
+    CHECK(s.apply(batch("dave", {add(respell(words))})).added == 1);
+    for (int i = 0; i < 20; ++i) {
+      const auto text = respell(words);
+      INFO("'" << text << "' against '" << words << "'");
+      const auto r3 = s.apply(batch("dave", {add(text), add(respell(words))}));
+      CHECK(r3.added == 0);
+      CHECK(r3.unchanged == 2);
+    }
+    CHECK(s.count_facts() == before + 1);
+    // One letter more is another fact.
+    CHECK(s.apply(batch("dave", {add(respell(words + "s"))})).added == 1);
+  }
+  CHECK(s.active_facts("dave").size() == 10);
 }
 
 TEST_CASE("update supersedes the old fact and keeps the history", "[store][memory]") {
@@ -287,4 +329,39 @@ TEST_CASE("memory store migrations re-open an existing file", "[store][memory]")
   CHECK(s.db().scalar_text("PRAGMA journal_mode") == "wal");
   CHECK(s.active_facts("alice").size() == 1);
   CHECK(s.apply(batch("alice", {add("likes jazz")}, 10000, "k")).replay);
+}
+
+TEST_CASE("apply_group writes several batches in one transaction with per-batch results",
+          "[store][memory]") {
+  temp_dir dir;
+  sqlite::memory_store m(opts_for(dir));
+  auto a = batch("a", {add("Likes tea", "other")}, 10000, "ka");
+  auto b = batch("b", {add("Has a cat", "other"), add("Likes tea", "other")});
+  auto results = m.apply_group({a, b, a});
+  REQUIRE(results.size() == 3);
+  CHECK(results[0].added == 1);
+  CHECK(results[1].added == 2);
+  CHECK(results[2].replay);  // the same key later in the same group is a replay
+  CHECK(m.active_facts("a").size() == 1);
+  CHECK(m.active_facts("b").size() == 2);
+
+  // One transaction: a batch that fails leaves none of the group behind, earlier batches and
+  // their keys included.
+  const auto facts = m.count_facts();
+  m.db().exec(
+      "CREATE TEMP TRIGGER refuse BEFORE INSERT ON facts WHEN NEW.text = 'boom' "
+      "BEGIN SELECT RAISE(ABORT, 'refused'); END");
+  auto c = batch("c", {add("Likes coffee", "other")}, 10000, "kc");
+  auto d = batch("d", {add("Has a dog", "other")});
+  CHECK_THROWS_AS(m.apply_group({c, d, batch("e", {add("boom", "other")})}), sqlite::error);
+  CHECK(m.count_facts() == facts);
+  CHECK(m.all_facts("c").empty());
+  CHECK(m.events("d").empty());
+  CHECK(m.db().scalar_int("SELECT count(*) FROM applied_batches WHERE batch_key = 'kc'") == 0);
+  m.db().exec("DROP TRIGGER refuse");
+  const auto retried = m.apply_group({c, d});
+  REQUIRE(retried.size() == 2);
+  CHECK_FALSE(retried[0].replay);
+  CHECK(retried[0].added == 1);
+  CHECK(retried[1].added == 1);
 }
