@@ -104,7 +104,7 @@ fact_writer_actor::behavior_type fact_writer(self_pointer self, std::shared_ptr<
     commit_applies(self);
     self->quit(msg.reason);
   });
-  auto db = [&st](auto f) { return store_call("memory", f); };
+  auto db = [](auto f) { return store_call("memory", f); };
   // clang-format off
   return {
       [=, &st](facts_atom, const std::string& user) { return db([&] { return st.store->active_facts(user); }); },

@@ -123,7 +123,7 @@ persistence_actor::behavior_type persistence(self_pointer self,
   // However the actor ends, later queued requests are refused at once instead of waiting
   // for a consumer that is gone (the functor runs after the state is destroyed).
   if (queue) self->attach_functor([queue] { queue->close(); });
-  auto db = [&st](auto f) { return store_call("conversation", f); };
+  auto db = [](auto f) { return store_call("conversation", f); };
   // clang-format off
   return {
       [=](ingest_atom, std::vector<new_message>& m) { return enqueue_ingest(self, m); },

@@ -7,7 +7,6 @@
 #include <string>
 #include <vector>
 
-#include "domain/fact_text.hpp"
 #include "store/sqlite/memory_store.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -66,16 +65,6 @@ fact_batch batch(const std::string& user, std::vector<fact_op> ops, millis now =
 }
 
 }  // namespace
-
-TEST_CASE("normalize_fact_text folds case punctuation and spaces", "[store][memory]") {
-  CHECK(normalize_fact_text("Has a dog named Max.") == "has a dog named max");
-  CHECK(normalize_fact_text("  has a DOG named max") == "has a dog named max");
-  CHECK(normalize_fact_text("likes   rock-n-roll!!") == "likes rock n roll");
-  CHECK(normalize_fact_text("Café au lait") == "caf\xc3\xa9 au lait");
-  CHECK(normalize_fact_text("...") == "");
-  CHECK(is_valid_category("health"));
-  CHECK_FALSE(is_valid_category("hobbies"));
-}
 
 TEST_CASE("memory store adds facts with an event", "[store][memory]") {
   temp_dir dir;
@@ -364,4 +353,40 @@ TEST_CASE("apply_group writes several batches in one transaction with per-batch 
   CHECK_FALSE(retried[0].replay);
   CHECK(retried[0].added == 1);
   CHECK(retried[1].added == 1);
+}
+
+TEST_CASE("remember answers the fact as stored or the one already known", "[store][memory]") {
+  temp_dir dir;
+  sqlite::memory_store s(opts_for(dir));
+  auto f = s.remember("alice", "  Likes tea.", "preferences", 1000);
+  REQUIRE(f);
+  CHECK(f->text == "Likes tea.");
+  CHECK(f->category == "preferences");
+  CHECK(f->status == "active");
+  auto again = s.remember("alice", "likes TEA", "other", 2000);
+  REQUIRE(again);
+  CHECK(again->id == f->id);
+  CHECK(s.active_facts("alice").size() == 1);
+  CHECK_FALSE(s.remember("alice", " ... ", "other", 3000));
+  CHECK_FALSE(s.remember("alice", std::string(501, 'x'), "other", 3000));
+  CHECK_FALSE(s.remember("", "Likes tea", "other", 3000));
+  CHECK(s.count_facts() == 1);
+  auto events = s.events("alice");
+  REQUIRE(events.size() == 1);
+  CHECK(events[0].cause == "api");
+}
+
+TEST_CASE("forget deletes an active fact of that user only", "[store][memory]") {
+  temp_dir dir;
+  sqlite::memory_store s(opts_for(dir));
+  auto f = s.remember("alice", "Likes tea", "preferences", 1000);
+  REQUIRE(f);
+  CHECK_FALSE(s.forget("bob", f->id, 2000));
+  CHECK(s.active_facts("alice").size() == 1);
+  CHECK(s.forget("alice", f->id, 2000));
+  CHECK(s.active_facts("alice").empty());
+  CHECK_FALSE(s.forget("alice", f->id, 3000));
+  CHECK_FALSE(s.forget("alice", "no-such-id", 3000));
+  CHECK(s.events("alice").back().kind == "delete");
+  s.ping();
 }

@@ -1,0 +1,266 @@
+// conversation store: claiming the next batch (FIFO over users, caps, leases, plans, large
+// backlogs).
+#include "tests/store/conversation_store_util.hpp"
+
+using namespace memoryd;
+using namespace memoryd::testing;
+
+TEST_CASE("claim is FIFO across users with seq breaking created_at ties", "[store][conversation]") {
+  temp_dir dir;
+  sqlite::conversation_store s(opts_for(dir));
+  s.ingest({msg("carol", "c1", 500), msg("alice", "a1", 500), msg("bob", "b1", 500),
+            msg("carol", "c2", 500), msg("alice", "a2", 500)},
+           1000);
+  auto c = s.claim(req_at(1000));
+  REQUIRE(users_of(c) == std::vector<std::string>{"carol", "alice", "bob"});
+  CHECK(contents_of(c.users[0]) == std::vector<std::string>{"c1", "c2"});
+  CHECK(contents_of(c.users[1]) == std::vector<std::string>{"a1", "a2"});
+  CHECK(contents_of(c.users[2]) == std::vector<std::string>{"b1"});
+  CHECK(c.users[0].messages[0].attempts == 1);
+  CHECK(c.dead_lettered == 0);
+  auto m = by_content(s, "carol", "c1");
+  CHECK(m.status == message_status::leased);
+  CHECK(m.lease_until == 2000);
+  CHECK(m.attempts == 1);
+}
+
+TEST_CASE("claim respects the per-user and total caps", "[store][conversation]") {
+  temp_dir dir;
+  sqlite::conversation_store s(opts_for(dir));
+  std::vector<new_message> msgs;
+  for (int i = 0; i < 5; ++i) msgs.push_back(msg("alice", "a" + std::to_string(i)));
+  for (int i = 0; i < 5; ++i) msgs.push_back(msg("bob", "b" + std::to_string(i)));
+  for (int i = 0; i < 5; ++i) msgs.push_back(msg("carol", "c" + std::to_string(i)));
+  s.ingest(msgs, 1000);
+
+  SECTION("per-user cap") {
+    auto c = s.claim(req_at(1000, 100, 2));
+    REQUIRE(users_of(c) == std::vector<std::string>{"alice", "bob", "carol"});
+    for (const auto& u : c.users) CHECK(u.messages.size() == 2);
+    CHECK(contents_of(c.users[0]) == std::vector<std::string>{"a0", "a1"});
+  }
+  SECTION("total cap") {
+    auto c = s.claim(req_at(1000, 7, 3));
+    REQUIRE(users_of(c) == std::vector<std::string>{"alice", "bob", "carol"});
+    CHECK(c.users[0].messages.size() == 3);
+    CHECK(c.users[1].messages.size() == 3);
+    CHECK(contents_of(c.users[2]) == std::vector<std::string>{"c0"});
+    // alice and bob are leased, carol's rest is left for another instance's lease later.
+    auto next = s.claim(req_at(1000, 7, 3));
+    CHECK(next.users.empty());
+  }
+  SECTION("total cap smaller than one user's share") {
+    auto c = s.claim(req_at(1000, 2, 25));
+    REQUIRE(users_of(c) == std::vector<std::string>{"alice"});
+    CHECK(contents_of(c.users[0]) == std::vector<std::string>{"a0", "a1"});
+  }
+  SECTION("any caps over random backlogs claimed until empty") {
+    std::mt19937 rng(20240501);
+    const std::vector<std::int32_t> caps = {1, 2, 3, 5, 8, 25, 100};
+    int claims = 0;
+    for (int trial = 0; trial < 40; ++trial) {
+      const auto batch = caps[rng() % caps.size()], per_user = caps[rng() % caps.size()];
+      const int n = 1 + static_cast<int>(rng() % 40), users = 1 + static_cast<int>(rng() % 6);
+      INFO("trial " << trial << ": " << n << " messages of " << users << " users, batch_size "
+                    << batch << ", per_user_batch_size " << per_user);
+      temp_dir d;
+      sqlite::conversation_store t(opts_for(d, "normal"));
+      const auto backlog = random_backlog(rng, n, users, 0.0);
+      t.ingest(backlog, 1000);
+      claims += drain_and_check(t, backlog, batch, per_user);
+      CHECK(t.stats(3000).done == n);
+    }
+    CHECK(claims > 40);
+  }
+}
+
+TEST_CASE("a leased user is skipped until the lease expires", "[store][conversation]") {
+  temp_dir dir;
+  sqlite::conversation_store s(opts_for(dir));
+  s.ingest({msg("alice", "a1"), msg("bob", "b1")}, 1000);
+  auto c = s.claim(req_at(1000, 100, 25, 100));
+  REQUIRE(users_of(c) == std::vector<std::string>{"alice", "bob"});
+  s.mark_done("bob", ids_of(c.users[1]), 1010);
+  s.ingest({msg("alice", "a2"), msg("bob", "b2")}, 1020);
+
+  auto during = s.claim(req_at(1050, 100, 25, 100));
+  REQUIRE(users_of(during) == std::vector<std::string>{"bob"});
+  CHECK(contents_of(during.users[0]) == std::vector<std::string>{"b2"});
+  for (millis now = 1051; now < 1100; ++now) {  // alice's lease runs until 1100
+    INFO("now " << now);
+    CHECK(s.claim(req_at(now, 100, 25, 100)).users.empty());
+  }
+
+  auto after = s.claim(req_at(1100, 100, 25, 100));
+  REQUIRE(users_of(after) == std::vector<std::string>{"alice"});
+  CHECK(contents_of(after.users[0]) == std::vector<std::string>{"a1", "a2"});
+  CHECK(after.users[0].messages[0].attempts == 2);
+  CHECK(after.users[0].messages[1].attempts == 1);
+  CHECK(by_content(s, "alice", "a1").attempts == 2);
+  CHECK(by_content(s, "alice", "a1").lease_until == 1200);
+}
+
+TEST_CASE("an expired lease at max_attempts dead-letters", "[store][conversation]") {
+  temp_dir dir;
+  sqlite::conversation_store s(opts_for(dir));
+  s.ingest({msg("alice", "a1"), msg("bob", "b1")}, 1000);
+  CHECK(s.claim(req_at(1000, 100, 25, 100, 2)).users.size() == 2);
+  s.mark_done("bob", {only(s, "bob").id}, 1001);
+  CHECK(s.claim(req_at(1100, 100, 25, 100, 2)).users.size() == 1);  // attempt 2
+  s.ingest({msg("alice", "a2")}, 1150);
+  auto c = s.claim(req_at(1200, 100, 25, 100, 2));
+  CHECK(c.dead_lettered == 1);
+  REQUIRE(users_of(c) == std::vector<std::string>{"alice"});
+  CHECK(contents_of(c.users[0]) == std::vector<std::string>{"a2"});
+  auto dead = by_content(s, "alice", "a1");
+  CHECK(dead.status == message_status::dead);
+  CHECK(dead.last_error == "lease expired after 2 attempts");
+  CHECK(dead.processed_at == 0);
+  CHECK(s.stats(1200).dead == 1);
+
+  SECTION("a user whose only messages die leaves the queue") {
+    auto later = s.claim(req_at(1300, 100, 25, 100, 1));  // a2: attempts 1 >= 1
+    CHECK(later.dead_lettered == 1);
+    CHECK(later.users.empty());
+    CHECK(s.stats(1300).users_waiting == 0);
+  }
+}
+
+TEST_CASE("assistant messages are never claimed", "[store][conversation]") {
+  temp_dir dir;
+  sqlite::conversation_store s(opts_for(dir));
+  s.ingest({msg("alice", "r1", 1000, {}, "assistant"), msg("bob", "b1"),
+            msg("alice", "r2", 1000, {}, "assistant")},
+           1000);
+  auto c = s.claim(req_at(1000));
+  REQUIRE(users_of(c) == std::vector<std::string>{"bob"});
+  CHECK(s.stats(1000).skipped == 2);
+  CHECK(s.stats(1000).users_waiting == 1);
+  s.ingest({msg("carol", "x", 1000, {}, "assistant")}, 1000);
+  CHECK(s.claim(req_at(999999)).users.size() == 1);  // bob's expired lease only
+
+  // Random mixes of user and assistant messages, claimed until empty with several caps:
+  // no claim holds an assistant message, every user message is claimed once.
+  std::mt19937 rng(7);
+  for (int trial = 0; trial < 20; ++trial) {
+    INFO("trial " << trial);
+    temp_dir d;
+    sqlite::conversation_store t(opts_for(d, "normal"));
+    const auto backlog = random_backlog(rng, 30, 4, trial % 5 == 0 ? 1.0 : 0.4);
+    t.ingest(backlog, 1000);
+    const auto assistant = std::count_if(backlog.begin(), backlog.end(),
+                                         [](const auto& m) { return m.role == "assistant"; });
+    drain_and_check(t, backlog, trial % 2 ? 3 : 100, trial % 3 ? 2 : 25);
+    const auto st = t.stats(3000);
+    CHECK(st.skipped == assistant);
+    CHECK(st.done == static_cast<std::int64_t>(backlog.size()) - assistant);
+    CHECK(st.users_waiting == 0);
+  }
+}
+
+TEST_CASE("claim query plans use indexes", "[store][conversation]") {
+  temp_dir dir;
+  sqlite::conversation_store s(opts_for(dir));
+  std::vector<new_message> msgs;
+  for (int i = 0; i < 200; ++i) msgs.push_back(msg("u" + std::to_string(i % 20), "m"));
+  s.ingest(msgs, 1000);
+  s.db().exec("ANALYZE");  // with statistics the planner must still use the indexes
+  const auto plan = s.explain_claim();
+  REQUIRE(plan.size() >= 2);
+  bool queue = false, messages = false;
+  for (const auto& line : plan) {
+    INFO(line);
+    CHECK(line.find("TEMP B-TREE") == std::string::npos);
+    const bool indexed = line.find("USING INDEX") != std::string::npos ||
+                         line.find("USING COVERING INDEX") != std::string::npos ||
+                         line.find("PRIMARY KEY") != std::string::npos;
+    CHECK(indexed);
+    if (line.find("user_queue") != std::string::npos) queue = true;
+    if (line.find("messages") != std::string::npos) {
+      messages = true;
+      CHECK(line.find("SEARCH") != std::string::npos);  // not a SCAN of messages
+      // (user_id, seq > head - 1): the walk starts at the user's head, so a user's processed
+      // history is never read.
+      CHECK(line.find("messages_user_seq") != std::string::npos);
+      CHECK(line.find("seq>?") != std::string::npos);
+    }
+  }
+  CHECK(queue);
+  CHECK(messages);
+}
+
+TEST_CASE("claim over a large backlog picks the right users", "[store][conversation][bulk]") {
+  temp_dir dir;
+  sqlite::conversation_store s(opts_for(dir, "normal"));
+  auto user = [](int i) {
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "u%04d", i);
+    return std::string(buf);
+  };
+
+  SECTION("100k pending messages over 1000 users") {
+    std::vector<new_message> msgs;
+    msgs.reserve(100000);
+    for (int j = 0; j < 100; ++j)
+      for (int i = 0; i < 1000; ++i) msgs.push_back(msg(user(i), std::to_string(j), 1000));
+    s.ingest(msgs, 1000);
+    CHECK(s.stats(1000).users_waiting == 1000);
+
+    auto c = s.claim(req_at(2000, 100, 10));
+    REQUIRE(c.users.size() == 10);
+    for (int i = 0; i < 10; ++i) {
+      CHECK(c.users[i].user_id == user(i));
+      REQUIRE(c.users[i].messages.size() == 10);
+      for (int j = 0; j < 10; ++j) CHECK(c.users[i].messages[j].content == std::to_string(j));
+    }
+    auto c2 = s.claim(req_at(2000, 100, 10));
+    REQUIRE(c2.users.size() == 10);
+    CHECK(c2.users.front().user_id == user(10));
+    CHECK(c2.users.back().user_id == user(19));
+    // Finishing u0000's batch makes it claimable again, behind the users whose oldest
+    // waiting message is older than its next one.
+    s.mark_done(user(0), ids_of(c.users[0]), 2001);
+    auto c3 = s.claim(req_at(2001, 25, 10));
+    REQUIRE(users_of(c3) == std::vector<std::string>{user(20), user(21), user(22)});
+    CHECK(c3.users[2].messages.size() == 5);
+    // u0000 and u0020 now queue behind every user that still waits from the first round.
+    s.mark_done(user(20), ids_of(c3.users[0]), 2002);
+    auto c4 = s.claim(req_at(2002, 100000, 1));
+    REQUIRE(c4.users.size() == 977 + 2);  // u0023..u0999, then u0000, u0020
+    CHECK(c4.users[0].user_id == user(23));
+    CHECK(c4.users[976].user_id == user(999));
+    CHECK(c4.users[977].user_id == user(0));
+    CHECK(c4.users[977].messages.front().content == "10");
+    CHECK(c4.users[978].user_id == user(20));
+    CHECK(c4.users[978].messages.front().content == "10");
+  }
+
+  SECTION("one user owns the oldest half") {
+    std::vector<new_message> msgs;
+    msgs.reserve(100000);
+    for (int j = 0; j < 50000; ++j) msgs.push_back(msg("whale", "w" + std::to_string(j), 1000));
+    for (int j = 0; j < 50; ++j)
+      for (int i = 0; i < 1000; ++i) msgs.push_back(msg(user(i), std::to_string(j), 1000));
+    s.ingest(msgs, 1000);
+
+    auto c = s.claim(req_at(2000, 100, 10));
+    REQUIRE(c.users.size() == 10);
+    CHECK(c.users[0].user_id == "whale");
+    CHECK(contents_of(c.users[0]).front() == "w0");
+    CHECK(contents_of(c.users[0]).back() == "w9");
+    for (int i = 1; i < 10; ++i) CHECK(c.users[i].user_id == user(i - 1));
+
+    // The whale is leased: the next claims go to the other users without blocking.
+    auto c2 = s.claim(req_at(2000, 100, 10));
+    REQUIRE(c2.users.size() == 10);
+    CHECK(c2.users.front().user_id == user(9));
+    CHECK(c2.users.back().user_id == user(18));
+
+    s.mark_done("whale", ids_of(c.users[0]), 2001);
+    auto c3 = s.claim(req_at(2001, 15, 10));
+    REQUIRE(users_of(c3) == std::vector<std::string>{"whale", user(19)});
+    CHECK(contents_of(c3.users[0]).front() == "w10");
+    CHECK(c3.users[1].messages.size() == 5);
+    CHECK(s.stats(2001).oldest_pending_age_ms == 1001);
+  }
+}
