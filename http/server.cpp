@@ -43,7 +43,10 @@
 #include <vector>
 
 #include "http/json_render.hpp"
+#include "http/message.hpp"
 #include "http/request_parsing.hpp"
+#include "http/responses.hpp"
+#include "http/routes.hpp"
 #include "http/twilio_signature.hpp"
 
 namespace memoryd {
@@ -54,9 +57,6 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
 using namespace std::chrono_literals;
-
-using request = http::request<http::string_body>;
-using response = http::response<http::string_body>;
 
 // Limits that are not (yet) configuration.
 // A client that stops reading our response must not hold a session forever.
@@ -84,142 +84,8 @@ constexpr std::chrono::seconds kRefuseTimeout{2};
 constexpr std::chrono::seconds kAcceptorCloseWait{2};
 
 constexpr const char* kServerName = "memoryd";
-constexpr const char* kJson = "application/json";
-constexpr const char* kPrometheusText = "text/plain; version=0.0.4; charset=utf-8";
 constexpr std::string_view kTwimlEmpty =
     R"(<?xml version="1.0" encoding="UTF-8"?><Response></Response>)";
-
-//------------------------------------------------------------------------------
-// Responses
-
-response make_response(http::status status, const char* content_type, std::string body) {
-  response res{status, 11};
-  res.set(http::field::content_type, content_type);
-  res.body() = std::move(body);
-  return res;
-}
-
-response error_response(http::status status, std::string_view code, std::string_view message) {
-  return make_response(status, kJson, render_error(code, message));
-}
-
-response failure_response(const api_failure& f) {
-  int code = f.http_status;
-  if (code < 400 || code > 599) code = 500;  // a failure must not render as success
-  return error_response(static_cast<http::status>(code), f.code, f.message);
-}
-
-response method_not_allowed(const char* allow) {
-  auto res = error_response(http::status::method_not_allowed, "method_not_allowed",
-                            std::string("allowed: ") + allow);
-  res.set(http::field::allow, allow);
-  return res;
-}
-
-// The media type without parameters, compared case-insensitively.
-bool has_media_type(const request& req, std::string_view expected) {
-  auto it = req.find(http::field::content_type);
-  if (it == req.end()) return false;
-  std::string_view v = it->value();
-  v = v.substr(0, v.find(';'));
-  while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
-  return beast::iequals(v, expected);
-}
-
-//------------------------------------------------------------------------------
-// Routes. Each has a pattern, which is what metrics and logs name (never the raw path: user
-// ids would make one time series per user).
-
-enum class route {
-  none,
-  twilio,
-  sms,
-  messages,
-  user,
-  user_messages,
-  user_facts,
-  user_fact,
-  processor_run,
-  processor_status,
-  processor_retry,
-  healthz,
-  readyz,
-  metrics,
-};
-
-const char* pattern_of(route r) {
-  switch (r) {
-    case route::none:
-      return "other";
-    case route::twilio:
-      return "/webhooks/twilio";
-    case route::sms:
-      return "/sms";
-    case route::messages:
-      return "/v1/messages";
-    case route::user:
-      return "/v1/users/{id}";
-    case route::user_messages:
-      return "/v1/users/{id}/messages";
-    case route::user_facts:
-      return "/v1/users/{id}/facts";
-    case route::user_fact:
-      return "/v1/users/{id}/facts/{fact_id}";
-    case route::processor_run:
-      return "/v1/processor/run";
-    case route::processor_status:
-      return "/v1/processor/status";
-    case route::processor_retry:
-      return "/v1/processor/dead/retry";
-    case route::healthz:
-      return "/healthz";
-    case route::readyz:
-      return "/readyz";
-    case route::metrics:
-      return "/metrics";
-  }
-  return "other";
-}
-
-// A request target taken apart. The url_view points into the request, which outlives it.
-struct target {
-  boost::urls::url_view url;
-  std::vector<std::string> seg;  // percent-decoded per segment: %2F stays inside a user id
-  route r = route::none;
-};
-
-route match_route(const std::vector<std::string>& seg) {
-  auto is = [&](std::initializer_list<std::string_view> want) {
-    return std::equal(seg.begin(), seg.end(), want.begin(), want.end());
-  };
-  if (is({"webhooks", "twilio"})) return route::twilio;
-  if (is({"sms"})) return route::sms;
-  if (is({"healthz"})) return route::healthz;
-  if (is({"readyz"})) return route::readyz;
-  if (is({"metrics"})) return route::metrics;
-  if (seg.empty() || seg[0] != "v1") return route::none;
-  if (is({"v1", "messages"})) return route::messages;
-  if (is({"v1", "processor", "run"})) return route::processor_run;
-  if (is({"v1", "processor", "status"})) return route::processor_status;
-  if (is({"v1", "processor", "dead", "retry"})) return route::processor_retry;
-  if (seg.size() >= 3 && seg[1] == "users") {
-    if (seg.size() == 3) return route::user;
-    if (seg.size() == 4 && seg[3] == "messages") return route::user_messages;
-    if (seg.size() == 4 && seg[3] == "facts") return route::user_facts;
-    if (seg.size() == 5 && seg[3] == "facts") return route::user_fact;
-  }
-  return route::none;
-}
-
-std::optional<target> parse_target(const request& req) {
-  auto parsed = boost::urls::parse_origin_form(req.target());
-  if (parsed.has_error()) return std::nullopt;
-  target t;
-  t.url = parsed.value();
-  for (auto s : t.url.segments()) t.seg.push_back(std::move(s));
-  t.r = match_route(t.seg);
-  return t;
-}
 
 //------------------------------------------------------------------------------
 // Routing: a parsed request in, exactly one response out through `reply`, possibly later and
@@ -251,7 +117,7 @@ void ingest(service_api& api, std::vector<new_message> msgs, bool twilio, reply_
     }
     // Twilio wants TwiML; an empty <Response> sends no reply SMS. Duplicates (a redelivered
     // MessageSid) are answered the same way: the message is durable either way.
-    if (twilio) return reply(make_response(http::status::ok, "text/xml", std::string(kTwimlEmpty)));
+    if (twilio) return reply(make_response(http::status::ok, kTextXml, std::string(kTwimlEmpty)));
     reply(make_response(http::status::accepted, kJson, render_ingest(outcomes)));
   });
 }
@@ -282,7 +148,7 @@ std::optional<response> check_twilio_signature(const request& req, const server_
     v = twilio::verdict::mismatch;  // no Host: nothing to check against
   } else if (!twilio::query_value(url, "bodySHA256").empty()) {
     v = twilio::validate_body(opts.twilio_auth_token, url, req.body(), signature);
-  } else if (has_media_type(req, "application/x-www-form-urlencoded")) {
+  } else if (has_media_type(req, kFormUrlEncoded)) {
     // A body that is not a form cannot carry a valid signature over form parameters.
     if (auto params = parse_form(req.body()))
       v = twilio::validate(opts.twilio_auth_token, url, *params, req.body(), signature);
@@ -300,7 +166,7 @@ std::optional<response> check_twilio_signature(const request& req, const server_
 void handle_twilio(const request& req, const server_options& opts, route r, service_api& api,
                    reply_fn reply) {
   if (auto refused = check_twilio_signature(req, opts, r)) return reply(std::move(*refused));
-  if (!has_media_type(req, "application/x-www-form-urlencoded")) {
+  if (!has_media_type(req, kFormUrlEncoded)) {
     return reply(error_response(http::status::unsupported_media_type, "unsupported_media_type",
                                 "expected application/x-www-form-urlencoded"));
   }
@@ -493,45 +359,6 @@ bool bearer_matches(const request& req, const std::string& token) {
   if (value.size() != scheme.size() + token.size() || value.substr(0, scheme.size()) != scheme)
     return false;
   return CRYPTO_memcmp(value.data() + scheme.size(), token.data(), token.size()) == 0;
-}
-
-// The methods each route allows, as the Allow header lists them.
-const char* allowed_methods(route r) {
-  switch (r) {
-    case route::twilio:
-    case route::sms:
-    case route::messages:
-    case route::processor_run:
-    case route::processor_retry:
-      return "POST";
-    case route::user_messages:
-    case route::processor_status:
-    case route::healthz:
-    case route::readyz:
-    case route::metrics:
-      return "GET";
-    case route::user_facts:
-      return "GET, POST";
-    case route::user:
-    case route::user_fact:
-      return "DELETE";
-    case route::none:
-      break;
-  }
-  return "";
-}
-
-bool method_allowed(route r, http::verb method) {
-  std::string_view allow = allowed_methods(r);
-  std::string_view name = http::to_string(method);
-  for (std::size_t pos = 0; pos < allow.size();) {
-    auto comma = allow.find(", ", pos);
-    if (allow.substr(pos, comma == std::string_view::npos ? allow.npos : comma - pos) == name)
-      return true;
-    if (comma == std::string_view::npos) break;
-    pos = comma + 2;
-  }
-  return false;
 }
 
 void handle_request(const request& req, std::optional<target>& t, const server_options& opts,
@@ -796,7 +623,7 @@ class session : public std::enable_shared_from_this<session> {
       });
     };
     try {
-      auto t = parse_target(req_);
+      auto t = parse_target(req_.target());
       route_ = t ? t->r : route::none;
       do_reply_deadline(gen);
       handle_request(req_, t, state_->opts, *state_->api, std::move(reply));
