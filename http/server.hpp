@@ -1,4 +1,5 @@
-// The HTTP front door: Boost.Beast on its own io threads. Beast stays inside server.cpp.
+// The HTTP front door: Boost.Beast on its own io threads. Beast stays inside http/: this header
+// includes none of it.
 #pragma once
 
 #include <chrono>

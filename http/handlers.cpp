@@ -1,0 +1,369 @@
+// One handler per route, then handle_request, which checks what every route shares and picks
+// the handler.
+#include "http/handlers.hpp"
+
+#include "core/log.hpp"
+#include "core/metrics.hpp"
+
+#include <openssl/crypto.h>
+
+#include <charconv>
+#include <cstdint>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "http/json_render.hpp"
+#include "http/request_parsing.hpp"
+#include "http/responses.hpp"
+#include "http/twilio_signature.hpp"
+
+namespace memoryd {
+namespace {
+
+namespace http = boost::beast::http;
+
+// POST /v1/messages batch size and GET .../messages page size.
+constexpr std::size_t kMaxBatchMessages = 1000;
+constexpr int kDefaultHistoryLimit = 50;
+constexpr int kMaxHistoryLimit = 1000;
+constexpr std::size_t kMaxUserIdBytes = max_user_id_bytes;
+constexpr std::size_t kMaxFactIdBytes = 256;
+
+constexpr std::string_view kTwimlEmpty =
+    R"(<?xml version="1.0" encoding="UTF-8"?><Response></Response>)";
+
+// A channel as a metrics label: user input, so only the channels memoryd itself assigns pass
+// (bounded cardinality, nothing to escape); anything else counts as "other".
+const char* channel_label(const std::string& channel) {
+  for (const char* known : {"sms", "whatsapp", "api"})
+    if (channel == known) return known;
+  return "other";
+}
+
+void ingest(service_api& api, std::vector<new_message> msgs, bool twilio, reply_fn reply) {
+  std::vector<const char*> channels;
+  channels.reserve(msgs.size());
+  for (const auto& m : msgs) channels.push_back(channel_label(m.channel));
+  api.ingest(std::move(msgs), [twilio, channels = std::move(channels),
+                               reply = std::move(reply)](outcome<std::vector<ingest_outcome>> o) {
+    if (!o.ok()) return reply(failure_response(o.failure));
+    const auto& outcomes = *o.value;
+    for (std::size_t i = 0; i < outcomes.size() && i < channels.size(); ++i) {
+      const std::string labels = std::string("channel=\"") + channels[i] + "\"";
+      metrics::inc(outcomes[i].duplicate ? "memoryd_messages_duplicate_total"
+                                         : "memoryd_messages_ingested_total",
+                   labels);
+    }
+    // Twilio wants TwiML; an empty <Response> sends no reply SMS. Duplicates (a redelivered
+    // MessageSid) are answered the same way: the message is durable either way.
+    if (twilio) return reply(make_response(http::status::ok, kTextXml, std::string(kTwimlEmpty)));
+    reply(make_response(http::status::accepted, kJson, render_ingest(outcomes)));
+  });
+}
+
+// X-Twilio-Signature (DESIGN.md §5), checked before anything is parsed or stored. The URL is
+// the configured public one: behind a proxy the Host header names the proxy's upstream, not
+// what Twilio signed. Without it we rebuild https://<Host><target>, right only when memoryd is
+// reached directly over TLS on the name Twilio uses.
+std::optional<response> check_twilio_signature(const request& req, const server_options& opts,
+                                               route r) {
+  if (opts.twilio_auth_token.empty()) return std::nullopt;
+  std::string url = opts.twilio_webhook_url;
+  const char* url_source = "configured";
+  if (url.empty()) {
+    url_source = "host_header";
+    auto host = req.find(http::field::host);
+    if (host != req.end() && !host->value().empty())
+      url = "https://" + std::string(host->value()) + std::string(req.target());
+  }
+  auto sig_it = req.find("X-Twilio-Signature");
+  std::string_view signature;
+  if (sig_it != req.end()) signature = sig_it->value();
+
+  twilio::verdict v = twilio::verdict::mismatch;
+  if (signature.empty()) {
+    v = twilio::verdict::missing;
+  } else if (url.empty()) {
+    v = twilio::verdict::mismatch;  // no Host: nothing to check against
+  } else if (!twilio::query_value(url, "bodySHA256").empty()) {
+    v = twilio::validate_body(opts.twilio_auth_token, url, req.body(), signature);
+  } else if (has_media_type(req, kFormUrlEncoded)) {
+    // A body that is not a form cannot carry a valid signature over form parameters.
+    if (auto params = parse_form(req.body()))
+      v = twilio::validate(opts.twilio_auth_token, url, *params, req.body(), signature);
+  }
+  if (v == twilio::verdict::valid) return std::nullopt;
+  // Never the signature itself, nor the URL (it may carry credentials).
+  log::warn(
+      "twilio_signature_rejected",
+      {{"route", pattern_of(r)}, {"reason", twilio::to_string(v)}, {"url_source", url_source}});
+  return error_response(http::status::forbidden, "invalid_signature",
+                        v == twilio::verdict::missing ? "missing X-Twilio-Signature"
+                                                      : "X-Twilio-Signature does not match");
+}
+
+void handle_twilio(const request& req, const server_options& opts, route r, service_api& api,
+                   reply_fn reply) {
+  if (auto refused = check_twilio_signature(req, opts, r)) return reply(std::move(*refused));
+  if (!has_media_type(req, kFormUrlEncoded)) {
+    return reply(error_response(http::status::unsupported_media_type, "unsupported_media_type",
+                                "expected application/x-www-form-urlencoded"));
+  }
+  auto parsed = parse_twilio_form(req.body());
+  if (parsed.error) return reply(failure_response(*parsed.error));
+  ingest(api, std::move(parsed.messages), true, std::move(reply));
+}
+
+std::optional<response> require_json(const request& req) {
+  if (has_media_type(req, kJson)) return std::nullopt;
+  return error_response(http::status::unsupported_media_type, "unsupported_media_type",
+                        "expected application/json");
+}
+
+void handle_post_messages(const request& req, service_api& api, reply_fn reply) {
+  if (auto bad = require_json(req)) return reply(std::move(*bad));
+  auto parsed = parse_messages_json(req.body(), kMaxBatchMessages);
+  if (parsed.error) return reply(failure_response(*parsed.error));
+  ingest(api, std::move(parsed.messages), false, std::move(reply));
+}
+
+std::optional<std::int64_t> parse_integer(std::string_view s) {
+  std::int64_t v = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || end != s.data() + s.size() || s.empty()) return std::nullopt;
+  return v;
+}
+
+response bad_param(std::string_view name, std::string_view what) {
+  return error_response(http::status::bad_request, "invalid_parameter",
+                        std::string(name) + ": " + std::string(what));
+}
+
+void handle_history(const boost::urls::url_view& url, std::string user_id, service_api& api,
+                    reply_fn reply) {
+  history_query q;
+  q.user_id = std::move(user_id);
+  q.limit = kDefaultHistoryLimit;
+  for (auto param : url.params()) {
+    const std::string& k = param.key;
+    const std::string& v = param.value;
+    if (k == "limit") {
+      auto n = parse_integer(v);
+      if (!n || *n < 1 || *n > kMaxHistoryLimit)
+        return reply(
+            bad_param(k, "must be an integer from 1 to " + std::to_string(kMaxHistoryLimit)));
+      q.limit = static_cast<std::int32_t>(*n);
+    } else if (k == "since" || k == "until") {
+      auto n = parse_integer(v);
+      if (!n || *n < 0) return reply(bad_param(k, "must be a non-negative integer (ms)"));
+      (k == "since" ? q.since : q.until) = *n;
+    } else if (k == "role") {
+      if (v != "user" && v != "assistant")
+        return reply(bad_param(k, "must be \"user\" or \"assistant\""));
+      q.role = v;
+    } else if (k == "processed") {
+      if (v != "true" && v != "false") return reply(bad_param(k, "must be true or false"));
+      q.processed = v == "true" ? 1 : 0;
+    }
+    // Unknown parameters are ignored, like unknown JSON fields.
+  }
+  std::string uid = q.user_id;
+  api.history(std::move(q), [uid = std::move(uid),
+                             reply = std::move(reply)](outcome<std::vector<stored_message>> o) {
+    if (!o.ok()) return reply(failure_response(o.failure));
+    reply(make_response(http::status::ok, kJson, render_history(uid, *o.value)));
+  });
+}
+
+void handle_facts(const boost::urls::url_view& url, std::string user_id, service_api& api,
+                  reply_fn reply) {
+  bool with_history = false;
+  for (auto param : url.params()) {
+    if (param.key != "include") continue;
+    if (param.value != "history") return reply(bad_param("include", "must be \"history\""));
+    with_history = true;
+  }
+  std::string uid = user_id;
+  api.facts(
+      std::move(user_id), with_history,
+      [uid = std::move(uid), with_history, reply = std::move(reply)](outcome<fact_listing> o) {
+        if (!o.ok()) return reply(failure_response(o.failure));
+        reply(make_response(http::status::ok, kJson, render_facts(uid, *o.value, with_history)));
+      });
+}
+
+void handle_add_fact(const request& req, std::string user_id, service_api& api, reply_fn reply) {
+  if (auto bad = require_json(req)) return reply(std::move(*bad));
+  auto parsed = parse_add_fact_json(req.body());
+  if (parsed.error) return reply(failure_response(*parsed.error));
+  api.add_fact(std::move(user_id), std::move(parsed.text), std::move(parsed.category),
+               [reply = std::move(reply)](outcome<fact> o) {
+                 if (!o.ok()) return reply(failure_response(o.failure));
+                 reply(make_response(http::status::created, kJson, render_fact_created(*o.value)));
+               });
+}
+
+void handle_delete_fact(std::string user_id, std::string fact_id, service_api& api,
+                        reply_fn reply) {
+  if (fact_id.empty() || fact_id.size() > kMaxFactIdBytes || !is_valid_utf8(fact_id)) {
+    return reply(error_response(
+        http::status::bad_request, "invalid_field",
+        "fact_id: must be 1 to " + std::to_string(kMaxFactIdBytes) + " bytes of UTF-8"));
+  }
+  api.delete_fact(std::move(user_id), std::move(fact_id),
+                  [reply = std::move(reply)](outcome<bool> o) {
+                    if (!o.ok()) return reply(failure_response(o.failure));
+                    if (!*o.value) {
+                      return reply(error_response(http::status::not_found, "not_found",
+                                                  "no active fact with this id for this user"));
+                    }
+                    reply(make_response(http::status::ok, kJson, render_deleted()));
+                  });
+}
+
+void handle_erase_user(std::string user_id, service_api& api, reply_fn reply) {
+  std::string uid = user_id;
+  api.erase_user(std::move(user_id),
+                 [uid = std::move(uid), reply = std::move(reply)](outcome<erase_report> o) {
+                   if (!o.ok()) return reply(failure_response(o.failure));
+                   reply(make_response(http::status::ok, kJson, render_erase(uid, *o.value)));
+                 });
+}
+
+void handle_run_cycle(service_api& api, reply_fn reply) {
+  api.run_cycle([reply = std::move(reply)](outcome<cycle_result> o) {
+    if (!o.ok()) return reply(failure_response(o.failure));
+    reply(make_response(http::status::ok, kJson, render_cycle(*o.value)));
+  });
+}
+
+void handle_status(service_api& api, reply_fn reply) {
+  api.status([reply = std::move(reply)](outcome<status_report> o) {
+    if (!o.ok()) return reply(failure_response(o.failure));
+    reply(make_response(http::status::ok, kJson, render_status(*o.value)));
+  });
+}
+
+void handle_retry_dead(const request& req, service_api& api, reply_fn reply) {
+  if (req.body().find_first_not_of(" \t\r\n") != std::string::npos) {
+    if (auto bad = require_json(req)) return reply(std::move(*bad));
+  }
+  auto parsed = parse_retry_json(req.body());
+  if (parsed.error) return reply(failure_response(*parsed.error));
+  api.retry_dead(std::move(parsed.ids), [reply = std::move(reply)](outcome<std::int64_t> o) {
+    if (!o.ok()) return reply(failure_response(o.failure));
+    reply(make_response(http::status::ok, kJson, render_retried(*o.value)));
+  });
+}
+
+void handle_health(service_api& api, reply_fn reply) {
+  api.health([reply = std::move(reply)](outcome<health_report> o) {
+    health_report h = o.ok() ? *o.value : health_report{false, o.failure.message};
+    reply(make_response(h.ok ? http::status::ok : http::status::service_unavailable, kJson,
+                        render_health(h)));
+  });
+}
+
+void handle_ready(service_api& api, reply_fn reply) {
+  api.ready([reply = std::move(reply)](outcome<health_report> o) {
+    health_report h = o.ok() ? *o.value : health_report{false, o.failure.message};
+    reply(make_response(h.ok ? http::status::ok : http::status::service_unavailable, kJson,
+                        render_ready(h)));
+  });
+}
+
+void handle_metrics(service_api& api, reply_fn reply) {
+  api.metrics([reply = std::move(reply)](outcome<std::string> o) {
+    if (!o.ok()) return reply(failure_response(o.failure));
+    reply(make_response(http::status::ok, kPrometheusText, std::move(*o.value)));
+  });
+}
+
+// A user id from the path: percent-decoded by Boost.URL, then held to the JSON API's rules.
+std::optional<response> check_path_user_id(const std::string& user_id) {
+  if (user_id.empty() || user_id.size() > kMaxUserIdBytes || !is_valid_utf8(user_id)) {
+    return error_response(
+        http::status::bad_request, "invalid_field",
+        "user_id: must be 1 to " + std::to_string(kMaxUserIdBytes) + " bytes of UTF-8");
+  }
+  return std::nullopt;
+}
+
+// Constant time in the token's content, so the answer's timing does not reveal a prefix.
+bool bearer_matches(const request& req, const std::string& token) {
+  auto it = req.find(http::field::authorization);
+  if (it == req.end()) return false;
+  std::string_view value = it->value();
+  constexpr std::string_view scheme = "Bearer ";
+  if (value.size() != scheme.size() + token.size() || value.substr(0, scheme.size()) != scheme)
+    return false;
+  return CRYPTO_memcmp(value.data() + scheme.size(), token.data(), token.size()) == 0;
+}
+
+}  // namespace
+
+void handle_request(const request& req, std::optional<target>& t, const server_options& opts,
+                    service_api& api, reply_fn reply) {
+  if (!t) {
+    return reply(error_response(http::status::bad_request, "bad_request", "malformed target"));
+  }
+  auto& seg = t->seg;
+  if (!seg.empty() && seg[0] == "v1" && !opts.api_token.empty() &&
+      !bearer_matches(req, opts.api_token)) {
+    auto res = error_response(http::status::unauthorized, "unauthorized",
+                              "missing or wrong Authorization: Bearer token");
+    res.set(http::field::www_authenticate, "Bearer");
+    return reply(std::move(res));
+  }
+  const route r = t->r;
+  if (r == route::none)
+    return reply(error_response(http::status::not_found, "not_found", "no such resource"));
+  if (!method_allowed(r, req.method())) return reply(method_not_allowed(allowed_methods(r)));
+  if (seg.size() >= 3 && seg[0] == "v1" && seg[1] == "users") {
+    if (auto bad = check_path_user_id(seg[2])) return reply(std::move(*bad));
+  }
+
+  switch (r) {
+    case route::twilio:
+    case route::sms:
+      return handle_twilio(req, opts, r, api, std::move(reply));
+    case route::messages:
+      return handle_post_messages(req, api, std::move(reply));
+    case route::user:
+      return handle_erase_user(std::move(seg[2]), api, std::move(reply));
+    case route::user_messages:
+      return handle_history(t->url, std::move(seg[2]), api, std::move(reply));
+    case route::user_facts:
+      if (req.method() == http::verb::post)
+        return handle_add_fact(req, std::move(seg[2]), api, std::move(reply));
+      return handle_facts(t->url, std::move(seg[2]), api, std::move(reply));
+    case route::user_fact:
+      return handle_delete_fact(std::move(seg[2]), std::move(seg[4]), api, std::move(reply));
+    case route::processor_run:
+      return handle_run_cycle(api, std::move(reply));
+    case route::processor_status:
+      return handle_status(api, std::move(reply));
+    case route::processor_retry:
+      return handle_retry_dead(req, api, std::move(reply));
+    case route::healthz:
+      return handle_health(api, std::move(reply));
+    case route::readyz:
+      return handle_ready(api, std::move(reply));
+    case route::metrics:
+      return handle_metrics(api, std::move(reply));
+    case route::none:
+      break;
+  }
+  reply(error_response(http::status::not_found, "not_found", "no such resource"));
+}
+
+void record_http_metrics(route r, unsigned status, std::chrono::steady_clock::duration took) {
+  const std::string route_label = std::string("route=\"") + pattern_of(r) + "\"";
+  metrics::inc("memoryd_http_requests_total",
+               route_label + ",code=\"" + std::to_string(status) + "\"");
+  metrics::observe("memoryd_http_request_duration_seconds", route_label,
+                   std::chrono::duration<double>(took).count());
+}
+
+}  // namespace memoryd

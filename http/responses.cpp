@@ -1,0 +1,50 @@
+#include "http/responses.hpp"
+
+#include <boost/beast/core/string.hpp>
+
+#include <utility>
+
+#include "http/json_render.hpp"
+
+namespace memoryd {
+namespace {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+
+}  // namespace
+
+response make_response(http::status status, const char* content_type, std::string body) {
+  response res{status, 11};
+  res.set(http::field::content_type, content_type);
+  res.body() = std::move(body);
+  return res;
+}
+
+response error_response(http::status status, std::string_view code, std::string_view message) {
+  return make_response(status, kJson, render_error(code, message));
+}
+
+response failure_response(const api_failure& f) {
+  int code = f.http_status;
+  if (code < 400 || code > 599) code = 500;  // a failure must not render as success
+  return error_response(static_cast<http::status>(code), f.code, f.message);
+}
+
+response method_not_allowed(const char* allow) {
+  auto res = error_response(http::status::method_not_allowed, "method_not_allowed",
+                            std::string("allowed: ") + allow);
+  res.set(http::field::allow, allow);
+  return res;
+}
+
+bool has_media_type(const request& req, std::string_view expected) {
+  auto it = req.find(http::field::content_type);
+  if (it == req.end()) return false;
+  std::string_view v = it->value();
+  v = v.substr(0, v.find(';'));
+  while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+  return beast::iequals(v, expected);
+}
+
+}  // namespace memoryd
