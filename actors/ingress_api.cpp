@@ -4,7 +4,6 @@
 
 #include "actors/ingress_queue.hpp"
 #include "actors/request_error.hpp"
-#include "core/metrics.hpp"
 
 namespace memoryd {
 namespace {
@@ -30,25 +29,6 @@ void bridge(caf::event_based_actor* self, ingress_actor target, std::chrono::mil
   self->request(target, timeout, std::move(xs)...)
       .then([=](T& value) { done(outcome<T>::success(std::move(value))); },
             [=](caf::error& e) { done(outcome<T>::fail(to_failure(self->system(), e))); });
-}
-
-std::string render_metrics(const status_report& s) {
-  const auto& q = s.queue;
-  const auto& p = s.processor;
-  std::vector<metrics::gauge_value> g = {
-      {"memoryd_queue_messages", "status=\"pending\"", double(q.pending)},
-      {"memoryd_queue_messages", "status=\"leased\"", double(q.leased)},
-      {"memoryd_queue_messages", "status=\"done\"", double(q.done)},
-      {"memoryd_queue_messages", "status=\"dead\"", double(q.dead)},
-      {"memoryd_queue_messages", "status=\"skipped\"", double(q.skipped)},
-      {"memoryd_queue_oldest_pending_age_seconds", "", q.oldest_pending_age_ms / 1000.0},
-      {"memoryd_queue_retry_scheduled", "", double(q.retry_scheduled)},
-      {"memoryd_queue_users_waiting", "", double(q.users_waiting)},
-      {"memoryd_extractors", "state=\"busy\"", double(p.in_flight)},
-      {"memoryd_extractors", "state=\"pool\"", double(p.pool_size)},
-      {"memoryd_extractors", "state=\"limit\"", double(p.concurrency_limit)},
-  };
-  return metrics::render(g);
 }
 
 }  // namespace
@@ -107,11 +87,4 @@ void ingress_api::retry_dead(std::vector<std::string> ids, callback<std::int64_t
 void ingress_api::ready(callback<health_report> done) {
   call(timeout_, std::move(done), ready_atom_v);
 }
-void ingress_api::metrics(callback<std::string> done) {
-  status([done = std::move(done)](outcome<status_report> o) {
-    if (!o.ok()) return done(outcome<std::string>::fail(o.failure));
-    done(outcome<std::string>::success(render_metrics(*o.value)));
-  });
-}
-
 }  // namespace memoryd

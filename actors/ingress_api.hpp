@@ -37,7 +37,6 @@ class ingress_api final : public service_api {
   void status(callback<status_report> done) override;
   void retry_dead(std::vector<std::string> ids, callback<std::int64_t> done) override;
   void ready(callback<health_report> done) override;
-  void metrics(callback<std::string> done) override;
 
  private:
   template <class T, class... Ts>

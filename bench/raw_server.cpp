@@ -1,6 +1,6 @@
 // bench_raw_server: the "no storage" baseline for the ingest benchmark (DESIGN.md §8).
 //
-// A minimal Boost.Beast HTTP/1.1 server in the same shape as memoryd's http/server.cpp
+// A minimal Boost.Beast HTTP/1.1 server in the same shape as memoryd's http/session.cpp
 // (async, one strand per connection, keep-alive, `--threads` io threads, default 2 like
 // server.io_threads) that answers every request with 200 and a tiny body and stores nothing.
 // Measured in the same run as memoryd, it makes the ratio honest on a noisy machine.

@@ -62,7 +62,7 @@ void ingest(service_api& api, std::vector<new_message> msgs, bool twilio, reply_
   });
 }
 
-// X-Twilio-Signature (DESIGN.md §5), checked before anything is parsed or stored. The URL is
+// X-Twilio-Signature (docs/API.md), checked before anything is parsed or stored. The URL is
 // the configured public one: behind a proxy the Host header names the proxy's upstream, not
 // what Twilio signed. Without it we rebuild https://<Host><target>, right only when memoryd is
 // reached directly over TLS on the name Twilio uses.
@@ -273,10 +273,29 @@ void handle_ready(service_api& api, reply_fn reply) {
   });
 }
 
+// Every counter and histogram, plus the queue and the pool as gauges read at this moment.
+std::string render_metrics(const status_report& s) {
+  const auto& q = s.queue;
+  const auto& p = s.processor;
+  return metrics::render({
+      {"memoryd_queue_messages", "status=\"pending\"", double(q.pending)},
+      {"memoryd_queue_messages", "status=\"leased\"", double(q.leased)},
+      {"memoryd_queue_messages", "status=\"done\"", double(q.done)},
+      {"memoryd_queue_messages", "status=\"dead\"", double(q.dead)},
+      {"memoryd_queue_messages", "status=\"skipped\"", double(q.skipped)},
+      {"memoryd_queue_oldest_pending_age_seconds", "", q.oldest_pending_age_ms / 1000.0},
+      {"memoryd_queue_retry_scheduled", "", double(q.retry_scheduled)},
+      {"memoryd_queue_users_waiting", "", double(q.users_waiting)},
+      {"memoryd_extractors", "state=\"busy\"", double(p.in_flight)},
+      {"memoryd_extractors", "state=\"pool\"", double(p.pool_size)},
+      {"memoryd_extractors", "state=\"limit\"", double(p.concurrency_limit)},
+  });
+}
+
 void handle_metrics(service_api& api, reply_fn reply) {
-  api.metrics([reply = std::move(reply)](outcome<std::string> o) {
+  api.status([reply = std::move(reply)](outcome<status_report> o) {
     if (!o.ok()) return reply(failure_response(o.failure));
-    reply(make_response(http::status::ok, kPrometheusText, std::move(*o.value)));
+    reply(make_response(http::status::ok, kPrometheusText, render_metrics(*o.value)));
   });
 }
 

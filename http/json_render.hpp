@@ -1,4 +1,4 @@
-// Domain types to the JSON bodies of the HTTP API (DESIGN.md §5). Strings in, strings out,
+// Domain types to the JSON bodies of the HTTP API (docs/API.md). Strings in, strings out,
 // so callers (the server, the CLI's --json views, tests) need no Boost.JSON headers.
 // Empty optional strings and unset times render as null, not "" or 0.
 #pragma once

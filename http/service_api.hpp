@@ -87,8 +87,6 @@ class service_api {
   }
   // Readiness: databases open and the pipeline running.
   virtual void ready(callback<health_report> done) { not_implemented(std::move(done)); }
-  // Prometheus text exposition of every metric.
-  virtual void metrics(callback<std::string> done) { not_implemented(std::move(done)); }
 
  private:
   template <class T>

@@ -1,4 +1,4 @@
-// Opening the two stores of a storage backend, chosen at start-up (DESIGN §1). The rest of
+// Opening the two stores of a storage backend, chosen at start-up. The rest of
 // memoryd sees only the interfaces (conversation_store.hpp, memory_store.hpp).
 #pragma once
 

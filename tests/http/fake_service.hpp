@@ -124,12 +124,6 @@ class fake_api : public service_api {
     answer(std::move(done), ready_result);
   }
 
-  void metrics(callback<std::string> done) override {
-    record([] {});
-    answer(std::move(done),
-           metrics::render({{"memoryd_queue_messages", R"(status="pending")", 3}}));
-  }
-
   struct added_fact {
     std::string user_id, text, category;
   };

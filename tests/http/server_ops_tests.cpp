@@ -193,6 +193,8 @@ std::string metrics_with(fixture& f, std::initializer_list<std::string> lines) {
 TEST_CASE("server: metrics are Prometheus text and count requests by route pattern") {
   metrics::reset_for_tests();
   fixture f;
+  f.api->status_result.queue.pending = 3;
+  f.api->status_result.processor.pool_size = 4;
   auto r = f.get("/metrics");
   CHECK(r.status == 200);
   CHECK(r.headers["content-type"] == "text/plain; version=0.0.4; charset=utf-8");
@@ -201,6 +203,7 @@ TEST_CASE("server: metrics are Prometheus text and count requests by route patte
   CHECK(r.body.find("# TYPE memoryd_http_request_duration_seconds histogram\n") !=
         std::string::npos);
   CHECK(r.body.find("memoryd_queue_messages{status=\"pending\"} 3\n") != std::string::npos);
+  CHECK(r.body.find("memoryd_extractors{state=\"pool\"} 4\n") != std::string::npos);
 
   CHECK(f.get("/healthz").status == 200);
   CHECK(f.get("/v1/users/%2B15551234567/facts").status == 200);
