@@ -67,6 +67,18 @@ struct sim_fixture {
                   caf::after(std::chrono::seconds(0)) >> [] { FAIL("no reply"); });
     return res;
   }
+
+  // Like ask, for a request that must fail: the error it answered, or FAIL (a value reply
+  // does not match and counts as no error reply).
+  template <class Handle, class... Ts>
+  caf::error ask_error(const Handle& dst, Ts&&... xs) {
+    self->send(dst, std::forward<Ts>(xs)...);
+    sched.run();
+    caf::error res;
+    self->receive([&](caf::error& e) { res = std::move(e); },
+                  caf::after(std::chrono::seconds(0)) >> [] { FAIL("no error reply"); });
+    return res;
+  }
 };
 
 }  // namespace memoryd::testing
