@@ -11,6 +11,7 @@
 #include <ctime>
 #include <optional>
 
+#include "core/clock.hpp"
 #include "extract/https_client.hpp"
 #include "extract/llm_answer.hpp"
 #include "extract/prompt.hpp"
@@ -25,12 +26,6 @@ constexpr const char* kAnthropicVersion = "2023-06-01";
 constexpr std::size_t kMaxQuotedError = 300;
 // A Retry-After beyond this is clamped (the actor has its own maximum backoff too).
 constexpr millis kMaxRetryAfterMs = 24LL * 3600 * 1000;
-
-millis now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 std::string trim(const std::string& s) {
   std::size_t b = 0, e = s.size();
@@ -108,7 +103,7 @@ millis retry_after_of(const http_reply& reply) {
     }
   }
   if (auto it = reply.headers.find("retry-after"); it != reply.headers.end()) {
-    return parse_retry_after(it->second, now_ms());
+    return parse_retry_after(it->second, wall_clock_ms());
   }
   return 0;
 }

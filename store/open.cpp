@@ -30,20 +30,13 @@ std::shared_ptr<Store> open_sqlite(const char* key, const storage_options& o,
   }
 }
 
-void check_backend(const storage_options& o) {
-  if (o.backend != "sqlite")
-    throw std::runtime_error("storage.backend: unknown backend '" + o.backend + "'");
-}
-
 }  // namespace
 
 std::shared_ptr<conversation_store> open_conversation_store(const storage_options& o) {
-  check_backend(o);
   return open_sqlite<sqlite::conversation_store>("storage.conversation_db", o, o.conversation_db);
 }
 
 std::shared_ptr<memory_store> open_memory_store(const storage_options& o) {
-  check_backend(o);
   return open_sqlite<sqlite::memory_store>("storage.memory_db", o, o.memory_db);
 }
 

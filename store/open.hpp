@@ -1,5 +1,6 @@
-// Opening the two stores of a storage backend, chosen at start-up. The rest of
-// memoryd sees only the interfaces (conversation_store.hpp, memory_store.hpp).
+// Opening the two stores. The rest of memoryd sees only the interfaces
+// (conversation_store.hpp, memory_store.hpp); SQLite is the one backend so far, and a second
+// one is chosen here at start-up.
 #pragma once
 
 #include <memory>
@@ -11,8 +12,7 @@
 namespace memoryd {
 
 struct storage_options {
-  std::string backend = "sqlite";
-  // sqlite: one file each (their directories are created); ":memory:" for tests.
+  // SQLite: one file each (their directories are created); ":memory:" for tests.
   std::string conversation_db = "./data/conversation.db";
   std::string memory_db = "./data/memory.db";
   std::string synchronous = "full";  // full | normal

@@ -1,10 +1,11 @@
 #include "store/sqlite/database.hpp"
 
+#include "core/clock.hpp"
+
 #include <sqlite3.h>
 
 #include <algorithm>
 #include <cctype>
-#include <chrono>
 #include <cstdio>
 #include <random>
 
@@ -218,9 +219,7 @@ std::string new_uuid() {
   }();
   thread_local std::uint64_t last_ms = 0;
   thread_local std::uint64_t counter = 0;
-  auto ms = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                           std::chrono::system_clock::now().time_since_epoch())
-                                           .count());
+  auto ms = static_cast<std::uint64_t>(wall_clock_ms());
   if (ms > last_ms) {
     last_ms = ms;
     counter = rng() & 0x3ff;  // a random start that leaves room to count up
