@@ -124,14 +124,16 @@ struct conversation_store::impl {
   database db;
   const bool full;  // synchronous=FULL: claims and transitions run relaxed (see relaxed_sync)
   std::unique_ptr<wal_checkpointer> checkpointer;  // destroyed before db
+  const std::chrono::milliseconds busy_budget;     // how long an erasure waits to truncate
 
   explicit impl(const store_options& o)
       : db(o.path, o.synchronous, o.busy_timeout_ms),
-        full(db.scalar_int("PRAGMA synchronous") == 2) {  // 2: FULL, as the database set it
+        full(db.scalar_int("PRAGMA synchronous") == 2),  // 2: FULL, as the database set it
+        busy_budget(o.busy_timeout_ms) {
     db.migrate(k_migrations);
     if (o.path != ":memory:" && !o.path.empty()) {
-      checkpointer = std::make_unique<wal_checkpointer>(
-          db, o.path, o.synchronous, o.busy_timeout_ms, kCheckpointPages);
+      checkpointer = std::make_unique<wal_checkpointer>(db, o.path, o.synchronous,
+                                                        o.busy_timeout_ms, kCheckpointPages);
     }
   }
 
@@ -525,6 +527,9 @@ std::int64_t conversation_store::erase_user(const std::string& user_id) {
     q->exec();
   }
   tx.commit();
+  // secure_delete zeroed the rows in the pages just written; the older page versions, with
+  // the text, are still WAL frames until the WAL is copied back and truncated.
+  d.db.truncate_wal(d.busy_budget);
   return n;
 }
 

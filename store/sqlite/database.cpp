@@ -8,6 +8,7 @@
 #include <cctype>
 #include <cstdio>
 #include <random>
+#include <thread>
 
 namespace memoryd::sqlite {
 
@@ -131,6 +132,11 @@ database::database(const std::string& path, const std::string& synchronous, int 
       throw error(SQLITE_ERROR, "open " + path + ": cannot enable WAL (journal_mode=" + mode + ")");
     exec("PRAGMA synchronous=" + sync);
     exec("PRAGMA foreign_keys=ON");
+    // Deleted content is overwritten with zeros (cells, freed pages, overflow pages), so an
+    // erasure leaves no readable bytes once the WAL is checkpointed and truncated (DESIGN §2.9,
+    // docs/SECURITY.md). ON, not FAST: FAST leaves freelist pages unscrubbed.
+    exec("PRAGMA secure_delete=ON");
+    in_memory_ = in_memory;
   } catch (...) {
     sqlite3_close(db_);
     db_ = nullptr;
@@ -183,6 +189,26 @@ void database::migrate(const std::vector<std::string_view>& migrations) {
     exec(migrations[i]);
     exec("PRAGMA user_version=" + std::to_string(i + 1));
     tx.commit();
+  }
+}
+
+int database::truncate_wal(std::chrono::milliseconds budget) {
+  if (in_memory_) return 0;
+  const auto deadline = std::chrono::steady_clock::now() + budget;
+  for (;;) {
+    int wal_frames = 0, copied = 0;
+    // The busy handler (busy_timeout) waits for readers; a checkpoint running on another
+    // connection (the background checkpointer) makes this one answer SQLITE_BUSY at once,
+    // hence the loop.
+    const int rc =
+        sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_TRUNCATE, &wal_frames, &copied);
+    if (rc == SQLITE_OK) return copied;
+    if ((rc & 0xff) != SQLITE_BUSY && (rc & 0xff) != SQLITE_LOCKED)
+      throw error(rc & 0xff, std::string("wal checkpoint (truncate): ") + sqlite3_errmsg(db_));
+    if (std::chrono::steady_clock::now() >= deadline)
+      throw error(SQLITE_BUSY, "wal checkpoint (truncate): still busy after " +
+                                   std::to_string(budget.count()) + " ms");
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
 }
 

@@ -2,6 +2,7 @@
 // numbered migrations. Errors throw sqlite::error with the SQLite result code.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <stdexcept>
@@ -83,9 +84,17 @@ class database {
   // transaction, and sets user_version to i + 1.
   void migrate(const std::vector<std::string_view>& migrations);
 
+  // Copies the whole WAL into the database file and truncates the WAL to zero bytes, so that
+  // page versions written before (an erased user's rows among them) are in no file any more.
+  // Waits for readers and for a checkpoint already running for up to `budget`, then throws
+  // sqlite::error (SQLITE_BUSY). Returns the number of WAL frames it copied. A no-op for
+  // in-memory databases.
+  int truncate_wal(std::chrono::milliseconds budget);
+
  private:
   sqlite3* db_ = nullptr;
   std::unordered_map<std::string, std::unique_ptr<statement>> cache_;
+  bool in_memory_ = false;
 };
 
 // Resets a cached statement on entry and on exit (also when an exception leaves the scope),

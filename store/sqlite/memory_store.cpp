@@ -147,8 +147,10 @@ using use = statement_use;
 
 struct memory_store::impl {
   database db;
+  const std::chrono::milliseconds busy_budget;  // how long an erasure waits to truncate
 
-  explicit impl(const store_options& o) : db(o.path, o.synchronous, o.busy_timeout_ms) {
+  explicit impl(const store_options& o)
+      : db(o.path, o.synchronous, o.busy_timeout_ms), busy_budget(o.busy_timeout_ms) {
     db.migrate(k_migrations);
   }
 
@@ -359,7 +361,7 @@ struct memory_store::impl {
     if (!batch.batch_key.empty()) {
       use q(
           stmt("SELECT added, updated, deleted, unchanged, rejected, fact_ids FROM applied_batches "
-                 "WHERE batch_key = ?1"));
+               "WHERE batch_key = ?1"));
       q->bind(1, batch.batch_key);
       if (q->step()) {
         r.added = static_cast<std::int32_t>(q->col_int(0));
@@ -398,8 +400,7 @@ struct memory_store::impl {
   }
 };
 
-memory_store::memory_store(const store_options& opts)
-    : impl_(std::make_unique<impl>(opts)) {}
+memory_store::memory_store(const store_options& opts) : impl_(std::make_unique<impl>(opts)) {}
 
 memory_store::~memory_store() = default;
 
@@ -472,6 +473,7 @@ erase_report memory_store::erase_user(const std::string& user_id) {
   r.fact_events = run("DELETE FROM fact_events WHERE user_id = ?1");
   run("DELETE FROM applied_batches WHERE user_id = ?1");
   tx.commit();
+  d.db.truncate_wal(d.busy_budget);  // as in conversation_store::erase_user
   return r;
 }
 

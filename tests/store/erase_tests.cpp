@@ -1,4 +1,5 @@
 // Erasing a user: nothing of theirs is left, and work in flight cannot bring facts back.
+#include <sqlite3.h>
 #include <catch2/catch.hpp>
 
 #include <cstdint>
@@ -8,6 +9,7 @@
 
 #include "store/sqlite/conversation_store.hpp"
 #include "store/sqlite/memory_store.hpp"
+#include "tests/support/file_scan.hpp"
 #include "tests/support/temp_dir.hpp"
 
 using namespace memoryd;
@@ -101,4 +103,54 @@ TEST_CASE("erasing a user's facts leaves nothing of them in memory.db") {
   CHECK(m.db().scalar_int("SELECT count(*) FROM applied_batches WHERE user_id = 'gone'") == 0);
   // The user may start again: the same batch key is no longer a replay.
   CHECK(m.apply(keyed).added == 2);
+}
+
+// Byte level: the WAL holds every version of every page written since the last checkpoint, so
+// deleting rows is not enough (DESIGN §2.9).
+TEST_CASE("an erasure leaves none of the user's bytes in the database, WAL or shm files") {
+  testing::temp_dir dir;
+  sqlite::conversation_store s({dir.file("c.db"), "normal", 1000});
+  sqlite::memory_store m({dir.file("m.db"), "normal", 1000});
+  CHECK(s.db().scalar_int("PRAGMA secure_delete") == 1);
+  CHECK(m.db().scalar_int("PRAGMA secure_delete") == 1);
+  std::vector<new_message> msgs;
+  for (int i = 0; i < 200; ++i)
+    msgs.push_back({"kept-" + std::to_string(i % 7), "user", "I like tea.", "api", "", 0});
+  msgs.push_back({"gone-x4q", "user", "I keep a pet snarglewump.", "api", "sid-snarg", 0});
+  s.ingest(msgs, 1000);
+  auto claimed = s.claim({2000, 100, 25, 60000, 3});
+  REQUIRE_FALSE(claimed.users.empty());
+  m.apply(batch_of("gone-x4q", "extractor", 1000, {"Keeps a pet snarglewump"}));
+  m.apply(batch_of("kept-1", "extractor", 1000, {"Likes tea"}));
+  const std::vector<std::string> needles{"gone-x4q", "snarglewump", "sid-snarg"};
+  REQUIRE(testing::occurrences_in_files(dir.path(), needles).size() >= 3);  // the check can fail
+
+  CHECK(s.erase_user("gone-x4q") == 1);
+  m.erase_user("gone-x4q");
+  CHECK(testing::occurrences_in_files(dir.path(), needles).empty());
+  CHECK(std::filesystem::file_size(dir.file("c.db-wal")) == 0);
+  CHECK(std::filesystem::file_size(dir.file("m.db-wal")) == 0);
+  // The store keeps working after the truncation, and so does everyone else's data.
+  CHECK(m.active_facts("kept-1").size() == 1);
+  s.ingest({{"kept-1", "user", "Hello.", "api", "", 0}}, 3000);
+  CHECK(s.count_messages() == 201);
+}
+
+TEST_CASE("an erasure that cannot truncate the WAL fails, and succeeds when retried") {
+  testing::temp_dir dir;
+  sqlite::memory_store m({dir.file("m.db"), "normal", 100});
+  m.apply(batch_of("gone", "extractor", 1000, {"Owns a flumberwick"}));
+  // Another connection in the middle of a read keeps the WAL frames it may still need.
+  sqlite3* reader = nullptr;
+  REQUIRE(sqlite3_open(dir.file("m.db").c_str(), &reader) == SQLITE_OK);
+  REQUIRE(sqlite3_exec(reader, "BEGIN; SELECT count(*) FROM facts;", nullptr, nullptr, nullptr) ==
+          SQLITE_OK);
+  CHECK_THROWS_AS(m.erase_user("gone"), sqlite::error);
+  CHECK(m.all_facts("gone").empty());  // the rows are gone; the old frames are not yet
+  CHECK_FALSE(testing::occurrences_in_files(dir.path(), {"flumberwick"}).empty());
+  sqlite3_exec(reader, "COMMIT", nullptr, nullptr, nullptr);
+  sqlite3_close(reader);
+  auto again = m.erase_user("gone");  // the caller's retry (DELETE is idempotent)
+  CHECK(again.facts == 0);
+  CHECK(testing::occurrences_in_files(dir.path(), {"flumberwick"}).empty());
 }
