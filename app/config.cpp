@@ -99,6 +99,14 @@ const std::vector<key_def>& key_defs() {
                    }),
       string_field("server.api_token", {"MEMORYD_API_TOKEN"}, &C::server,
                    &C::server_section::api_token),
+      string_field("server.api_tokens", {"MEMORYD_API_TOKENS"}, &C::server,
+                   &C::server_section::api_tokens,
+                   [](const std::string& v) {
+                     parse_api_tokens(v);
+                     return v;
+                   }),
+      bool_field("server.metrics_public", {"MEMORYD_METRICS_PUBLIC"}, &C::server,
+                 &C::server_section::metrics_public),
       int_field("server.io_threads", {}, &C::server, &C::server_section::io_threads, 1, 64),
       int_field("server.max_body_bytes", {"MEMORYD_MAX_BODY_BYTES"}, &C::server,
                 &C::server_section::max_body_bytes, 1024, 64 << 20),
@@ -167,6 +175,8 @@ const std::vector<key_def>& key_defs() {
                    &C::twilio_section::auth_token),
       string_field("twilio.webhook_url", {"TWILIO_WEBHOOK_URL"}, &C::twilio,
                    &C::twilio_section::webhook_url),
+      bool_field("twilio.allow_unsigned", {"TWILIO_ALLOW_UNSIGNED"}, &C::twilio,
+                 &C::twilio_section::allow_unsigned),
       string_field("log.level", {"MEMORYD_LOG_LEVEL"}, &C::log, &C::log_section::level,
                    [](const std::string& v) {
                      return one_of(v, {"trace", "debug", "info", "warn", "error", "off"});
@@ -266,6 +276,71 @@ config load_config(const config_sources& src) {
     throw config_error("processor.retry_max_ms", "must be >= processor.retry_base_ms");
   check_llm_provider(c);
   return c;
+}
+
+std::vector<api_grant> parse_api_tokens(const std::string& list) {
+  std::vector<api_grant> out;
+  std::size_t n = 0;
+  for (std::size_t pos = 0; pos <= list.size(); ++n) {
+    auto comma = list.find(',', pos);
+    if (comma == std::string::npos) comma = list.size();
+    std::string item = list.substr(pos, comma - pos);
+    pos = comma + 1;
+    while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.erase(0, 1);
+    while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.pop_back();
+    if (item.empty()) {
+      if (list.find_first_not_of(" \t,") == std::string::npos) break;  // "" or only separators
+      continue;
+    }
+    const std::string where = "entry " + std::to_string(n + 1);
+    auto colon = item.find(':');
+    if (colon == std::string::npos)
+      throw std::invalid_argument(where +
+                                  " is not SCOPE:TOKEN (scopes: ingest, read, metrics, admin)");
+    std::string scope = item.substr(0, colon), token = item.substr(colon + 1);
+    if (scope != "ingest" && scope != "read" && scope != "metrics" && scope != "admin")
+      throw std::invalid_argument(where + ": unknown scope '" + scope +
+                                  "' (scopes: ingest, read, metrics, admin)");
+    if (token.empty()) throw std::invalid_argument(where + ": the token is empty");
+    for (unsigned char ch : token)
+      if (ch <= 0x20 || ch >= 0x7f)
+        throw std::invalid_argument(where + ": the token must be printable ASCII without spaces");
+    out.push_back({std::move(scope), std::move(token)});
+  }
+  return out;
+}
+
+bool is_loopback_host(const std::string& host) {
+  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
+std::vector<std::string> check_exposure(const config& c) {
+  std::vector<std::string> warnings;
+  const bool loopback = is_loopback_host(c.listen_host());
+  const bool has_token =
+      !c.server.api_token.empty() || !parse_api_tokens(c.server.api_tokens).empty();
+  if (!loopback && !has_token)
+    throw config_error("server.api_token",
+                       "refusing to listen on " + c.server.listen +
+                           " without an API token: the API would expose every user's messages "
+                           "and facts to the network. Set MEMORYD_API_TOKEN (server.api_token) "
+                           "or MEMORYD_API_TOKENS (server.api_tokens), or listen on 127.0.0.1.");
+  if (c.twilio.auth_token.empty()) {
+    if (!loopback && !c.twilio.allow_unsigned)
+      throw config_error("twilio.auth_token",
+                         "refusing to listen on " + c.server.listen +
+                             " without TWILIO_AUTH_TOKEN (twilio.auth_token): anyone who can reach "
+                             "the port could post unsigned webhooks and plant facts in any "
+                             "phone number's memory. Set it, or set twilio.allow_unsigned = true "
+                             "(TWILIO_ALLOW_UNSIGNED) if something in front of memoryd "
+                             "authenticates the webhook.");
+    if (c.twilio.allow_unsigned)
+      warnings.push_back(
+          "twilio.allow_unsigned is set and twilio.auth_token is not: POST /webhooks/twilio and "
+          "/sms store unsigned requests from anyone who can reach " +
+          c.server.listen);
+  }
+  return warnings;
 }
 
 std::vector<config_key_info> config_keys(const config& defaults) {

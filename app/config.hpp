@@ -15,7 +15,9 @@ namespace memoryd {
 struct config {
   struct server_section {
     std::string listen = "127.0.0.1:8080";
-    std::string api_token;
+    std::string api_token;        // one token with every scope (admin)
+    std::string api_tokens;       // "scope:TOKEN,scope:TOKEN" (see parse_api_tokens)
+    bool metrics_public = false;  // GET /metrics without a token beyond loopback
     std::int64_t io_threads = 2;
     std::int64_t max_body_bytes = 64 * 1024;
     std::int64_t max_header_bytes = 8 * 1024;
@@ -57,6 +59,7 @@ struct config {
   provider_section openai{"", "gpt-4o-mini", "https://api.openai.com/v1"};
   struct twilio_section {
     std::string auth_token, webhook_url;
+    bool allow_unsigned = false;  // accept unsigned webhooks beyond loopback (DESIGN §2.10)
   } twilio;
   struct log_section {
     std::string level = "info";
@@ -84,6 +87,23 @@ struct config_sources {
 };
 
 config load_config(const config_sources& sources);
+
+// server.api_tokens taken apart: "ingest:T1,read:T2,admin:T3". Scopes are ingest, read,
+// metrics and admin (every scope); one token may be listed with several scopes. Throws
+// std::invalid_argument saying what is wrong (never echoing a token).
+struct api_grant {
+  std::string scope;
+  std::string token;
+};
+std::vector<api_grant> parse_api_tokens(const std::string& list);
+
+// 127.0.0.0/8, ::1 and "localhost": the addresses only this machine can reach.
+bool is_loopback_host(const std::string& host);
+
+// What `memoryd serve` may expose where it listens (DESIGN §2.10): beyond loopback every
+// route that writes needs a credential. Throws config_error naming the key to set; returns
+// the warnings to log at start (e.g. twilio.allow_unsigned in force).
+std::vector<std::string> check_exposure(const config& c);
 
 // Every key: dotted name, environment variable(s) and its value in `values` (by default:
 // the defaults), for --help, docs and tests.

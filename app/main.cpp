@@ -156,17 +156,11 @@ sigset_t shutdown_signals() {
   return set;
 }
 
-bool is_loopback(const std::string& host) {
-  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
-}
-
 int serve(const config& cfg) {
-  if (!is_loopback(cfg.listen_host()) && cfg.server.api_token.empty()) {
-    std::cerr << "memoryd: config error: server.api_token: refusing to listen on "
-              << cfg.server.listen
-              << " without an API token: the API would expose every user's messages and facts "
-                 "to the network. Set MEMORYD_API_TOKEN (or server.api_token), or listen on "
-                 "127.0.0.1.\n";
+  try {
+    for (const auto& w : check_exposure(cfg)) log::warn("insecure_configuration", {{"detail", w}});
+  } catch (const config_error& e) {
+    std::cerr << "memoryd: config error: " << e.what() << "\n";
     return exit_usage;
   }
   auto signals = shutdown_signals();

@@ -5,8 +5,8 @@
 #include "actors/batcher.hpp"
 #include "actors/extractor.hpp"
 #include "actors/fact_writer.hpp"
-#include "actors/ingress_queue.hpp"
 #include "actors/ingress.hpp"
+#include "actors/ingress_queue.hpp"
 #include "actors/persistence.hpp"
 #include "actors/protocol.hpp"
 #include "actors/ticker.hpp"
@@ -71,6 +71,9 @@ pipeline start_pipeline(caf::actor_system& sys, const config& cfg, pipeline_mode
   io.http.idle_timeout = std::chrono::milliseconds(cfg.server.idle_timeout_ms);
   io.http.max_connections = static_cast<std::size_t>(cfg.server.max_connections);
   io.http.api_token = cfg.server.api_token;
+  for (auto& g : parse_api_tokens(cfg.server.api_tokens))
+    io.http.scoped_tokens.emplace_back(g.scope, g.token);
+  io.http.metrics_need_token = !is_loopback_host(cfg.listen_host()) && !cfg.server.metrics_public;
   io.http.twilio_auth_token = cfg.twilio.auth_token;
   io.http.twilio_webhook_url = cfg.twilio.webhook_url;
   io.cycle_timeout = std::chrono::milliseconds(cfg.processor.lease_ms) * 2;

@@ -5,14 +5,13 @@
 #include "core/log.hpp"
 #include "core/metrics.hpp"
 
-#include <openssl/crypto.h>
-
 #include <charconv>
 #include <cstdint>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include "http/auth.hpp"
 #include "http/json_render.hpp"
 #include "http/request_parsing.hpp"
 #include "http/responses.hpp"
@@ -265,11 +264,11 @@ void handle_health(service_api& api, reply_fn reply) {
   });
 }
 
-void handle_ready(service_api& api, reply_fn reply) {
-  api.ready([reply = std::move(reply)](outcome<health_report> o) {
+void handle_ready(service_api& api, bool webhook_signed, reply_fn reply) {
+  api.ready([webhook_signed, reply = std::move(reply)](outcome<health_report> o) {
     health_report h = o.ok() ? *o.value : health_report{false, o.failure.message};
     reply(make_response(h.ok ? http::status::ok : http::status::service_unavailable, kJson,
-                        render_ready(h)));
+                        render_ready(h, webhook_signed)));
   });
 }
 
@@ -309,15 +308,28 @@ std::optional<response> check_path_user_id(const std::string& user_id) {
   return std::nullopt;
 }
 
-// Constant time in the token's content, so the answer's timing does not reveal a prefix.
-bool bearer_matches(const request& req, const std::string& token) {
-  auto it = req.find(http::field::authorization);
-  if (it == req.end()) return false;
-  std::string_view value = it->value();
-  constexpr std::string_view scheme = "Bearer ";
-  if (value.size() != scheme.size() + token.size() || value.substr(0, scheme.size()) != scheme)
-    return false;
-  return CRYPTO_memcmp(value.data() + scheme.size(), token.data(), token.size()) == 0;
+// 401 without a known token, 403 when the token lacks the scope (RFC 6750's error codes in
+// WWW-Authenticate), nullopt when the request may go on.
+std::optional<response> check_token(const request& req, const target& t,
+                                    const server_options& opts) {
+  if (!tokens_configured(opts)) return std::nullopt;
+  const bool under_v1 = !t.seg.empty() && t.seg[0] == "v1";
+  const unsigned need = required_scope(t.r, req.method(), under_v1, opts);
+  if (need == scope_none) return std::nullopt;
+  const unsigned granted = granted_scopes(req, opts);
+  if (granted == scope_none) {
+    auto res = error_response(http::status::unauthorized, "unauthorized",
+                              "missing or wrong Authorization: Bearer token");
+    res.set(http::field::www_authenticate, "Bearer");
+    return res;
+  }
+  if (need == scope_any || (granted & need) == need) return std::nullopt;
+  const std::string scope = scope_name(need);
+  auto res = error_response(http::status::forbidden, "insufficient_scope",
+                            "this token lacks the '" + scope + "' scope");
+  res.set(http::field::www_authenticate,
+          "Bearer error=\"insufficient_scope\", scope=\"" + scope + "\"");
+  return res;
 }
 
 }  // namespace
@@ -328,13 +340,7 @@ void handle_request(const request& req, std::optional<target>& t, const server_o
     return reply(error_response(http::status::bad_request, "bad_request", "malformed target"));
   }
   auto& seg = t->seg;
-  if (!seg.empty() && seg[0] == "v1" && !opts.api_token.empty() &&
-      !bearer_matches(req, opts.api_token)) {
-    auto res = error_response(http::status::unauthorized, "unauthorized",
-                              "missing or wrong Authorization: Bearer token");
-    res.set(http::field::www_authenticate, "Bearer");
-    return reply(std::move(res));
-  }
+  if (auto refused = check_token(req, *t, opts)) return reply(std::move(*refused));
   const route r = t->r;
   if (r == route::none)
     return reply(error_response(http::status::not_found, "not_found", "no such resource"));
@@ -368,7 +374,7 @@ void handle_request(const request& req, std::optional<target>& t, const server_o
     case route::healthz:
       return handle_health(api, std::move(reply));
     case route::readyz:
-      return handle_ready(api, std::move(reply));
+      return handle_ready(api, !opts.twilio_auth_token.empty(), std::move(reply));
     case route::metrics:
       return handle_metrics(api, std::move(reply));
     case route::none:

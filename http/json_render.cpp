@@ -227,9 +227,11 @@ std::string render_status(const status_report& s) {
 
 std::string render_retried(std::int64_t n) { return json::serialize(json::object{{"retried", n}}); }
 
-std::string render_ready(const health_report& ready) {
-  if (ready.ok) return R"({"status":"ready"})";
-  return json::serialize(json::object{{"status", "not_ready"}, {"detail", ready.detail}});
+std::string render_ready(const health_report& ready, bool webhook_signed) {
+  json::object o{{"status", ready.ok ? "ready" : "not_ready"}};
+  if (!ready.ok) o["detail"] = ready.detail;
+  o["webhook_signed"] = webhook_signed;
+  return json::serialize(o);
 }
 
 }  // namespace memoryd

@@ -57,7 +57,8 @@ std::string render_status(const status_report& s);
 // POST /v1/processor/dead/retry: {"retried":n}
 std::string render_retried(std::int64_t n);
 
-// GET /readyz: {"status":"ready"} or {"status":"not_ready","detail":"..."}
-std::string render_ready(const health_report& ready);
+// GET /readyz: {"status":"ready","webhook_signed":b} or {"status":"not_ready","detail":"...",
+// "webhook_signed":b}. webhook_signed: Twilio webhooks need a valid signature (DESIGN §2.10).
+std::string render_ready(const health_report& ready, bool webhook_signed);
 
 }  // namespace memoryd

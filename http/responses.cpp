@@ -17,6 +17,10 @@ namespace http = beast::http;
 response make_response(http::status status, const char* content_type, std::string body) {
   response res{status, 11};
   res.set(http::field::content_type, content_type);
+  // Nothing memoryd answers is meant to be sniffed into HTML or cached on the way: the bodies
+  // carry users' text (docs/SECURITY.md).
+  res.set("X-Content-Type-Options", "nosniff");
+  res.set(http::field::cache_control, "no-store");
   res.body() = std::move(body);
   return res;
 }

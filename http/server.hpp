@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "http/service_api.hpp"
 
@@ -25,8 +27,14 @@ struct server_options {
   // dropped), so a stuck disk cannot hold a client forever. POST /v1/processor/run is exempt:
   // a cycle may take as long as its extractions. 0: no deadline.
   std::chrono::milliseconds reply_timeout{15000};
-  // When set, every /v1/* request needs "Authorization: Bearer <api_token>" (else 401).
+  // When any token is set, every /v1/* request needs "Authorization: Bearer <token>" (else
+  // 401) whose scope covers the route (else 403; http/auth.hpp). api_token has every scope.
   std::string api_token;
+  // {scope, token}: scope is "ingest", "read", "metrics" or "admin" (server.api_tokens).
+  std::vector<std::pair<std::string, std::string>> scoped_tokens;
+  // GET /metrics needs a token with the metrics scope: memoryd listens beyond loopback and
+  // server.metrics_public is not set.
+  bool metrics_need_token = false;
   // When set, POST /webhooks/twilio and /sms need a valid X-Twilio-Signature (else 403,
   // nothing stored): HMAC-SHA1 with this token over the public URL and the form parameters.
   std::string twilio_auth_token;

@@ -2,6 +2,7 @@
 // the in-memory fake service answering on the calling thread.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <map>
 #include <optional>
 #include <string>
@@ -291,4 +292,91 @@ TEST_CASE("handlers: percent-encoded user ids reach the service decoded") {
   CHECK(api.added()[0].user_id == "whatsapp:+44");
   CHECK(api.deleted() == std::vector<std::pair<std::string, std::string>>{{"a/b", "f/1"}});
   CHECK(api.erased() == std::vector<std::string>{"+1555"});
+}
+
+TEST_CASE("handle_request: scoped tokens, 401 without a known token, 403 naming the scope") {
+  fake_api api;
+  server_options opts;
+  opts.api_token = "admin-secret";
+  opts.scoped_tokens = {{"ingest", "bot-secret"},
+                        {"read", "bot-secret"},
+                        {"read", "reader-secret"},
+                        {"metrics", "prom-secret"}};
+  auto as = [&](const std::string& token, http::verb m, const std::string& target,
+                std::string body = "", const std::string& type = "") {
+    std::map<std::string, std::string> h;
+    if (!token.empty()) h["Authorization"] = "Bearer " + token;
+    return answer(make_request(m, target, std::move(body), type, h), api, opts);
+  };
+  struct call {
+    http::verb method;
+    const char* target;
+    const char* body;
+    const char* scope;
+  };
+  const call calls[] = {
+      {http::verb::post, "/v1/messages", R"({"user_id":"u","role":"user","content":"x"})",
+       "ingest"},
+      {http::verb::get, "/v1/users/u/messages", "", "read"},
+      {http::verb::get, "/v1/users/u/facts", "", "read"},
+      {http::verb::post, "/v1/users/u/facts", R"({"text":"Likes tea"})", "admin"},
+      {http::verb::delete_, "/v1/users/u/facts/f1", "", "admin"},
+      {http::verb::delete_, "/v1/users/u", "", "admin"},
+      {http::verb::post, "/v1/processor/run", "", "admin"},
+      {http::verb::get, "/v1/processor/status", "", "admin"},
+      {http::verb::post, "/v1/processor/dead/retry", "{}", "admin"},
+  };
+  const std::map<std::string, std::vector<std::string>> holds = {
+      {"admin-secret", {"ingest", "read", "admin"}},
+      {"bot-secret", {"ingest", "read"}},
+      {"reader-secret", {"read"}},
+      {"prom-secret", {}}};
+  for (const auto& c : calls) {
+    const std::string type = std::string(c.body).empty() ? "" : "application/json";
+    for (const auto& [token, scopes] : holds) {
+      INFO(http::to_string(c.method) << " " << c.target << " with " << token);
+      auto r = as(token, c.method, c.target, c.body, type);
+      const bool allowed = std::find(scopes.begin(), scopes.end(), c.scope) != scopes.end();
+      if (allowed) {
+        CHECK(r.result_int() != 401);
+        CHECK(r.result_int() != 403);
+      } else {
+        check_error(r, 403, "insufficient_scope");
+        CHECK(r.body().find(std::string("'") + c.scope + "' scope") != std::string::npos);
+        CHECK(header(r, http::field::www_authenticate).find(c.scope) != std::string::npos);
+        CHECK(r.body().find(token) == std::string::npos);
+      }
+    }
+    for (const std::string wrong : {"", "nope", "admin-secre", "admin-secretX", "Bot-secret"}) {
+      INFO(c.target << " with '" << wrong << "'");
+      check_error(as(wrong, c.method, c.target, c.body, type), 401, "unauthorized");
+    }
+  }
+  // Unknown /v1 paths and wrong methods say nothing to strangers, and 404/405 to any token.
+  check_error(as("", http::verb::get, "/v1/nothing"), 401, "unauthorized");
+  check_error(as("prom-secret", http::verb::get, "/v1/nothing"), 404, "not_found");
+  check_error(as("reader-secret", http::verb::get, "/v1/messages"), 405, "method_not_allowed");
+  // Probes and the webhook (signed on its own) need no token; /metrics only beyond loopback.
+  CHECK(as("", http::verb::get, "/healthz").result_int() == 200);
+  CHECK(as("", http::verb::get, "/readyz").result_int() == 200);
+  CHECK(as("", http::verb::get, "/metrics").result_int() == 200);
+  opts.metrics_need_token = true;
+  check_error(as("", http::verb::get, "/metrics"), 401, "unauthorized");
+  check_error(as("bot-secret", http::verb::get, "/metrics"), 403, "insufficient_scope");
+  CHECK(as("prom-secret", http::verb::get, "/metrics").result_int() == 200);
+  CHECK(as("admin-secret", http::verb::get, "/metrics").result_int() == 200);
+}
+
+TEST_CASE("handle_request: every answer says nosniff and no-store; readyz says webhook_signed") {
+  fake_api api;
+  for (auto target : {"/healthz", "/v1/users/u/facts", "/nothing"}) {
+    auto r = get(api, target);
+    CHECK(std::string(r["X-Content-Type-Options"]) == "nosniff");
+    CHECK(header(r, http::field::cache_control) == "no-store");
+  }
+  CHECK(get(api, "/readyz").body().find(R"("webhook_signed":false)") != std::string::npos);
+  server_options signed_opts;
+  signed_opts.twilio_auth_token = "tw";
+  CHECK(get(api, "/readyz", signed_opts).body().find(R"("webhook_signed":true)") !=
+        std::string::npos);
 }

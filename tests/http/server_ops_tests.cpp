@@ -155,16 +155,17 @@ TEST_CASE("server: readyz answers ready or 503") {
   fixture f;
   auto r = f.get("/readyz");
   CHECK(r.status == 200);
-  CHECK(r.body == R"({"status":"ready"})");
+  CHECK(r.body == R"({"status":"ready","webhook_signed":false})");
   f.api->ready_result = {false, "pipeline not running"};
   auto n = f.get("/readyz");
   CHECK(n.status == 503);
-  CHECK(n.body == R"({"status":"not_ready","detail":"pipeline not running"})");
+  CHECK(n.body ==
+        R"({"status":"not_ready","detail":"pipeline not running","webhook_signed":false})");
   f.api->ready_result = {};
   f.api->failure = api_failure{503, "unavailable", "memory.db not open"};
   auto e = f.get("/readyz");
   CHECK(e.status == 503);
-  CHECK(e.body == R"({"status":"not_ready","detail":"memory.db not open"})");
+  CHECK(e.body == R"({"status":"not_ready","detail":"memory.db not open","webhook_signed":false})");
   auto post = f.post_json("/readyz", "{}");
   check_error(post, 405, "method_not_allowed");
   CHECK(post.headers["allow"] == "GET");

@@ -4,6 +4,8 @@
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>
 
+#include <filesystem>
+
 #include <sstream>
 #include <thread>
 
@@ -201,5 +203,59 @@ TEST_CASE("with an API token every v1 route needs it and the webhook does not") 
   CHECK(json::parse(r.body).at("messages").as_array().size() == 1);
   CHECK(twilio(svc.port, dog_form).status == 200);
   CHECK(http_request(svc.port, "GET", "/healthz").status == 200);
+  CHECK(svc.stop() == 0);
+}
+
+TEST_CASE(
+    "no anonymous writers: beyond loopback without TWILIO_AUTH_TOKEN serve refuses to start") {
+  temp_dir dir;
+  auto env = env_for(dir);
+  env["MEMORYD_LISTEN"] = "0.0.0.0:0";  // refused before anything listens
+  env["MEMORYD_API_TOKEN"] = "admin-token-0123456789";
+  auto refused = run_command({binary, "serve"}, env);
+  CHECK(refused.exit_code == 2);
+  CHECK(refused.err.find("twilio.auth_token") != std::string::npos);
+  CHECK(refused.err.find("TWILIO_ALLOW_UNSIGNED") != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(dir.file("conversation.db")));  // nothing was opened
+  env.erase("MEMORYD_API_TOKEN");
+  env["TWILIO_AUTH_TOKEN"] = "tw";
+  auto no_api = run_command({binary, "serve"}, env);
+  CHECK(no_api.exit_code == 2);
+  CHECK(no_api.err.find("server.api_token") != std::string::npos);
+}
+
+TEST_CASE("twilio.allow_unsigned is logged as a warning at start and readyz says unsigned") {
+  temp_dir dir;
+  auto env = env_for(dir);
+  env["TWILIO_ALLOW_UNSIGNED"] = "true";
+  service svc(dir, env);
+  CHECK(svc.proc.out().find("\"insecure_configuration\"") != std::string::npos);
+  auto ready = http_request(svc.port, "GET", "/readyz");
+  CHECK(ready.body.find("\"webhook_signed\":false") != std::string::npos);
+  CHECK(svc.stop() == 0);
+}
+
+TEST_CASE("scoped tokens over HTTP: a bot's ingest+read token cannot erase or read status") {
+  temp_dir dir;
+  auto env = env_for(dir);
+  env["MEMORYD_API_TOKENS"] = "ingest:bot-0123456789,read:bot-0123456789,admin:ops-0123456789";
+  env["TWILIO_AUTH_TOKEN"] = "tw";
+  service svc(dir, env);
+  const std::map<std::string, std::string> bot = {{"Authorization", "Bearer bot-0123456789"}},
+                                           ops = {{"Authorization", "Bearer ops-0123456789"}};
+  const std::string body = R"({"user_id":"t","role":"user","content":"I like tea."})";
+  CHECK(http_request(svc.port, "POST", "/v1/messages", body, "application/json", bot).status ==
+        202);
+  CHECK(http_request(svc.port, "GET", "/v1/users/t/messages", "", "", bot).status == 200);
+  auto erase = http_request(svc.port, "DELETE", "/v1/users/t", "", "", bot);
+  CHECK(erase.status == 403);
+  CHECK(erase.body.find("'admin' scope") != std::string::npos);
+  CHECK(http_request(svc.port, "GET", "/v1/processor/status", "", "", bot).status == 403);
+  CHECK(http_request(svc.port, "GET", "/v1/processor/status", "", "", ops).status == 200);
+  CHECK(http_request(svc.port, "DELETE", "/v1/users/t", "", "", ops).status == 200);
+  CHECK(http_request(svc.port, "GET", "/v1/users/t/messages").status == 401);
+  CHECK(http_request(svc.port, "GET", "/readyz").body.find("\"webhook_signed\":true") !=
+        std::string::npos);
+  CHECK(svc.proc.out().find("0123456789") == std::string::npos);  // tokens are never logged
   CHECK(svc.stop() == 0);
 }
