@@ -5,8 +5,8 @@
 #include "actors/batcher.hpp"
 #include "actors/extractor.hpp"
 #include "actors/fact_writer.hpp"
-#include "actors/ingress_queue.hpp"
 #include "actors/ingress.hpp"
+#include "actors/ingress_queue.hpp"
 #include "actors/persistence.hpp"
 #include "actors/protocol.hpp"
 #include "actors/ticker.hpp"
@@ -25,6 +25,7 @@ std::shared_ptr<extractor_backend> make_extractor_backend(const config& cfg) {
   o.api_key = p.api_key;
   o.model = p.model;
   o.max_tokens = cfg.llm.max_tokens;
+  o.token_limit_field = p.max_tokens_field;
   o.timeout = std::chrono::milliseconds(cfg.llm.timeout_ms);
   o.ca_file = cfg.llm.ca_file;
   try {
