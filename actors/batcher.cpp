@@ -189,7 +189,11 @@ void on_outcome(self_pointer self, std::shared_ptr<extract_job> j, extract_outco
   auto now = now_ms(self);
   record_metrics(out);
   adapt_concurrency(st, out);
-  if (!out.failure || *out.failure == failure_kind::unparseable) {
+  // Answers of the model itself (garbage, a refusal) are final: another attempt would get
+  // the same. Everything else is retried or dead-lettered.
+  const bool processed = !out.failure || *out.failure == failure_kind::unparseable ||
+                         *out.failure == failure_kind::refused;
+  if (processed) {
     auto facts = out.applied.added + out.applied.updated + out.applied.deleted;
     r.messages_processed += static_cast<std::int32_t>(ids.size());
     r.facts_written += facts;
@@ -198,10 +202,14 @@ void on_outcome(self_pointer self, std::shared_ptr<extract_job> j, extract_outco
     if (out.failure) {
       r.errors++;
       st.totals.errors++;
-      log::warn("memory_processor_user_error", {{"cycle", j->cycle_id},
-                                                {"user", log::redact(b.user_id)},
-                                                {"error", out.error},
-                                                {"action", "processed_with_error"}});
+      // A refusal's text may quote the user's words: it goes to last_error, not the log.
+      const bool refused = *out.failure == failure_kind::refused;
+      log::warn("memory_processor_user_error",
+                {{"cycle", j->cycle_id},
+                 {"user", log::redact(b.user_id)},
+                 {"error", refused ? std::string("the model refused") : out.error},
+                 {"kind", to_string(*out.failure)},
+                 {"action", "processed_with_error"}});
     } else {
       log::info("memory_processor_user_complete", {{"cycle", j->cycle_id},
                                                    {"user", log::redact(b.user_id)},
@@ -220,13 +228,15 @@ void on_outcome(self_pointer self, std::shared_ptr<extract_job> j, extract_outco
   r.errors++;
   st.totals.errors++;
   auto attempts = attempts_of(b);
-  bool give_up = *out.failure == failure_kind::permanent || attempts >= st.opts.max_attempts;
+  bool give_up = *out.failure == failure_kind::permanent ||
+                 *out.failure == failure_kind::truncated || attempts >= st.opts.max_attempts;
   if (give_up) {
     r.dead_lettered += static_cast<std::int32_t>(ids.size());
     metrics::inc("memoryd_messages_dead_lettered_total", "", double(ids.size()));
     log::warn("memory_processor_user_error", {{"cycle", j->cycle_id},
                                               {"user", log::redact(b.user_id)},
                                               {"error", out.error},
+                                              {"kind", to_string(*out.failure)},
                                               {"attempts", attempts},
                                               {"action", "dead_letter"}});
     record(self, j, dead_letter_atom_v, b.user_id, ids, out.error, now);
@@ -237,6 +247,7 @@ void on_outcome(self_pointer self, std::shared_ptr<extract_job> j, extract_outco
   log::warn("memory_processor_user_error", {{"cycle", j->cycle_id},
                                             {"user", log::redact(b.user_id)},
                                             {"error", out.error},
+                                            {"kind", to_string(*out.failure)},
                                             {"attempts", attempts},
                                             {"action", "retry"},
                                             {"retry_in_ms", delay}});

@@ -171,6 +171,11 @@ const std::vector<key_def>& key_defs() {
       string_field("openai.model", {"OPENAI_MODEL"}, &C::openai, &C::provider_section::model),
       string_field("openai.base_url", {"OPENAI_BASE_URL"}, &C::openai,
                    &C::provider_section::base_url),
+      string_field("openai.max_tokens_field", {"OPENAI_MAX_TOKENS_FIELD"}, &C::openai,
+                   &C::provider_section::max_tokens_field,
+                   [](const std::string& v) {
+                     return one_of(v, {"auto", "max_tokens", "max_completion_tokens"});
+                   }),
       string_field("twilio.auth_token", {"TWILIO_AUTH_TOKEN"}, &C::twilio,
                    &C::twilio_section::auth_token),
       string_field("twilio.webhook_url", {"TWILIO_WEBHOOK_URL"}, &C::twilio,

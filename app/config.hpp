@@ -54,9 +54,14 @@ struct config {
   } llm;
   struct provider_section {
     std::string api_key, model, base_url;
+    // OpenAI-compatible only: the request field for llm.max_tokens ("auto", "max_tokens",
+    // "max_completion_tokens"); "auto" picks by base_url (llm_backend.hpp).
+    std::string max_tokens_field = "auto";
   };
-  provider_section anthropic{"", "claude-sonnet-4-5", "https://api.anthropic.com"};
-  provider_section openai{"", "gpt-4o-mini", "https://api.openai.com/v1"};
+  // Defaults are a starting point, current when written (2026-12); the model is the user's
+  // choice (README, config/memoryd.toml).
+  provider_section anthropic{"", "claude-sonnet-4-6", "https://api.anthropic.com"};
+  provider_section openai{"", "gpt-6-luna", "https://api.openai.com/v1"};
   struct twilio_section {
     std::string auth_token, webhook_url;
     bool allow_unsigned = false;  // accept unsigned webhooks beyond loopback (DESIGN §2.10)

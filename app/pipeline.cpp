@@ -25,6 +25,7 @@ std::shared_ptr<extractor_backend> make_extractor_backend(const config& cfg) {
   o.api_key = p.api_key;
   o.model = p.model;
   o.max_tokens = cfg.llm.max_tokens;
+  o.token_limit_field = p.max_tokens_field;
   o.timeout = std::chrono::milliseconds(cfg.llm.timeout_ms);
   o.ca_file = cfg.llm.ca_file;
   try {

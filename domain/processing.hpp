@@ -16,9 +16,13 @@ enum class failure_kind : std::uint8_t {
   permanent,     // dead-letter at once: 400/401/403/404, TLS: retrying cannot help
   unparseable,   // the answer could not be understood: processed with the error recorded,
                  // not retried (a model that answers garbage would answer garbage again)
+  truncated,     // the answer hit the token budget even with a larger one and the batch
+                 // split: dead-letter (its facts are missing, so it must not be marked done)
+  refused,       // the model declined to answer: processed with the refusal recorded
 };
 
-// "transient", "rate_limited", "permanent", "unparseable": log fields and metric labels.
+// "transient", "rate_limited", "permanent", "unparseable", "truncated", "refused": log fields
+// and metric labels.
 inline std::string to_string(failure_kind k) {
   switch (k) {
     case failure_kind::transient:
@@ -29,6 +33,10 @@ inline std::string to_string(failure_kind k) {
       return "permanent";
     case failure_kind::unparseable:
       return "unparseable";
+    case failure_kind::truncated:
+      return "truncated";
+    case failure_kind::refused:
+      return "refused";
   }
   return "unknown";
 }

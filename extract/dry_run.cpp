@@ -89,19 +89,19 @@ int run_dry_run(std::istream& in, std::ostream& out, std::ostream& err,
       continue;
     }
     extraction_output res;
+    std::string error;
     try {
       res = backend.extract(input);
     } catch (const extraction_failure& e) {
-      if (e.kind() != failure_kind::unparseable) {
-        err << "line " << line_no << ": extraction failed: " << e.what() << "\n";
-        rc = 1;
-        continue;
-      }
-      // An answer that could not be understood gives no facts, as in the pipeline.
+      error = to_string(e.kind()) + ": " + e.what();
     } catch (const std::exception& e) {
-      err << "line " << line_no << ": extraction failed: " << e.what() << "\n";
+      error = std::string("extraction failed: ") + e.what();
+    }
+    // The record keeps its output line (one per record, in input order) and says why it has
+    // no facts: a prompt being tried must not look like one that finds nothing.
+    if (!error.empty()) {
+      err << "line " << line_no << ": " << error << "\n";
       rc = 1;
-      continue;
     }
     json::array facts;
     for (const fact_op& op : res.ops) {
@@ -114,6 +114,7 @@ int run_dry_run(std::istream& in, std::ostream& out, std::ostream& err,
     json::object rec;
     rec["id"] = std::move(id);
     rec["facts"] = std::move(facts);
+    if (!error.empty()) rec["error"] = error;
     out << json::serialize(rec) << "\n";
   }
   return rc;

@@ -10,8 +10,11 @@ namespace memoryd {
 // Reads records {"id", "user_id", "messages": [string | {"content", "created_at"?, "id"?}]}
 // (other fields ignored), one a line, and writes one line per record in input order:
 // {"id": ..., "facts": [{"text": ..., "category": ...}]} -- the facts the record's messages
-// give when the user has no facts yet. A line that cannot be read is reported on `err` with
-// its line number and skipped. Blank lines are ignored. Returns 1 if any line was bad, else 0.
+// give when the user has no facts yet. When the extraction fails (any failure_kind, an
+// unparseable answer included), the line is {"id", "facts": [], "error": "<kind>: <why>"}
+// and the error is also written to `err` with the line number. A line that cannot be read is
+// reported on `err` with its line number and skipped. Blank lines are ignored. Returns 1 if
+// any line was bad or any extraction failed, else 0.
 int run_dry_run(std::istream& in, std::ostream& out, std::ostream& err, extractor_backend& backend);
 
 }  // namespace memoryd

@@ -24,6 +24,8 @@
 #include <mutex>
 #include <thread>
 
+#include "extract/content_coding.hpp"
+
 namespace memoryd {
 namespace {
 
@@ -34,7 +36,8 @@ namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 using clock_type = std::chrono::steady_clock;
 
-// Answers larger than this are refused (an LLM answer is a few kB).
+// Answers larger than this are refused (an LLM answer is a few kB), before and after
+// decoding a Content-Encoding.
 constexpr std::uint64_t kMaxBodyBytes = 16 * 1024 * 1024;
 constexpr std::uint32_t kMaxHeaderBytes = 64 * 1024;
 
@@ -314,6 +317,7 @@ struct https_client::impl {
     beast::error_code ec;
     bool got_some = false;  // part of an answer arrived
     http_reply reply;
+    std::string decode_error;  // a complete answer whose Content-Encoding failed to decode
   };
 
   attempt exchange(const http::request<http::string_body>& req, clock_type::time_point deadline) {
@@ -338,6 +342,13 @@ struct https_client::impl {
     out.reply.body = std::move(res.body());
     // Only a complete, cleanly framed answer leaves the connection reusable.
     if (!res.keep_alive() || buffer.size() != 0) close();
+    if (auto it = out.reply.headers.find("content-encoding"); it != out.reply.headers.end()) {
+      try {
+        out.reply.body = decode_content(it->second, std::move(out.reply.body), kMaxBodyBytes);
+      } catch (const content_coding_error& e) {
+        out.decode_error = e.what();
+      }
+    }
     return out;
   }
 
@@ -350,6 +361,9 @@ struct https_client::impl {
     http::request<http::string_body> req{http::verb::post, u.target, 11};
     req.set(http::field::host, u.host_header);
     req.set(http::field::user_agent, "memoryd");
+    // RFC 9110 §12.5.3: without Accept-Encoding any coding is acceptable. Ask for none;
+    // exchange() still decodes gzip and deflate from servers that compress regardless.
+    req.set(http::field::accept_encoding, "identity");
     for (const auto& [name, value] : headers) req.set(name, value);
     req.body() = body;
     req.keep_alive(true);
@@ -359,6 +373,11 @@ struct https_client::impl {
     if (!reused) open(u, deadline);
     for (int tries = 0;; ++tries) {
       auto result = exchange(req, deadline);
+      if (!result.ec && !result.decode_error.empty()) {
+        throw https_error(https_error_kind::protocol, "POST " + u.key() + u.target + ": HTTP " +
+                                                          std::to_string(result.reply.status) +
+                                                          " answer: " + result.decode_error);
+      }
       if (!result.ec) return std::move(result.reply);
       close();
       const bool timed_out = result.ec == beast::error::timeout;

@@ -7,6 +7,9 @@
 //   the same. A kept-alive connection the server has closed is replaced before use; if a
 //   write or read on a reused connection fails before any byte of the answer arrived, the
 //   request is sent once more on a fresh connection.
+// - Sends `Accept-Encoding: identity` and decodes a gzip or deflate Content-Encoding that
+//   comes anyway (the decoded size bounded like the body); an answer whose coding cannot be
+//   decoded is a protocol error.
 // - `timeout` bounds a whole request (resolve + connect + TLS handshake + write + read):
 //   nothing blocks longer, whatever the server does.
 // Not thread-safe: one client per thread (each extractor owns one).
@@ -31,7 +34,7 @@ struct http_client_options {
 struct http_reply {
   int status = 0;
   std::map<std::string, std::string> headers;  // names in lower case
-  std::string body;
+  std::string body;  // decoded: Content-Encoding gzip / deflate already undone
 };
 
 enum class https_error_kind : std::uint8_t {
@@ -39,7 +42,7 @@ enum class https_error_kind : std::uint8_t {
   timeout,   // the request's total timeout passed
   tls,       // TLS handshake failed: certificate verification, protocol mismatch
   reset,     // the connection was closed or reset before a full answer
-  protocol,  // the answer is not valid HTTP/1.1 (or is too large)
+  protocol,  // the answer is not valid HTTP/1.1, is too large, or its coding is unreadable
 };
 
 const char* to_string(https_error_kind kind);

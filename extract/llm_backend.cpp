@@ -128,6 +128,14 @@ millis parse_retry_after(const std::string& value, millis now) {
   return std::clamp<millis>(at - now, 0, kMaxRetryAfterMs);
 }
 
+std::string default_token_limit_field(const std::string& base_url) {
+  std::string host = base_url;
+  if (auto scheme = host.find("://"); scheme != std::string::npos) host.erase(0, scheme + 3);
+  host = host.substr(0, host.find_first_of(":/?#"));
+  for (auto& c : host) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return host == "api.openai.com" ? "max_completion_tokens" : "max_tokens";
+}
+
 llm_extractor::llm_extractor(llm_options opts) : opts_(std::move(opts)) {
   if (opts_.provider != "anthropic" && opts_.provider != "openai") {
     throw std::invalid_argument("llm provider must be anthropic or openai, not '" + opts_.provider +
@@ -140,6 +148,15 @@ llm_extractor::llm_extractor(llm_options opts) : opts_(std::move(opts)) {
   while (!base.empty() && base.back() == '/') base.pop_back();
   if (base.empty()) throw std::invalid_argument(opts_.provider + ": base URL is empty");
   url_ = base + (opts_.provider == "anthropic" ? "/v1/messages" : "/chat/completions");
+  token_field_ = opts_.token_limit_field;
+  if (token_field_.empty() || token_field_ == "auto")
+    token_field_ = default_token_limit_field(base);
+  if (token_field_ != "max_tokens" && token_field_ != "max_completion_tokens") {
+    throw std::invalid_argument(opts_.provider +
+                                ": token limit field must be auto, max_tokens or "
+                                "max_completion_tokens, not '" +
+                                token_field_ + "'");
+  }
   client_ = std::make_unique<https_client>(http_client_options{opts_.timeout, opts_.ca_file});
 }
 
@@ -151,15 +168,23 @@ std::string llm_extractor::version() const {
 
 std::int64_t llm_extractor::connections_opened() const { return client_->connections_opened(); }
 
-extraction_output llm_extractor::extract(const extraction_input& in) {
-  if (in.messages.empty()) return {};
+// One call's answer, understood as far as it goes. Transport errors, non-2xx statuses and
+// 2xx bodies that are no API answer at all throw extraction_failure instead.
+struct llm_extractor::call_result {
+  extraction_output out;
+  std::string error;       // the answer gave no operations: why
+  std::string refusal;     // the model declined (OpenAI "refusal", Anthropic stop "refusal")
+  bool truncated = false;  // stopped at the token budget before the JSON was complete
+};
+
+llm_extractor::call_result llm_extractor::call(const extraction_input& in, std::int64_t budget) {
   const bool anthropic = opts_.provider == "anthropic";
   const llm_prompt prompt = build_prompt(in);
 
   json::object body;
   std::vector<std::pair<std::string, std::string>> headers;
   body["model"] = opts_.model;
-  body["max_tokens"] = opts_.max_tokens;
+  body[anthropic ? std::string("max_tokens") : token_field_] = budget;
   if (anthropic) {
     body["system"] = prompt.system;
     body["messages"] = json::array{json::object{{"role", "user"}, {"content", prompt.user}}};
@@ -168,7 +193,9 @@ extraction_output llm_extractor::extract(const extraction_input& in) {
   } else {
     body["messages"] = json::array{json::object{{"role", "system"}, {"content", prompt.system}},
                                    json::object{{"role", "user"}, {"content", prompt.user}}};
-    body["temperature"] = 0;
+    // Deterministic answers where the server allows it: OpenAI's reasoning models (which
+    // take max_completion_tokens) refuse any temperature but the default.
+    if (token_field_ == "max_tokens") body["temperature"] = 0;
     body["response_format"] = json::object{{"type", "json_object"}};
     if (!opts_.api_key.empty()) headers.emplace_back("authorization", "Bearer " + opts_.api_key);
   }
@@ -189,33 +216,53 @@ extraction_output llm_extractor::extract(const extraction_input& in) {
   }
 
   const int status = reply.status;
+  // The official SDKs obey the server's x-should-retry over their own status rules.
+  std::string should_retry;
+  if (auto it = reply.headers.find("x-should-retry"); it != reply.headers.end())
+    should_retry = trim(it->second);
   if (status < 200 || status > 299) {
-    const std::string msg = redact(
+    std::string msg = redact(
         who + " answered HTTP " + std::to_string(status) + ": " + api_error_message(reply.body),
         opts_.api_key);
+    if (should_retry == "false")
+      throw extraction_failure(failure_kind::permanent, msg + " (x-should-retry: false)");
     if (status == 429)
       throw extraction_failure(failure_kind::rate_limited, msg, retry_after_of(reply));
-    if (status == 408 || status == 409 || status >= 500) {
+    if (should_retry == "true" || status == 408 || status == 409 || status >= 500) {
       throw extraction_failure(failure_kind::transient, msg, retry_after_of(reply));
     }
     throw extraction_failure(failure_kind::permanent, msg);
   }
 
+  // A 2xx that is not the API's JSON is not the model's answer but something in between (a
+  // proxy's or captive portal's HTML page, an empty body): worth retrying, like a 5xx.
   auto envelope = parse_json(reply.body);
-  if (!envelope || !envelope->is_object())
-    throw extraction_failure(failure_kind::unparseable,
-                             who + ": the response body is not a JSON object");
+  if (!envelope || !envelope->is_object()) {
+    std::string type = "no content type";
+    if (auto it = reply.headers.find("content-type"); it != reply.headers.end())
+      type = api_error_message(it->second);
+    throw extraction_failure(failure_kind::transient,
+                             who + " answered HTTP " + std::to_string(status) + " (" + type +
+                                 ") with a body that is not a JSON object");
+  }
   const json::value* root = &*envelope;
+  // Some gateways report upstream errors as a 2xx {"error": ...} without an answer.
+  if (at_key(root, "error") && !at_key(root, anthropic ? "content" : "choices")) {
+    throw extraction_failure(failure_kind::transient,
+                             redact(who + " answered HTTP " + std::to_string(status) +
+                                        " with an error: " + api_error_message(reply.body),
+                                    opts_.api_key));
+  }
+  call_result r;
   std::string text;
   std::string stop;
-  std::int64_t input_tokens = 0, output_tokens = 0;
   bool have_text = false;
   const auto* usage = at_key(root, "usage");
   if (anthropic) {
-    input_tokens = as_int(at_key(usage, "input_tokens")) +
-                   as_int(at_key(usage, "cache_creation_input_tokens")) +
-                   as_int(at_key(usage, "cache_read_input_tokens"));
-    output_tokens = as_int(at_key(usage, "output_tokens"));
+    r.out.input_tokens = as_int(at_key(usage, "input_tokens")) +
+                         as_int(at_key(usage, "cache_creation_input_tokens")) +
+                         as_int(at_key(usage, "cache_read_input_tokens"));
+    r.out.output_tokens = as_int(at_key(usage, "output_tokens"));
     stop = as_string(at_key(root, "stop_reason"));
     if (const auto* content = at_key(root, "content"); content && content->is_array()) {
       for (const auto& block : content->get_array()) {
@@ -225,44 +272,119 @@ extraction_output llm_extractor::extract(const extraction_input& in) {
         }
       }
     }
+    if (stop == "refusal") r.refusal = text.empty() ? "(no text)" : text;
   } else {
-    input_tokens = as_int(at_key(usage, "prompt_tokens"));
-    output_tokens = as_int(at_key(usage, "completion_tokens"));
+    r.out.input_tokens = as_int(at_key(usage, "prompt_tokens"));
+    r.out.output_tokens = as_int(at_key(usage, "completion_tokens"));
     const auto* choices = at_key(root, "choices");
     if (choices && choices->is_array() && !choices->get_array().empty()) {
       const json::value* choice = &choices->get_array()[0];
       stop = as_string(at_key(choice, "finish_reason"));
-      const auto* content = at_key(at_key(choice, "message"), "content");
+      const auto* message = at_key(choice, "message");
+      const auto* content = at_key(message, "content");
       if (content && content->is_string()) {
         text = as_string(content);
         have_text = true;
       }
+      r.refusal = as_string(at_key(message, "refusal"));
+      if (r.refusal.empty() && stop == "content_filter") r.refusal = "(content_filter)";
     }
   }
-
-  std::string error;
-  llm_answer answer;
+  if (!r.refusal.empty()) return r;
+  const bool at_limit =
+      stop == "max_tokens" || stop == "length" || stop == "model_context_window_exceeded";
   if (!have_text) {
-    error = who + ": the response has no text content" +
-            (stop.empty() ? std::string() : " (stop reason " + stop + ")");
-  } else {
-    answer = parse_llm_answer(text, in);
-    error = answer.parse_error;
-    if (!error.empty() && (stop == "max_tokens" || stop == "length"))
-      error = "answer truncated at max_tokens (" + std::to_string(opts_.max_tokens) + "): " + error;
+    r.error = who + ": the response has no text content" +
+              (stop.empty() ? std::string() : " (stop reason " + stop + ")");
+    r.truncated = at_limit;
+    return r;
   }
-  if (!error.empty()) {
-    extraction_failure failure(failure_kind::unparseable, error);
-    failure.input_tokens = input_tokens;
-    failure.output_tokens = output_tokens;
-    throw failure;
+  llm_answer answer = parse_llm_answer(text, in);
+  if (!answer.parse_error.empty()) {
+    r.error = answer.parse_error;
+    r.truncated = at_limit;
+    if (r.truncated)
+      r.error = "answer truncated at " + std::to_string(budget) + " tokens: " + r.error;
+    return r;
   }
-  extraction_output out;
-  out.ops = std::move(answer.ops);
-  out.dropped = std::move(answer.dropped);
-  out.input_tokens = input_tokens;
-  out.output_tokens = output_tokens;
-  return out;
+  r.out.ops = std::move(answer.ops);
+  r.out.dropped = std::move(answer.dropped);
+  return r;
+}
+
+namespace {
+
+void add_tokens(extraction_output& to, const extraction_output& from) {
+  to.input_tokens += from.input_tokens;
+  to.output_tokens += from.output_tokens;
+}
+
+[[noreturn]] void fail_with_tokens(failure_kind kind, const std::string& what,
+                                   const extraction_output& spent) {
+  extraction_failure failure(kind, what);
+  failure.input_tokens = spent.input_tokens;
+  failure.output_tokens = spent.output_tokens;
+  throw failure;
+}
+
+}  // namespace
+
+// A call that is understood ends the extraction; a refusal or an answer that is not JSON
+// ends it as a failure. A truncated one says nothing about the model's ability to answer,
+// only that the budget was too small for this batch: once more with twice the budget, then
+// each half of the messages on its own (smaller input, smaller answer), and only when that
+// is truncated too, give up as `truncated` (dead-lettered: kept for a retry by hand with a
+// larger llm.max_tokens, never marked done without its facts).
+extraction_output llm_extractor::extract(const extraction_input& in) {
+  if (in.messages.empty()) return {};
+  extraction_output spent;  // tokens of every call, whatever became of it
+  auto settle = [&](call_result& r) -> bool {
+    add_tokens(spent, r.out);
+    if (!r.refusal.empty())
+      fail_with_tokens(failure_kind::refused,
+                       opts_.provider + ": the model refused: " + api_error_message(r.refusal),
+                       spent);
+    if (r.truncated) return false;
+    if (!r.error.empty()) fail_with_tokens(failure_kind::unparseable, r.error, spent);
+    return true;
+  };
+  call_result first = call(in, opts_.max_tokens);
+  if (settle(first)) {
+    first.out.input_tokens = spent.input_tokens;
+    first.out.output_tokens = spent.output_tokens;
+    return std::move(first.out);
+  }
+  const std::int64_t larger = opts_.max_tokens * 2;
+  call_result second = call(in, larger);
+  if (settle(second)) {
+    second.out.input_tokens = spent.input_tokens;
+    second.out.output_tokens = spent.output_tokens;
+    return std::move(second.out);
+  }
+  if (in.messages.size() < 2) {
+    fail_with_tokens(failure_kind::truncated,
+                     second.error + " (also with " + std::to_string(larger) + "; one message)",
+                     spent);
+  }
+  extraction_output merged;
+  const std::size_t mid = in.messages.size() / 2;
+  for (int part = 0; part < 2; ++part) {
+    extraction_input half{in.user_id, in.facts, {}};
+    half.messages.assign(part == 0 ? in.messages.begin() : in.messages.begin() + mid,
+                         part == 0 ? in.messages.begin() + mid : in.messages.end());
+    call_result r = call(half, larger);
+    if (!settle(r)) {
+      fail_with_tokens(failure_kind::truncated,
+                       r.error + " (also with the batch split in halves of " + std::to_string(mid) +
+                           " and " + std::to_string(in.messages.size() - mid) + " messages)",
+                       spent);
+    }
+    for (auto& op : r.out.ops) merged.ops.push_back(std::move(op));
+    for (auto& [reason, n] : r.out.dropped) merged.dropped[reason] += n;
+  }
+  merged.input_tokens = spent.input_tokens;
+  merged.output_tokens = spent.output_tokens;
+  return merged;
 }
 
 }  // namespace memoryd

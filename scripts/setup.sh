@@ -7,7 +7,7 @@ packages=(
   build-essential cmake ninja-build pkg-config
   libcaf-dev
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
-  libspdlog-dev libsqlite3-dev libssl-dev libtomlplusplus-dev
+  libspdlog-dev libsqlite3-dev libssl-dev libtomlplusplus-dev zlib1g-dev
   catch2
   sqlite3 curl python3
 )

@@ -235,7 +235,8 @@ TEST_CASE("every environment name is read into its own key") {
                                                     {"extractor.backend", "openai"},
                                                     {"log.level", "debug"},
                                                     {"anthropic.base_url", "http://anthropic.test"},
-                                                    {"openai.base_url", "http://openai.test"}};
+                                                    {"openai.base_url", "http://openai.test"},
+                                                    {"openai.max_tokens_field", "max_tokens"}};
   const auto defaults = memoryd::config_keys();
   std::vector<std::string> read;
   for (const auto& k : defaults) {

@@ -5,9 +5,12 @@
 #include <string>
 
 #include "extract/dry_run.hpp"
+#include "extract/llm_backend.hpp"
 #include "extract/rules.hpp"
+#include "tests/support/fake_llm.hpp"
 
 using namespace memoryd;
+using namespace memoryd::testing;
 
 namespace {
 
@@ -73,4 +76,37 @@ TEST_CASE("dry run: regression over the dialogue file") {
   }
   CHECK_FALSE(std::getline(a, la));
   CHECK(n == 18);
+}
+
+TEST_CASE("dry run: a failed extraction prints its error and exits 1", "[dry_run][extract_llm]") {
+  fake_llm fake;
+  fake.push(openai_reply(R"({"operations": [{"op": "add", "text": "Likes tea"}]})"));
+  fake.push(openai_reply("I'm not sure what you mean."));
+  fake.push(error_reply(401, "invalid api key"));
+  llm_options o;
+  o.provider = "openai";
+  o.base_url = fake.url() + "/v1";
+  o.model = "m";
+  llm_extractor ex(o);
+  std::istringstream in(
+      "{\"id\": \"ok\", \"messages\": [\"I like tea\"]}\n"
+      "{\"id\": \"garbage\", \"messages\": [\"hm\"]}\n"
+      "{\"id\": \"denied\", \"messages\": [\"hm\"]}\n");
+  std::ostringstream out, err;
+  CHECK(run_dry_run(in, out, err, ex) == 1);
+  std::istringstream lines(out.str());
+  std::string line;
+  REQUIRE(std::getline(lines, line));
+  CHECK(line == R"({"id":"ok","facts":[{"text":"Likes tea","category":"other"}]})");
+  REQUIRE(std::getline(lines, line));
+  CHECK(line ==
+        R"({"id":"garbage","facts":[],"error":"unparseable: no JSON found in the answer"})");
+  REQUIRE(std::getline(lines, line));
+  CHECK(line.find(R"({"id":"denied","facts":[],"error":"permanent: )") == 0);
+  CHECK(line.find("401") != std::string::npos);
+  CHECK_FALSE(std::getline(lines, line));
+  const std::string e = err.str();
+  CHECK(e.find("line 1") == std::string::npos);
+  CHECK(e.find("line 2: unparseable: no JSON found in the answer") != std::string::npos);
+  CHECK(e.find("line 3: permanent: ") != std::string::npos);
 }

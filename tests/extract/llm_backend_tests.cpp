@@ -12,6 +12,7 @@
 #include "extract/https_client.hpp"
 #include "extract/llm_backend.hpp"
 #include "extract/prompt.hpp"
+#include "tests/support/compress.hpp"
 #include "tests/support/fake_llm.hpp"
 
 using namespace memoryd;
@@ -204,12 +205,6 @@ TEST_CASE("llm: garbage answers are unparseable failures with their tokens count
           "[extract_llm][backend]") {
   fake_llm fake;
   fake.push(anthropic_reply("I cannot comply with that request.", 100, 9));
-  fake.push(
-      anthropic_reply(R"({"operations": [{"op": "add", "text": "Likes)", 100, 777, "max_tokens"));
-  fake_response not_json;
-  not_json.body = "<html>proxy error</html>";
-  not_json.content_type = "text/html";
-  fake.push(not_json);
   fake.push(openai_reply("", 7, 0));  // an OpenAI envelope: no Anthropic content blocks
   llm_extractor ex(anthropic_options(fake));
 
@@ -217,27 +212,240 @@ TEST_CASE("llm: garbage answers are unparseable failures with their tokens count
   CHECK(e.input_tokens == 100);
   CHECK(e.output_tokens == 9);
 
-  e = unparseable_failure(ex);
-  CHECK(std::string(e.what()).find("truncated") != std::string::npos);
-  CHECK(e.output_tokens == 777);
-
-  e = unparseable_failure(ex);
-  CHECK(std::string(e.what()).find("not a JSON object") != std::string::npos);
-
   // An Anthropic extractor reading an OpenAI envelope finds no content blocks.
   e = unparseable_failure(ex);
   CHECK(std::string(e.what()).find("no text content") != std::string::npos);
+}
 
-  fake_llm fake2;
+TEST_CASE("llm: a 2xx that is not the API's JSON is transient (proxy pages, empty bodies)",
+          "[extract_llm][backend]") {
+  fake_llm fake;
+  fake_response html;
+  html.body = "<html><body>Please log in to the network</body></html>";
+  html.content_type = "text/html; charset=utf-8";
+  fake.push(html);
+  fake_response empty;
+  empty.body = "";
+  fake.push(empty);
+  fake_response gateway;  // an upstream error reported as 200 by a gateway
+  gateway.body = R"({"error": {"message": "upstream timed out", "code": 504}})";
+  fake.push(gateway);
+  llm_extractor ex(openai_options(fake));
+
+  auto e = failure_of(ex);
+  CHECK(e.kind() == failure_kind::transient);
+  CHECK(std::string(e.what()).find("text/html") != std::string::npos);
+  CHECK(std::string(e.what()).find("not a JSON object") != std::string::npos);
+  e = failure_of(ex);
+  CHECK(e.kind() == failure_kind::transient);
+  e = failure_of(ex);
+  CHECK(e.kind() == failure_kind::transient);
+  CHECK(std::string(e.what()).find("upstream timed out") != std::string::npos);
+}
+
+TEST_CASE("llm: a refusal is its own failure with the refusal text", "[extract_llm][backend]") {
+  fake_llm fake;
   fake_response refusal;
   refusal.body = R"({"choices": [{"index": 0, "message": {"role": "assistant", "content": null,)"
-                 R"( "refusal": "no"}, "finish_reason": "stop"}], "usage": {"prompt_tokens": 3,)"
-                 R"( "completion_tokens": 1}})";
-  fake2.push(refusal);
-  llm_extractor oai(openai_options(fake2));
-  e = unparseable_failure(oai);
+                 R"( "refusal": "I can't help with that request."}, "finish_reason": "stop"}],)"
+                 R"( "usage": {"prompt_tokens": 3, "completion_tokens": 1}})";
+  fake.push(refusal);
+  llm_extractor oai(openai_options(fake));
+  auto e = failure_of(oai);
+  CHECK(e.kind() == failure_kind::refused);
+  CHECK(std::string(e.what()).find("I can't help with that request.") != std::string::npos);
   CHECK(e.input_tokens == 3);
   CHECK(e.output_tokens == 1);
+
+  fake_llm fake2;
+  fake2.push(anthropic_reply("", 5, 0, "refusal"));
+  llm_extractor ant(anthropic_options(fake2));
+  e = failure_of(ant);
+  CHECK(e.kind() == failure_kind::refused);
+}
+
+TEST_CASE("llm: gzip and deflate answers are decoded; identity is asked for",
+          "[extract_llm][backend]") {
+  fake_llm fake;
+  for (auto [coding, format] :
+       {std::pair{"gzip", compression::gzip}, std::pair{"deflate", compression::zlib},
+        std::pair{"deflate", compression::raw}}) {
+    auto r = openai_reply(kGoodAnswer);
+    r.body = compress(r.body, format);
+    r.headers.emplace_back("content-encoding", coding);
+    fake.push(r);
+  }
+  auto br = openai_reply(kGoodAnswer);
+  br.headers.emplace_back("content-encoding", "br");
+  fake.push(br);
+  auto bomb = openai_reply(kGoodAnswer);  // 64 MiB of spaces after the JSON: over the limit
+  bomb.body = compress(bomb.body + std::string(64u << 20, ' '), compression::gzip);
+  bomb.headers.emplace_back("content-encoding", "gzip");
+  fake.push(bomb);
+  fake.push(openai_reply(kGoodAnswer));
+  llm_extractor ex(openai_options(fake));
+  for (int i = 0; i < 3; ++i) {
+    INFO("answer " << i);
+    check_good_ops(ex.extract(sample_input()));
+  }
+  auto e = failure_of(ex);
+  CHECK(e.kind() == failure_kind::transient);
+  CHECK(std::string(e.what()).find("br") != std::string::npos);
+  e = failure_of(ex);
+  CHECK(e.kind() == failure_kind::transient);
+  CHECK(std::string(e.what()).find("exceeds") != std::string::npos);
+  INFO("after the bomb");
+  check_good_ops(ex.extract(sample_input()));  // the connection is still usable
+  for (const auto& r : fake.requests()) CHECK(r.headers.at("accept-encoding") == "identity");
+  CHECK(fake.connections() == 1);
+}
+
+TEST_CASE("llm: x-should-retry overrides the status", "[extract_llm][backend]") {
+  fake_llm fake;
+  fake.push(error_reply(500, "internal error", {{"x-should-retry", "false"}}));
+  fake.push(error_reply(529, "overloaded", {{"x-should-retry", "false"}}));
+  fake.push(error_reply(400, "try once more", {{"x-should-retry", "true"}}));
+  fake.push(error_reply(503, "busy", {{"x-should-retry", "true"}}));
+  llm_extractor ex(anthropic_options(fake));
+  auto e = failure_of(ex);
+  CHECK(e.kind() == failure_kind::permanent);
+  CHECK(std::string(e.what()).find("x-should-retry: false") != std::string::npos);
+  CHECK(failure_of(ex).kind() == failure_kind::permanent);
+  CHECK(failure_of(ex).kind() == failure_kind::transient);
+  CHECK(failure_of(ex).kind() == failure_kind::transient);
+}
+
+namespace {
+
+const std::string kTruncated = R"({"operations": [{"op": "add", "text": "Has a d)";
+
+std::string add_answer(const std::string& text) {
+  return R"({"operations": [{"op": "add", "text": ")" + text + R"(", "category": "other"}]})";
+}
+
+extraction_input four_messages() {
+  auto in = sample_input();
+  in.messages = {{"m-1", "msg-one", 1000},
+                 {"m-2", "msg-two", 2000},
+                 {"m-3", "msg-three", 3000},
+                 {"m-4", "msg-four", 4000}};
+  return in;
+}
+
+std::int64_t budget_of(const fake_request& r) {
+  return json::parse(r.body).at("max_tokens").as_int64();
+}
+
+}  // namespace
+
+TEST_CASE("llm: a truncated answer is asked again with twice the budget",
+          "[extract_llm][backend][truncation]") {
+  fake_llm fake;
+  fake.push(anthropic_reply(kTruncated, 100, 777, "max_tokens"));
+  fake.push(anthropic_reply(kGoodAnswer, 100, 900));
+  llm_extractor ex(anthropic_options(fake));
+  const auto out = ex.extract(sample_input());
+  check_good_ops(out);
+  CHECK(out.input_tokens == 200);
+  CHECK(out.output_tokens == 1677);
+  const auto reqs = fake.requests();
+  REQUIRE(reqs.size() == 2);
+  CHECK(budget_of(reqs[0]) == 777);
+  CHECK(budget_of(reqs[1]) == 1554);
+}
+
+TEST_CASE("llm: truncated twice, the batch is split in halves and the ops merged",
+          "[extract_llm][backend][truncation]") {
+  fake_llm fake;
+  fake.push(openai_reply(kTruncated, 10, 555, "length"));
+  fake.push(openai_reply(kTruncated, 10, 1110, "length"));
+  fake.push(openai_reply(add_answer("Counts to two"), 6, 20));
+  fake.push(openai_reply(add_answer("Counts to four"), 6, 20));
+  llm_extractor ex(openai_options(fake));
+  const auto out = ex.extract(four_messages());
+  REQUIRE(out.ops.size() == 2);
+  CHECK(out.ops[0].text == "Counts to two");
+  CHECK(out.ops[0].observed_at == 2000);
+  CHECK(out.ops[0].source_ids == std::vector<std::string>{"m-1", "m-2"});
+  CHECK(out.ops[1].text == "Counts to four");
+  CHECK(out.ops[1].observed_at == 4000);
+  CHECK(out.ops[1].source_ids == std::vector<std::string>{"m-3", "m-4"});
+  CHECK(out.input_tokens == 32);
+  CHECK(out.output_tokens == 1705);
+  const auto reqs = fake.requests();
+  REQUIRE(reqs.size() == 4);
+  CHECK(budget_of(reqs[2]) == 1110);
+  // Each half carries its own messages and not the other half's.
+  CHECK(reqs[2].body.find("msg-two") != std::string::npos);
+  CHECK(reqs[2].body.find("msg-three") == std::string::npos);
+  CHECK(reqs[3].body.find("msg-three") != std::string::npos);
+  CHECK(reqs[3].body.find("msg-one") == std::string::npos);
+}
+
+TEST_CASE("llm: still truncated after the split, or one message truncated twice, is truncated",
+          "[extract_llm][backend][truncation]") {
+  fake_llm fake;
+  fake.push(openai_reply(kTruncated, 1, 1, "length"));
+  fake.push(openai_reply(kTruncated, 1, 1, "length"));
+  fake.push(openai_reply(add_answer("Counts to two"), 1, 1));
+  fake.push(openai_reply("", 1, 1, "length"));  // a reasoning model spent the budget thinking
+  llm_extractor ex(openai_options(fake));
+  try {
+    ex.extract(four_messages());
+    FAIL("no failure");
+  } catch (const extraction_failure& e) {
+    CHECK(e.kind() == failure_kind::truncated);
+    CHECK(std::string(e.what()).find("halves") != std::string::npos);
+    CHECK(e.output_tokens == 4);
+  }
+  CHECK(fake.requests().size() == 4);
+
+  fake_llm fake2;
+  fake2.push(anthropic_reply(kTruncated, 1, 1, "max_tokens"));
+  fake2.push(anthropic_reply(kTruncated, 1, 1, "max_tokens"));
+  llm_extractor ex2(anthropic_options(fake2));
+  auto in = sample_input();
+  in.messages.resize(1);
+  try {
+    ex2.extract(in);
+    FAIL("no failure");
+  } catch (const extraction_failure& e) {
+    CHECK(e.kind() == failure_kind::truncated);
+    CHECK(std::string(e.what()).find("one message") != std::string::npos);
+  }
+  CHECK(fake2.requests().size() == 2);
+}
+
+TEST_CASE("llm openai: max_tokens or max_completion_tokens", "[extract_llm][backend]") {
+  CHECK(default_token_limit_field("https://api.openai.com/v1") == "max_completion_tokens");
+  CHECK(default_token_limit_field("HTTPS://API.OpenAI.com:443/v1/") == "max_completion_tokens");
+  CHECK(default_token_limit_field("http://127.0.0.1:11434/v1") == "max_tokens");
+  CHECK(default_token_limit_field("https://api.openai.com.example.net/v1") == "max_tokens");
+  CHECK(default_token_limit_field("https://my-vllm:8000/v1") == "max_tokens");
+
+  fake_llm fake;
+  fake.push(openai_reply(kGoodAnswer));
+  fake.push(openai_reply(kGoodAnswer));
+  auto opts = openai_options(fake);
+  opts.token_limit_field = "max_completion_tokens";
+  llm_extractor modern(opts);
+  check_good_ops(modern.extract(sample_input()));
+  opts.token_limit_field = "auto";  // 127.0.0.1: a local server
+  llm_extractor local(opts);
+  check_good_ops(local.extract(sample_input()));
+  const auto reqs = fake.requests();
+  REQUIRE(reqs.size() == 2);
+  const auto a = json::parse(reqs[0].body).as_object();
+  CHECK(a.at("max_completion_tokens") == 555);
+  CHECK_FALSE(a.contains("max_tokens"));
+  CHECK_FALSE(a.contains("temperature"));
+  const auto b = json::parse(reqs[1].body).as_object();
+  CHECK(b.at("max_tokens") == 555);
+  CHECK_FALSE(b.contains("max_completion_tokens"));
+  CHECK(b.at("temperature") == 0);
+
+  opts.token_limit_field = "max_output_tokens";
+  CHECK_THROWS_AS(llm_extractor(opts), std::invalid_argument);
 }
 
 TEST_CASE("llm: 429 is rate_limited with Retry-After", "[extract_llm][backend]") {

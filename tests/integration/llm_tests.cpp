@@ -143,3 +143,28 @@ TEST_CASE("extract dry run works with an LLM backend") {
   CHECK(line.at("id").as_string() == "a");
   CHECK(line.at("facts").as_array().size() == 2);
 }
+
+TEST_CASE("extract dry run shows a failed record's error and exits 1") {
+  temp_dir dir;
+  fake_llm llm;
+  llm.push(openai_reply("Sorry, I can only answer in prose."));
+  llm.push(openai_reply(ops_answer));
+  auto r = run_command({binary, "extract"}, llm_env(dir, "openai", llm),
+                       R"({"id":"a","user_id":"u","messages":["I have a dog named Max."]})"
+                       "\n"
+                       R"({"id":"b","user_id":"u","messages":["I have a dog named Max."]})"
+                       "\n");
+  CHECK(r.exit_code == 1);
+  std::istringstream lines(r.out);
+  std::string line;
+  REQUIRE(std::getline(lines, line));
+  auto a = json::parse(line);
+  CHECK(a.at("id").as_string() == "a");
+  CHECK(a.at("facts").as_array().empty());
+  CHECK(std::string(a.at("error").as_string().c_str()).find("unparseable") == 0);
+  REQUIRE(std::getline(lines, line));
+  auto b = json::parse(line);
+  CHECK(b.at("facts").as_array().size() == 2);
+  CHECK_FALSE(b.as_object().contains("error"));
+  CHECK(r.err.find("line 1: unparseable: no JSON found") != std::string::npos);
+}
