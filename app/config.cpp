@@ -120,6 +120,9 @@ const std::vector<key_def>& key_defs() {
                 1000000),
       int_field("server.shutdown_grace_ms", {}, &C::server, &C::server_section::shutdown_grace_ms,
                 0, 600000),
+      string_field("server.tls_cert", {"MEMORYD_TLS_CERT"}, &C::server,
+                   &C::server_section::tls_cert),
+      string_field("server.tls_key", {"MEMORYD_TLS_KEY"}, &C::server, &C::server_section::tls_key),
       string_field("storage.conversation_db", {"CONVERSATION_DB_PATH"}, &C::storage,
                    &C::storage_section::conversation_db, non_empty),
       string_field("storage.memory_db", {"MEMORY_DB_PATH"}, &C::storage,
@@ -280,6 +283,14 @@ config load_config(const config_sources& src) {
   if (c.processor.retry_max_ms < c.processor.retry_base_ms)
     throw config_error("processor.retry_max_ms", "must be >= processor.retry_base_ms");
   check_llm_provider(c);
+  // A certificate without its key (or the reverse) cannot serve HTTPS, and silently serving
+  // plain HTTP instead would be worse. The files themselves are read when the server starts.
+  if (c.server.tls_cert.empty() != c.server.tls_key.empty()) {
+    const bool no_key = c.server.tls_key.empty();
+    throw config_error(no_key ? "server.tls_key" : "server.tls_cert",
+                       no_key ? "required with server.tls_cert (env MEMORYD_TLS_KEY)"
+                              : "required with server.tls_key (env MEMORYD_TLS_CERT)");
+  }
   return c;
 }
 

@@ -25,6 +25,9 @@ struct config {
     std::int64_t idle_timeout_ms = 60000;
     std::int64_t max_connections = 1024;
     std::int64_t shutdown_grace_ms = 5000;
+    // HTTPS: PEM certificate (chain) and private key, both or neither; reloaded on SIGHUP.
+    std::string tls_cert;
+    std::string tls_key;
   } server;
   struct storage_section {
     std::string conversation_db = "./data/conversation.db";

@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
@@ -40,8 +41,31 @@ struct server_options {
   std::string twilio_auth_token;
   // The exact public URL Twilio posts to (as configured in the Twilio console, query string
   // included), which is what it signs. Empty: rebuilt as "https://" + Host + target, which is
+  // right when memoryd terminates TLS itself (tls_cert_file) on the name Twilio uses, and
   // wrong behind a proxy or TLS terminator: set it there.
   std::string twilio_webhook_url;
+  // HTTPS (docs/API.md, "TLS"): PEM files of the certificate (chain, leaf first) and of its
+  // private key. Both empty: plain HTTP. Both set: every connection is TLS 1.2 or newer.
+  std::string tls_cert_file;
+  std::string tls_key_file;
+};
+
+// A certificate or key that cannot be used: which of the two files, and why.
+class tls_error : public std::runtime_error {
+ public:
+  enum class file { cert, key };
+  tls_error(file f, const std::string& what) : std::runtime_error(what), file_(f) {}
+  file which() const { return file_; }
+
+ private:
+  file file_;
+};
+
+// What a reload of the certificate did: on success a description of the certificate now
+// served (subject, expiry, SHA-256 fingerprint), otherwise why the old one was kept.
+struct tls_reload_result {
+  bool ok = false;
+  std::string message;
 };
 
 class http_server {
@@ -51,9 +75,15 @@ class http_server {
   http_server(const http_server&) = delete;
   http_server& operator=(const http_server&) = delete;
 
-  // Binds, listens and starts the io threads. Returns the bound port. Throws
+  // Loads the TLS certificate (if configured), binds, listens and starts the io threads.
+  // Returns the bound port. Throws tls_error when the certificate or key cannot be used, and
   // std::runtime_error naming the address when it cannot listen.
   std::uint16_t start();
+
+  // Loads tls_cert_file and tls_key_file again (on SIGHUP). Connections accepted from then on
+  // use the new pair; open ones keep theirs. When the files cannot be used the old pair stays
+  // and the result says why. Without TLS configured it changes nothing and fails. Any thread.
+  tls_reload_result reload_tls();
 
   // Stops accepting, lets requests in flight finish for up to `grace` (responses switch
   // to Connection: close), then closes what is left and joins the io threads.

@@ -16,6 +16,7 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 
 #include <algorithm>
 #include <array>
@@ -25,6 +26,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 
 #include "http/handlers.hpp"
@@ -38,7 +40,12 @@ namespace {
 namespace asio = boost::asio;  // not "net": caf::net exists
 namespace beast = boost::beast;
 namespace http = beast::http;
+namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
+
+// The two kinds of connection: the session is a template over them (see session.hpp).
+using plain_stream = beast::tcp_stream;
+using tls_stream = beast::ssl_stream<beast::tcp_stream>;
 
 // Limits that are not (yet) configuration.
 // A client that stops reading our response must not hold a session forever.
@@ -51,15 +58,23 @@ constexpr std::size_t kLingerBytes = 1024 * 1024;
 // How much one idle keep-alive read asks for; the parser takes it from there.
 constexpr std::size_t kIdleReadBytes = 4096;
 // An over-capacity 503 must be written within this (see kMaxRefusing in server.cpp).
+// For TLS its handshake has the same bound: refusing must stay cheap.
 constexpr std::chrono::seconds kRefuseTimeout{2};
 
 constexpr const char* kServerName = "memoryd";
 
 }  // namespace
 
-// One connection: read a request, route it, write the answer, repeat while keep-alive.
-class session : public std::enable_shared_from_this<session> {
-  beast::tcp_stream stream_;
+// One connection: (TLS: handshake,) read a request, route it, write the answer, repeat while
+// keep-alive. Stream is plain_stream or tls_stream; what differs is behind `if constexpr`.
+template <class Stream>
+class session : public std::enable_shared_from_this<session<Stream>> {
+  static constexpr bool kTls = std::is_same_v<Stream, tls_stream>;
+
+  // TLS only: the context this connection was accepted with. Declared before stream_, which
+  // refers to it; a reload replaces the server's context, never this one.
+  std::shared_ptr<ssl::context> tls_context_;
+  Stream stream_;
   beast::flat_buffer buffer_;
   std::shared_ptr<server_state> state_;
   const bool counted_;  // false for connections refused over max_connections
@@ -77,9 +92,26 @@ class session : public std::enable_shared_from_this<session> {
   std::size_t lingered_ = 0;
   std::array<char, 4096> discard_{};
 
+  using std::enable_shared_from_this<session>::shared_from_this;
+  using std::enable_shared_from_this<session>::weak_from_this;
+
+  static Stream make_stream(tcp::socket socket, ssl::context* ctx) {
+    if constexpr (kTls) {
+      return Stream(std::move(socket), *ctx);
+    } else {
+      (void)ctx;
+      return Stream(std::move(socket));
+    }
+  }
+
+  // The TCP stream under TLS (or the stream itself): deadlines and the socket live there.
+  beast::tcp_stream& tcp_layer() { return beast::get_lowest_layer(stream_); }
+
  public:
-  session(tcp::socket socket, std::shared_ptr<server_state> state, bool counted)
-      : stream_(std::move(socket)),
+  session(tcp::socket socket, std::shared_ptr<ssl::context> tls_context,
+          std::shared_ptr<server_state> state, bool counted)
+      : tls_context_(std::move(tls_context)),
+        stream_(make_stream(std::move(socket), tls_context_.get())),
         state_(std::move(state)),
         counted_(counted),
         reply_timer_(stream_.get_executor()) {
@@ -91,12 +123,38 @@ class session : public std::enable_shared_from_this<session> {
   void run() {
     // Start on the session's strand: the socket was accepted onto it.
     asio::dispatch(stream_.get_executor(), [self = shared_from_this()] {
-      if (!self->counted_) return self->do_refuse();
-      self->do_read_request(false);
+      if constexpr (kTls) return self->do_handshake();
+      self->on_connected();
     });
   }
 
  private:
+  void on_connected() {
+    if (!counted_) return do_refuse();
+    do_read_request(false);
+  }
+
+  //--- TLS: the handshake comes first
+
+  // Bounded like a request (read_timeout): a client that connects and sends nothing, or
+  // trickles its hello, is closed then. A refused connection gets kRefuseTimeout.
+  void do_handshake() {
+    tcp_layer().expires_after(counted_ ? state_->opts.read_timeout
+                                       : std::chrono::milliseconds(kRefuseTimeout));
+    stream_.async_handshake(ssl::stream_base::server,
+                            beast::bind_front_handler(&session::on_handshake, shared_from_this()));
+  }
+
+  void on_handshake(beast::error_code ec) {
+    // Scanners, plain HTTP on the TLS port, old protocol versions, timeouts: nothing to
+    // answer in a protocol the client understands. Debug only: anyone can cause these.
+    if (ec) {
+      log::debug("tls_handshake_failed", {{"error", ec.message()}});
+      return do_close();
+    }
+    on_connected();
+  }
+
   //--- over max_connections: 503 without reading anything
 
   void do_refuse() {
@@ -119,7 +177,7 @@ class session : public std::enable_shared_from_this<session> {
         state_->opts.header_limit, std::numeric_limits<std::uint32_t>::max())));
     parser_->body_limit(state_->opts.body_limit);
     if (keep_alive_wait && buffer_.size() == 0) {
-      stream_.expires_after(state_->opts.idle_timeout);
+      tcp_layer().expires_after(state_->opts.idle_timeout);
       stream_.async_read_some(
           buffer_.prepare(kIdleReadBytes),
           beast::bind_front_handler(&session::on_idle_read, shared_from_this()));
@@ -135,7 +193,7 @@ class session : public std::enable_shared_from_this<session> {
   }
 
   void do_read_header() {
-    stream_.expires_after(state_->opts.read_timeout);
+    tcp_layer().expires_after(state_->opts.read_timeout);
     http::async_read_header(
         stream_, buffer_, *parser_,
         beast::bind_front_handler(&session::on_read_header, shared_from_this()));
@@ -257,7 +315,7 @@ class session : public std::enable_shared_from_this<session> {
     res_.set(http::field::server, kServerName);
     res_.keep_alive(keep_alive && !state_->stopping.load());
     res_.prepare_payload();
-    stream_.expires_after(timeout);
+    tcp_layer().expires_after(timeout);
     http::async_write(stream_, res_,
                       beast::bind_front_handler(&session::on_write, shared_from_this()));
   }
@@ -274,7 +332,7 @@ class session : public std::enable_shared_from_this<session> {
   }
 
   void finish_request() {
-    std::shared_ptr<session> keep;  // destroyed outside the lock
+    std::shared_ptr<void> keep;  // destroyed outside the lock
     {
       std::lock_guard lk(state_->in_flight_mutex);
       auto it = state_->in_flight.find(this);
@@ -288,18 +346,36 @@ class session : public std::enable_shared_from_this<session> {
   //--- closing
 
   // Half-close, then discard whatever the client still sends, until it closes too or a bound
-  // is hit (see kLingerTimeout).
+  // is hit (see kLingerTimeout). TLS sends its close_notify first, within the same bound; the
+  // bytes discarded after it are read below TLS, as nothing in them matters any more.
   void do_linger() {
+    tcp_layer().expires_after(kLingerTimeout);
+    if constexpr (kTls) {
+      stream_.async_shutdown(
+          beast::bind_front_handler(&session::on_tls_shutdown, shared_from_this()));
+    } else {
+      do_half_close();
+    }
+  }
+
+  // Whatever the peer did (its close_notify, a close, more data): ours has been sent unless
+  // the deadline cut it.
+  void on_tls_shutdown(beast::error_code ec) {
+    if (ec == beast::error::timeout) return do_close();
+    do_half_close();
+  }
+
+  void do_half_close() {
     beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    tcp_layer().socket().shutdown(tcp::socket::shutdown_send, ec);
     if (ec) return do_close();
-    stream_.expires_after(kLingerTimeout);
     do_discard();
   }
 
   void do_discard() {
-    stream_.async_read_some(asio::buffer(discard_),
-                            beast::bind_front_handler(&session::on_discard, shared_from_this()));
+    tcp_layer().async_read_some(
+        asio::buffer(discard_),
+        beast::bind_front_handler(&session::on_discard, shared_from_this()));
   }
 
   void on_discard(beast::error_code ec, std::size_t n) {
@@ -310,13 +386,22 @@ class session : public std::enable_shared_from_this<session> {
 
   void do_close() {
     beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
-    stream_.close();
+    tcp_layer().socket().shutdown(tcp::socket::shutdown_both, ec);
+    tcp_layer().close();
   }
 };
 
 void run_session(tcp::socket socket, std::shared_ptr<server_state> state, bool counted) {
-  std::make_shared<session>(std::move(socket), std::move(state), counted)->run();
+  if (!state->tls) {
+    std::make_shared<session<plain_stream>>(std::move(socket), nullptr, std::move(state), counted)
+        ->run();
+    return;
+  }
+  auto ctx = state->tls_context();
+  if (!ctx) return;  // not started: cannot happen once start() has loaded it
+  std::make_shared<session<tls_stream>>(std::move(socket), std::move(ctx), std::move(state),
+                                        counted)
+      ->run();
 }
 
 }  // namespace memoryd

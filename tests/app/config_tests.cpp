@@ -125,6 +125,13 @@ std::map<std::string, std::string> values_of(const config& c) {
   return out;
 }
 
+// server.tls_cert and server.tls_key are only valid together: the other one's key and env.
+std::pair<std::string, std::string> tls_partner(const std::string& key) {
+  if (key == "server.tls_cert") return {"server.tls_key", "MEMORYD_TLS_KEY"};
+  if (key == "server.tls_key") return {"server.tls_cert", "MEMORYD_TLS_CERT"};
+  return {};
+}
+
 }  // namespace
 
 TEST_CASE("defaults are the design's") {
@@ -252,12 +259,42 @@ TEST_CASE("every environment name is read into its own key") {
     auto expected = values_of(config{});
     REQUIRE(expected.at(k.key) != value);
     expected[k.key] = value;
-    CHECK(values_of(load_config(with_env({{k.env, value}}))) == expected);
+    std::map<std::string, std::string> env = {{k.env, value}};
+    // The TLS files come as a pair (see "TLS certificate and key come together").
+    if (const auto partner = tls_partner(k.key); !partner.first.empty()) {
+      env[partner.second] = "set-" + partner.first;
+      expected[partner.first] = "set-" + partner.first;
+    }
+    CHECK(values_of(load_config(with_env(env))) == expected);
     read.push_back(k.env);
   }
   for (const auto& name : original) {
     CAPTURE(name.first);
     CHECK(std::find(read.begin(), read.end(), name.first) != read.end());
+  }
+}
+
+TEST_CASE("TLS certificate and key come together") {
+  auto both = load_config(with_env({{"MEMORYD_TLS_CERT", "/etc/memoryd/cert.pem"},
+                                    {"MEMORYD_TLS_KEY", "/etc/memoryd/key.pem"}}));
+  CHECK(both.server.tls_cert == "/etc/memoryd/cert.pem");
+  CHECK(both.server.tls_key == "/etc/memoryd/key.pem");
+  auto neither = load_config(no_env());
+  CHECK(neither.server.tls_cert.empty());
+  CHECK(neither.server.tls_key.empty());
+  CHECK(error_key(with_env({{"MEMORYD_TLS_CERT", "/etc/memoryd/cert.pem"}})) == "server.tls_key");
+  CHECK(error_key(with_env({{"MEMORYD_TLS_KEY", "/etc/memoryd/key.pem"}})) == "server.tls_cert");
+  // From the file and the flags alike, and an empty value counts as unset.
+  memoryd::testing::temp_dir dir;
+  CHECK(error_key(sources_of(dir, {{source::file, "server.tls_cert", "c.pem"}})) ==
+        "server.tls_key");
+  CHECK(error_key(sources_of(dir, {{source::flag, "server.tls_key", "k.pem"},
+                                   {source::flag, "server.tls_cert", ""}})) == "server.tls_cert");
+  try {
+    load_config(with_env({{"MEMORYD_TLS_CERT", "c.pem"}}));
+    FAIL("loaded");
+  } catch (const memoryd::config_error& e) {
+    CHECK(std::string(e.what()).find("MEMORYD_TLS_KEY") != std::string::npos);
   }
 }
 
