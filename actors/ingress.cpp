@@ -131,6 +131,14 @@ caf::result<status_report> on_status(self_pointer self) {
   return rp;
 }
 
+// The certificate files are read on this actor's own thread (it is detached), never on an io
+// thread or the scheduler.
+caf::result<bool, std::string> on_reload(self_pointer self) {
+  if (!self->state.server) return {false, std::string("the HTTP server has stopped")};
+  auto r = self->state.server->reload_tls();
+  return {r.ok, std::move(r.message)};
+}
+
 void stop_server(self_pointer self) {
   if (auto srv = std::move(self->state.server)) srv->stop(self->state.opts.shutdown_grace);
 }
@@ -159,6 +167,7 @@ ingress_actor::behavior_type ingress(self_pointer self, std::shared_ptr<http_ser
       [=](health_atom) { return on_health(self); },
       [=](ready_atom) { return on_ready(self); },
       [=](stop_atom) { stop_server(self); self->quit(); return true; },
+      [=](reload_atom) { return on_reload(self); },
   };
   // clang-format on
 }

@@ -216,6 +216,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(memoryd, caf::first_custom_type_id)
   CAF_ADD_ATOM(memoryd, memoryd, health_atom, "health")
   CAF_ADD_ATOM(memoryd, memoryd, ready_atom, "ready")
   CAF_ADD_ATOM(memoryd, memoryd, stop_atom, "stop")
+  CAF_ADD_ATOM(memoryd, memoryd, reload_atom, "reload")
 CAF_END_TYPE_ID_BLOCK(memoryd)
 // clang-format on
 
@@ -294,6 +295,9 @@ using ingress_actor = caf::typed_actor<
     caf::replies_to<health_atom>::with<health_report>,  // both databases answer
     caf::replies_to<ready_atom>::with<health_report>,   // ... and the processor runs
     // Stop accepting, answer what is in flight, close the listener, quit.
-    caf::replies_to<stop_atom>::with<bool>>;
+    caf::replies_to<stop_atom>::with<bool>,
+    // Load the TLS certificate and key again (SIGHUP): ok, and the certificate now served or
+    // why the old one was kept (docs/ARCHITECTURE.md, "TLS").
+    caf::replies_to<reload_atom>::with<bool, std::string>>;
 
 }  // namespace memoryd

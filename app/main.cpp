@@ -146,14 +146,44 @@ struct caf_config : caf::actor_system_config {
   }
 };
 
-// SIGINT/SIGTERM are blocked in every thread and taken here by sigwait, so no handler runs
-// in the middle of an actor or an io thread.
-sigset_t shutdown_signals() {
+// SIGINT/SIGTERM (shut down) and SIGHUP (reload) are blocked in every thread and taken here by
+// sigwait, so no handler runs in the middle of an actor or an io thread.
+sigset_t service_signals() {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
   return set;
+}
+
+// SIGHUP: what can change without a restart is reloaded; today that is the TLS certificate
+// and key (read by the ingress, which owns the HTTP server: docs/ARCHITECTURE.md, "TLS"). A
+// failed reload keeps what is served and the service running.
+void reload(caf::actor_system& sys, const pipeline& p, const config& cfg) {
+  if (cfg.server.tls_cert.empty()) {
+    log::info("reload_skipped",
+              {{"reason", "nothing reloadable is configured (server.tls_cert, server.tls_key)"}});
+    return;
+  }
+  caf::scoped_actor self{sys};
+  // Reading two small files; the bound only keeps a wedged ingress from wedging signals too.
+  self->request(p.ingress, std::chrono::seconds(10), reload_atom_v)
+      .receive(
+          [&](bool ok, std::string& message) {
+            if (ok) {
+              log::info("tls_reloaded", {{"cert", cfg.server.tls_cert},
+                                         {"key", cfg.server.tls_key},
+                                         {"certificate", message}});
+            } else {
+              log::error("tls_reload_failed",
+                         {{"error", message}, {"kept", "the certificate served before"}});
+            }
+          },
+          [&](caf::error& e) {
+            log::error("tls_reload_failed",
+                       {{"error", sys.render(e)}, {"kept", "the certificate served before"}});
+          });
 }
 
 int serve(const config& cfg) {
@@ -163,22 +193,32 @@ int serve(const config& cfg) {
     std::cerr << "memoryd: config error: " << e.what() << "\n";
     return exit_usage;
   }
-  auto signals = shutdown_signals();
+  auto signals = service_signals();
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);  // before any thread starts
   caf_config caf_cfg;
   caf::actor_system sys{caf_cfg};
   pipeline p;
   try {
     p = start_pipeline(sys, cfg, pipeline_mode::serve);
+  } catch (const config_error& e) {  // e.g. a certificate that cannot be used
+    log::error("startup_failed", {{"error", e.what()}});
+    std::cerr << "memoryd: config error: " << e.what() << "\n";
+    return exit_usage;
   } catch (const std::exception& e) {
     log::error("startup_failed", {{"error", e.what()}});
     std::cerr << "memoryd: " << e.what() << "\n";
     return exit_failure;
   }
-  log::info("server_started",
-            {{"listen", cfg.listen_host()}, {"port", p.port}, {"version", MEMORYD_VERSION}});
+  log::info("server_started", {{"listen", cfg.listen_host()},
+                               {"port", p.port},
+                               {"tls", !cfg.server.tls_cert.empty()},
+                               {"version", MEMORYD_VERSION}});
   int sig = 0;
-  sigwait(&signals, &sig);
+  for (;;) {
+    sigwait(&signals, &sig);
+    if (sig != SIGHUP) break;
+    reload(sys, p, cfg);
+  }
   log::info("shutdown_requested", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
   stop_pipeline(sys, p, std::chrono::milliseconds(cfg.server.shutdown_grace_ms));
   log::info("server_stopped");

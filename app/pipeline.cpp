@@ -77,6 +77,8 @@ pipeline start_pipeline(caf::actor_system& sys, const config& cfg, pipeline_mode
   io.http.metrics_need_token = !is_loopback_host(cfg.listen_host()) && !cfg.server.metrics_public;
   io.http.twilio_auth_token = cfg.twilio.auth_token;
   io.http.twilio_webhook_url = cfg.twilio.webhook_url;
+  io.http.tls_cert_file = cfg.server.tls_cert;
+  io.http.tls_key_file = cfg.server.tls_key;
   io.cycle_timeout = std::chrono::milliseconds(cfg.processor.lease_ms) * 2;
   io.shutdown_grace = std::chrono::milliseconds(cfg.server.shutdown_grace_ms);
   // A backstop behind the pipeline's own deadlines (request_timeout, the ingress queue's).
@@ -86,6 +88,11 @@ pipeline start_pipeline(caf::actor_system& sys, const config& cfg, pipeline_mode
                            spawn_mode::detached);
     p.ingress = h.actor;
     p.port = h.port;
+  } catch (const tls_error& e) {
+    // A certificate or key that cannot be used is a configuration error, named by its key.
+    stop_pipeline(sys, p, std::chrono::milliseconds(1000));
+    throw config_error(e.which() == tls_error::file::cert ? "server.tls_cert" : "server.tls_key",
+                       e.what());
   } catch (...) {
     stop_pipeline(sys, p, std::chrono::milliseconds(1000));
     throw;

@@ -29,7 +29,8 @@ std::shared_ptr<extractor_backend> make_extractor_backend(const config& cfg);
 
 // Opens both databases (creating their directories), spawns the actors and, when serving,
 // starts the HTTP listener and (if processor.enabled) the ticker. Throws std::runtime_error
-// with a message for the user when a database cannot be opened or the port cannot be bound.
+// with a message for the user when a database cannot be opened or the port cannot be bound,
+// and config_error naming server.tls_cert or server.tls_key when TLS cannot be set up.
 pipeline start_pipeline(caf::actor_system& sys, const config& cfg, pipeline_mode mode);
 
 // Shutdown order: stop accepting and answer requests in flight; stop ticking; let the

@@ -5,6 +5,12 @@
 #include "actors/ingress.hpp"
 #include "actors/ingress_queue.hpp"
 #include "actors/request_error.hpp"
+#include "tests/support/temp_dir.hpp"
+#include "tests/support/test_certificate.hpp"
+
+#include <filesystem>
+#include <fstream>
+#include <tuple>
 
 namespace memoryd::testing {
 namespace {
@@ -12,9 +18,14 @@ namespace {
 struct ingress_fixture : pipeline_fixture {
   ingress_actor ingress;
 
-  void start() {
+  // With a certificate the listener serves TLS (the reload tests).
+  void start(const test_certificate* tls = nullptr) {
     with_backend(std::make_shared<rule_extractor>(), 1);
     ingress_options o;
+    if (tls) {
+      o.http.tls_cert_file = tls->cert_file;
+      o.http.tls_key_file = tls->key_file;
+    }
     o.http.address = "127.0.0.1";
     o.http.port = 0;  // any free port: nothing connects, the tests message the actor
     o.http.threads = 1;
@@ -24,6 +35,20 @@ struct ingress_fixture : pipeline_fixture {
                       o, spawn_mode::scheduled);
     ingress = keep(h.actor);
     CHECK(h.port != 0);
+  }
+
+  // reload_atom's answer: ok, and the certificate or the reason.
+  std::pair<bool, std::string> reload() {
+    self->send(ingress, reload_atom_v);
+    sched.run();
+    std::pair<bool, std::string> res;
+    self->receive(
+        [&](bool ok, std::string& message) {
+          res = {ok, std::move(message)};
+        },
+        [&](caf::error& e) { FAIL(sys.render(e)); },
+        caf::after(std::chrono::seconds(0)) >> [] { FAIL("no reply"); });
+    return res;
   }
 };
 
@@ -93,4 +118,30 @@ TEST_CASE_METHOD(ingress_fixture, "facts with history and the explicit remember 
 }
 
 }  // namespace
+
+TEST_CASE_METHOD(ingress_fixture, "reload loads the TLS files again, or says why it did not") {
+  temp_dir dir;
+  auto cert = make_test_certificate(dir, "server");
+  start(&cert);
+  auto renewed = make_test_certificate(dir, "renewed");
+  std::filesystem::copy_file(renewed.cert_file, cert.cert_file,
+                             std::filesystem::copy_options::overwrite_existing);
+  std::filesystem::copy_file(renewed.key_file, cert.key_file,
+                             std::filesystem::copy_options::overwrite_existing);
+  auto [ok, message] = reload();
+  CHECK(ok);
+  CHECK(message.find("CN=localhost") != std::string::npos);
+  std::ofstream(cert.key_file, std::ios::trunc) << "not a key\n";
+  std::tie(ok, message) = reload();
+  CHECK_FALSE(ok);
+  CHECK(message.find(cert.key_file) != std::string::npos);
+}
+
+TEST_CASE_METHOD(ingress_fixture, "reload without TLS configured changes nothing") {
+  start();
+  auto [ok, message] = reload();
+  CHECK_FALSE(ok);
+  CHECK(message == "TLS is not configured");
+}
+
 }  // namespace memoryd::testing
