@@ -164,6 +164,8 @@ const std::vector<key_def>& key_defs() {
       int_field("llm.max_tokens", {"LLM_MAX_TOKENS"}, &C::llm, &C::llm_section::max_tokens, 1,
                 1000000),
       string_field("llm.ca_file", {"LLM_CA_FILE"}, &C::llm, &C::llm_section::ca_file),
+      bool_field("llm.structured_output", {"LLM_STRUCTURED_OUTPUT"}, &C::llm,
+                 &C::llm_section::structured_output),
       string_field("anthropic.api_key", {"ANTHROPIC_API_KEY"}, &C::anthropic,
                    &C::provider_section::api_key),
       string_field("anthropic.model", {"ANTHROPIC_MODEL"}, &C::anthropic,

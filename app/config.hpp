@@ -54,6 +54,9 @@ struct config {
     std::int64_t timeout_ms = 60000;
     std::int64_t max_tokens = 1024;
     std::string ca_file;  // PEM bundle to verify the LLM's certificate; empty: system store
+    // Schema-constrained answers (json_schema / a forced tool), falling back to plain JSON
+    // mode when the server rejects the schema (llm_backend.hpp).
+    bool structured_output = true;
   } llm;
   struct provider_section {
     std::string api_key, model, base_url;

@@ -28,6 +28,7 @@ std::shared_ptr<extractor_backend> make_extractor_backend(const config& cfg) {
   o.token_limit_field = p.max_tokens_field;
   o.timeout = std::chrono::milliseconds(cfg.llm.timeout_ms);
   o.ca_file = cfg.llm.ca_file;
+  o.structured_output = cfg.llm.structured_output;
   try {
     return std::make_shared<llm_extractor>(o);
   } catch (const std::exception& e) {

@@ -9,9 +9,13 @@
 #include <cmath>
 #include <cstdlib>
 #include <ctime>
+#include <map>
+#include <mutex>
 #include <optional>
 
 #include "core/clock.hpp"
+#include "core/log.hpp"
+#include "domain/fact.hpp"
 #include "extract/https_client.hpp"
 #include "extract/llm_answer.hpp"
 #include "extract/prompt.hpp"
@@ -26,6 +30,67 @@ constexpr const char* kAnthropicVersion = "2023-06-01";
 constexpr std::size_t kMaxQuotedError = 300;
 // A Retry-After beyond this is clamped (the actor has its own maximum backoff too).
 constexpr millis kMaxRetryAfterMs = 24LL * 3600 * 1000;
+// Names in the constrained requests (OpenAI: ^[a-zA-Z0-9_-]{1,64}$).
+constexpr const char* kSchemaName = "memory_operations";
+constexpr const char* kToolName = "record_memory_operations";
+
+// What this process knows about a server's (base URL + model) handling of the schema.
+// Shared by the extractors of the pool so that one rejection costs one extra request, not
+// one per extractor; a mutex because the extractors run on their own threads.
+enum class schema_support { unknown, accepted, rejected };
+struct schema_registry {
+  std::mutex mu;
+  std::map<std::string, schema_support> by_server;
+};
+schema_registry& schema_support_registry() {
+  static schema_registry r;
+  return r;
+}
+schema_support support_of(const std::string& server) {
+  auto& r = schema_support_registry();
+  std::lock_guard lock(r.mu);
+  auto it = r.by_server.find(server);
+  return it == r.by_server.end() ? schema_support::unknown : it->second;
+}
+// Returns true when this call changed the state (the first to see a rejection logs it).
+bool set_support(const std::string& server, schema_support s) {
+  auto& r = schema_support_registry();
+  std::lock_guard lock(r.mu);
+  auto& cur = r.by_server[server];
+  if (cur == s) return false;
+  cur = s;
+  return true;
+}
+
+json::object nullable(json::object schema) {
+  return json::object{{"anyOf", json::array{std::move(schema), json::object{{"type", "null"}}}}};
+}
+
+json::value make_operations_schema() {
+  json::array categories;
+  for (const char* c : fact_category::all) categories.emplace_back(c);
+  json::object op{
+      {"type", "object"},
+      {"properties",
+       json::object{
+           {"op",
+            json::object{{"type", "string"}, {"enum", json::array{"add", "update", "delete"}}}},
+           {"id", nullable(json::object{
+                      {"type", "string"},
+                      {"description", "update / delete: the id of an existing fact; add: null"}})},
+           {"text", nullable(json::object{
+                        {"type", "string"},
+                        {"description", "add / update: the fact, third person; delete: null"}})},
+           {"category",
+            nullable(json::object{{"type", "string"}, {"enum", std::move(categories)}})}}},
+      {"required", json::array{"op", "id", "text", "category"}},
+      {"additionalProperties", false}};
+  return json::object{
+      {"type", "object"},
+      {"properties", json::object{{"operations", json::object{{"type", "array"}, {"items", op}}}}},
+      {"required", json::array{"operations"}},
+      {"additionalProperties", false}};
+}
 
 std::string trim(const std::string& s) {
   std::size_t b = 0, e = s.size();
@@ -128,6 +193,17 @@ millis parse_retry_after(const std::string& value, millis now) {
   return std::clamp<millis>(at - now, 0, kMaxRetryAfterMs);
 }
 
+const json::value& operations_schema() {
+  static const json::value schema = make_operations_schema();
+  return schema;
+}
+
+void reset_structured_output_fallbacks() {
+  auto& r = schema_support_registry();
+  std::lock_guard lock(r.mu);
+  r.by_server.clear();
+}
+
 std::string default_token_limit_field(const std::string& base_url) {
   std::string host = base_url;
   if (auto scheme = host.find("://"); scheme != std::string::npos) host.erase(0, scheme + 3);
@@ -168,6 +244,16 @@ std::string llm_extractor::version() const {
 
 std::int64_t llm_extractor::connections_opened() const { return client_->connections_opened(); }
 
+namespace {
+std::string server_key(const llm_options& o, const std::string& url) {
+  return o.provider + " " + url + " " + o.model;
+}
+}  // namespace
+
+bool llm_extractor::uses_structured_output() const {
+  return opts_.structured_output && support_of(server_key(opts_, url_)) != schema_support::rejected;
+}
+
 // One call's answer, understood as far as it goes. Transport errors, non-2xx statuses and
 // 2xx bodies that are no API answer at all throw extraction_failure instead.
 struct llm_extractor::call_result {
@@ -177,8 +263,40 @@ struct llm_extractor::call_result {
   bool truncated = false;  // stopped at the token budget before the JSON was complete
 };
 
+// A 400 or 422 to a constrained request: maybe the schema, maybe anything else in the
+// request. Asking again without the schema tells which; only an answer to that one (any
+// 2xx) proves the schema was the problem. Failures of the plain request are its own.
 llm_extractor::call_result llm_extractor::call(const extraction_input& in, std::int64_t budget) {
+  const std::string server = server_key(opts_, url_);
+  const schema_support support = support_of(server);
+  if (!opts_.structured_output || support == schema_support::rejected)
+    return call_as(in, budget, false);
+  try {
+    call_result r = call_as(in, budget, true);
+    set_support(server, schema_support::accepted);
+    return r;
+  } catch (const extraction_failure& schema_failure) {
+    if (support == schema_support::accepted || schema_failure.kind() != failure_kind::permanent ||
+        (last_status_ != 400 && last_status_ != 422))
+      throw;
+    const int rejected_status = last_status_;
+    call_result r = call_as(in, budget, false);
+    if (set_support(server, schema_support::rejected)) {
+      log::warn("structured_output_rejected",
+                {{"provider", opts_.provider},
+                 {"model", opts_.model},
+                 {"status", static_cast<std::int64_t>(rejected_status)},
+                 {"error", std::string(schema_failure.what())},
+                 {"now", "plain JSON mode for this process"}});
+    }
+    return r;
+  }
+}
+
+llm_extractor::call_result llm_extractor::call_as(const extraction_input& in, std::int64_t budget,
+                                                  bool structured) {
   const bool anthropic = opts_.provider == "anthropic";
+  last_status_ = 0;
   const llm_prompt prompt = build_prompt(in);
 
   json::object body;
@@ -188,6 +306,15 @@ llm_extractor::call_result llm_extractor::call(const extraction_input& in, std::
   if (anthropic) {
     body["system"] = prompt.system;
     body["messages"] = json::array{json::object{{"role", "user"}, {"content", prompt.user}}};
+    if (structured) {
+      body["tools"] = json::array{json::object{
+          {"name", kToolName},
+          {"description",
+           "Records the operations that bring the user's facts up to date (an empty list "
+           "when the messages hold no new facts)."},
+          {"input_schema", operations_schema()}}};
+      body["tool_choice"] = json::object{{"type", "tool"}, {"name", kToolName}};
+    }
     if (!opts_.api_key.empty()) headers.emplace_back("x-api-key", opts_.api_key);
     headers.emplace_back("anthropic-version", kAnthropicVersion);
   } else {
@@ -196,7 +323,14 @@ llm_extractor::call_result llm_extractor::call(const extraction_input& in, std::
     // Deterministic answers where the server allows it: OpenAI's reasoning models (which
     // take max_completion_tokens) refuse any temperature but the default.
     if (token_field_ == "max_tokens") body["temperature"] = 0;
-    body["response_format"] = json::object{{"type", "json_object"}};
+    if (structured) {
+      body["response_format"] = json::object{
+          {"type", "json_schema"},
+          {"json_schema",
+           json::object{{"name", kSchemaName}, {"strict", true}, {"schema", operations_schema()}}}};
+    } else {
+      body["response_format"] = json::object{{"type", "json_object"}};
+    }
     if (!opts_.api_key.empty()) headers.emplace_back("authorization", "Bearer " + opts_.api_key);
   }
   headers.emplace_back("content-type", "application/json");
@@ -216,6 +350,7 @@ llm_extractor::call_result llm_extractor::call(const extraction_input& in, std::
   }
 
   const int status = reply.status;
+  last_status_ = status;
   // The official SDKs obey the server's x-should-retry over their own status rules.
   std::string should_retry;
   if (auto it = reply.headers.find("x-should-retry"); it != reply.headers.end())
@@ -257,6 +392,7 @@ llm_extractor::call_result llm_extractor::call(const extraction_input& in, std::
   std::string text;
   std::string stop;
   bool have_text = false;
+  bool from_tool = false;  // the answer is a tool_use block's input
   const auto* usage = at_key(root, "usage");
   if (anthropic) {
     r.out.input_tokens = as_int(at_key(usage, "input_tokens")) +
@@ -265,8 +401,17 @@ llm_extractor::call_result llm_extractor::call(const extraction_input& in, std::
     r.out.output_tokens = as_int(at_key(usage, "output_tokens"));
     stop = as_string(at_key(root, "stop_reason"));
     if (const auto* content = at_key(root, "content"); content && content->is_array()) {
+      // The forced tool's input is the answer; text blocks are read only without one (a
+      // server or proxy that ignored the tools).
+      bool& have_tool = from_tool;
       for (const auto& block : content->get_array()) {
-        if (as_string(at_key(&block, "type")) == "text") {
+        const std::string type = as_string(at_key(&block, "type"));
+        if (type == "tool_use" && as_string(at_key(&block, "name")) == kToolName) {
+          if (const auto* input = at_key(&block, "input")) {
+            text = json::serialize(*input);
+            have_text = have_tool = true;
+          }
+        } else if (type == "text" && !have_tool) {
           text += as_string(at_key(&block, "text"));
           have_text = true;
         }
@@ -293,6 +438,14 @@ llm_extractor::call_result llm_extractor::call(const extraction_input& in, std::
   if (!r.refusal.empty()) return r;
   const bool at_limit =
       stop == "max_tokens" || stop == "length" || stop == "model_context_window_exceeded";
+  // A tool input cut off at the budget is still returned as an object, maybe with fewer
+  // operations than the model meant: never trusted. (Cut-off text is incomplete JSON.)
+  if (from_tool && at_limit) {
+    r.truncated = true;
+    r.error =
+        "answer truncated at " + std::to_string(budget) + " tokens (stop reason " + stop + ")";
+    return r;
+  }
   if (!have_text) {
     r.error = who + ": the response has no text content" +
               (stop.empty() ? std::string() : " (stop reason " + stop + ")");

@@ -7,6 +7,8 @@
 #include <memory>
 #include <string>
 
+#include <boost/json/fwd.hpp>
+
 #include "extract/extractor.hpp"
 
 namespace memoryd {
@@ -25,6 +27,10 @@ struct llm_options {
   // OpenAI-compatible: the request field carrying max_tokens: "max_tokens",
   // "max_completion_tokens", or "auto" / empty: default_token_limit_field(base_url).
   std::string token_limit_field = "auto";
+  // Constrained output (llm.structured_output): OpenAI-compatible servers get
+  // response_format json_schema (strict) for the operations, Anthropic a single tool whose
+  // input_schema is that schema, forced by tool_choice. false: plain JSON mode.
+  bool structured_output = true;
   std::chrono::milliseconds timeout{60000};  // LLM_TIMEOUT_MS: whole request
   std::string ca_file;                       // empty: the system CA store
 };
@@ -58,11 +64,22 @@ struct llm_options {
 // usage. Counted for every 2xx answer, understood or not, summed over the calls of one
 // extraction.
 //
-// OpenAI-compatible requests always ask for response_format {"type": "json_object"}; servers
-// that reject it answer 400 (permanent) — all of OpenAI, vLLM, llama.cpp's server and Ollama
-// accept it. The token limit is sent as `token_limit_field` (OpenAI deprecated "max_tokens"
-// for "max_completion_tokens", which its o-series and gpt-5 models require; local servers
-// read only "max_tokens").
+// Output format. With structured_output, OpenAI-compatible requests carry response_format
+// {"type": "json_schema", "json_schema": {"name": "memory_operations", "strict": true,
+// "schema": operations_schema()}} (OpenAI, vLLM and llama.cpp's server decode within the
+// schema), Anthropic requests a tool "record_memory_operations" with that input_schema and
+// tool_choice {"type": "tool"} forcing it; the tool_use block's input is the answer. When a
+// server answers 400 or 422 to such a request and the same request in plain JSON mode is
+// accepted, the schema was the problem: every extractor of the process (same base URL and
+// model) uses plain JSON mode from then on, logged once as structured_output_rejected. A
+// schema request that got a 2xx once is never second-guessed on a later 400. Plain JSON mode
+// (structured_output false, or after the fallback): OpenAI-compatible requests ask for
+// response_format {"type": "json_object"}, Anthropic requests have no tools; the answer is
+// found in the text (parse_llm_answer). Answers are read the same way in both modes, so a
+// server that ignores the schema still works.
+// The token limit is sent as `token_limit_field` (OpenAI deprecated "max_tokens" for
+// "max_completion_tokens", which its o-series and gpt-5 models require; local servers read
+// only "max_tokens").
 //
 // Keeps one connection alive; not thread-safe: one llm_extractor per extractor actor.
 class llm_extractor : public extractor_backend {
@@ -79,16 +96,28 @@ class llm_extractor : public extractor_backend {
 
   // TCP connections opened so far (connection reuse shows here).
   std::int64_t connections_opened() const;
+  // Whether the next request asks for schema-constrained output (false after a fallback).
+  bool uses_structured_output() const;
 
  private:
   struct call_result;
   call_result call(const extraction_input& in, std::int64_t budget);
+  call_result call_as(const extraction_input& in, std::int64_t budget, bool structured);
 
   llm_options opts_;
   std::string url_;
   std::string token_field_;  // the resolved token_limit_field
   std::unique_ptr<https_client> client_;
+  int last_status_ = 0;  // HTTP status of the last call_as (0: no answer)
 };
+
+// The JSON Schema of an answer: {"operations": [{"op", "id", "text", "category"}]}, in the
+// subset OpenAI's strict mode accepts (every property required, optional ones nullable,
+// additionalProperties false), which Anthropic's input_schema and llama.cpp accept too.
+const boost::json::value& operations_schema();
+
+// Forgets every structured-output fallback of this process (tests).
+void reset_structured_output_fallbacks();
 
 // "max_completion_tokens" for api.openai.com (any scheme, port or path), "max_tokens" for
 // every other server (vLLM, llama.cpp, Ollama, proxies).

@@ -239,6 +239,7 @@ TEST_CASE("every environment name is read into its own key") {
                                                     {"server.api_tokens", "read:tok-1234"},
                                                     {"server.metrics_public", "true"},
                                                     {"twilio.allow_unsigned", "true"},
+                                                    {"llm.structured_output", "false"},
                                                     {"extractor.backend", "openai"},
                                                     {"log.level", "debug"},
                                                     {"anthropic.base_url", "http://anthropic.test"},

@@ -3,10 +3,12 @@
 #include <catch2/catch.hpp>
 
 #include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
 #include <chrono>
 #include <ctime>
+#include <set>
 #include <string>
 
 #include "extract/https_client.hpp"
@@ -131,6 +133,13 @@ TEST_CASE("llm anthropic: request as the SDK sends it with ops and tokens from t
   REQUIRE(messages.size() == 1);
   CHECK(messages[0].at("role") == "user");
   CHECK(messages[0].at("content") == prompt.user.c_str());
+  // Constrained output: one tool with the operations' schema, forced.
+  const auto& tools = body.at("tools").as_array();
+  REQUIRE(tools.size() == 1);
+  CHECK(tools[0].at("name") == "record_memory_operations");
+  CHECK(tools[0].at("input_schema") == operations_schema());
+  CHECK(body.at("tool_choice") ==
+        json::parse(R"({"type": "tool", "name": "record_memory_operations"})"));
 }
 
 TEST_CASE("llm openai: request as the SDK sends it with ops and tokens from the answer",
@@ -160,7 +169,11 @@ TEST_CASE("llm openai: request as the SDK sends it with ops and tokens from the 
   CHECK(body.at("model") == "gpt-test");
   CHECK(body.at("max_tokens") == 555);
   CHECK(body.at("temperature") == 0);
-  CHECK(body.at("response_format").at("type") == "json_object");
+  const auto& format = body.at("response_format");
+  CHECK(format.at("type") == "json_schema");
+  CHECK(format.at("json_schema").at("name") == "memory_operations");
+  CHECK(format.at("json_schema").at("strict") == true);
+  CHECK(format.at("json_schema").at("schema") == operations_schema());
   const auto& messages = body.at("messages").as_array();
   REQUIRE(messages.size() == 2);
   CHECK(messages[0].at("role") == "system");
@@ -513,7 +526,10 @@ TEST_CASE("llm: 400 401 403 404 and 422 are permanent without the key", "[extrac
   for (int status : {400, 401, 403, 404, 422}) {
     fake.push(error_reply(status, "Incorrect API key provided: sk-openai-secret-key-456"));
   }
-  llm_extractor ex(openai_options(fake));
+  // Plain JSON mode: with the schema, a 400 / 422 is asked again without it (tested below).
+  auto opts = openai_options(fake);
+  opts.structured_output = false;
+  llm_extractor ex(opts);
   for (int status : {400, 401, 403, 404, 422}) {
     CAPTURE(status);
     const auto e = failure_of(ex);
@@ -685,4 +701,194 @@ TEST_CASE("llm: options and inputs that need no request", "[extract_llm][backend
   const auto out = ex.extract(empty);
   CHECK(out.ops.empty());
   CHECK(fake.requests().empty());
+}
+
+// ---- constrained output -------------------------------------------------------------------
+
+namespace {
+
+// OpenAI's strict mode: every object lists all its properties in "required" and has
+// "additionalProperties": false; optional values are unions with null. Returns the paths
+// that break a rule.
+void strict_violations(const json::value& schema, const std::string& path,
+                       std::vector<std::string>& out) {
+  if (!schema.is_object()) return;
+  const auto& o = schema.as_object();
+  if (o.contains("type") && o.at("type") == "object") {
+    if (!o.contains("additionalProperties") || o.at("additionalProperties") != false)
+      out.push_back(path + ": additionalProperties is not false");
+    const auto& props = o.at("properties").as_object();
+    std::set<std::string> required;
+    if (const auto* r = o.if_contains("required"))
+      for (const auto& name : r->as_array()) required.insert(name.as_string().c_str());
+    for (const auto& [name, sub] : props) {
+      if (!required.count(std::string(name)))
+        out.push_back(path + "." + std::string(name) + ": not required");
+      strict_violations(sub, path + "." + std::string(name), out);
+    }
+  }
+  if (const auto* items = o.if_contains("items")) strict_violations(*items, path + "[]", out);
+  if (const auto* any = o.if_contains("anyOf"))
+    for (const auto& alt : any->as_array()) strict_violations(alt, path + "|", out);
+}
+
+}  // namespace
+
+TEST_CASE("llm: the operations schema is what strict mode accepts", "[extract_llm][schema]") {
+  std::vector<std::string> violations;
+  strict_violations(operations_schema(), "$", violations);
+  CHECK(violations.empty());
+  for (const auto& v : violations) UNSCOPED_INFO(v);
+  // The rule is a real one: a schema with an optional property breaks it.
+  json::value loose = operations_schema();
+  loose.as_object()["properties"].as_object()["note"] = json::object{{"type", "string"}};
+  loose.as_object()["additionalProperties"] = true;
+  violations.clear();
+  strict_violations(loose, "$", violations);
+  CHECK(violations.size() == 2);
+  // Every category is allowed, and only the three ops.
+  const auto& op = operations_schema().at("properties").at("operations").at("items");
+  CHECK(op.at("properties").at("op").at("enum") == json::parse(R"(["add","update","delete"])"));
+  const auto& cats = op.at("properties").at("category").at("anyOf").at(0).at("enum").as_array();
+  CHECK(cats.size() == std::size(fact_category::all));
+}
+
+TEST_CASE("llm: schema-conforming answers with nulls are understood", "[extract_llm][schema]") {
+  // What strict decoding produces: every field present, the unused ones null.
+  const std::string strict_answer =
+      R"({"operations": [{"op": "update", "id": "f-1", "text": "Lives in Boston", "category": null},)"
+      R"( {"op": "add", "id": null, "text": "Has a dog named Max", "category": "relationships"}]})";
+  reset_structured_output_fallbacks();
+  fake_llm fake;
+  fake.push(openai_reply(strict_answer));
+  fake.push(anthropic_tool_reply(strict_answer));
+  llm_extractor oa(openai_options(fake));
+  check_good_ops(oa.extract(sample_input()));
+  llm_extractor an(anthropic_options(fake));
+  const auto out = an.extract(sample_input());
+  check_good_ops(out);
+  CHECK(out.ops[0].category.empty());  // an update without a category keeps the old one
+}
+
+TEST_CASE("llm anthropic: the forced tool's input is the answer, text blocks are ignored",
+          "[extract_llm][schema]") {
+  reset_structured_output_fallbacks();
+  fake_llm fake;
+  auto reply = anthropic_tool_reply(kGoodAnswer);
+  // A preamble text block next to the tool call (models add one) is not the answer.
+  auto body = json::parse(reply.body);
+  body.at("content").as_array().insert(
+      body.at("content").as_array().begin(),
+      json::object{{"type", "text"}, {"text", R"({"operations": []})"}});
+  reply.body = json::serialize(body);
+  fake.push(reply);
+  fake.push(anthropic_tool_reply(kGoodAnswer, "some_other_tool"));
+  llm_extractor ex(anthropic_options(fake));
+  check_good_ops(ex.extract(sample_input()));
+  // A call of another tool is no answer.
+  auto e = unparseable_failure(ex);
+  CHECK(std::string(e.what()).find("no text content") != std::string::npos);
+}
+
+TEST_CASE("llm anthropic: a tool input cut at max_tokens is truncated even when it parses",
+          "[extract_llm][schema][truncation]") {
+  reset_structured_output_fallbacks();
+  fake_llm fake;
+  fake.push(
+      anthropic_tool_reply(R"({"operations": []})", "record_memory_operations", "max_tokens"));
+  fake.push(anthropic_tool_reply(kGoodAnswer));
+  llm_extractor ex(anthropic_options(fake));
+  check_good_ops(ex.extract(sample_input()));
+  const auto reqs = fake.requests();
+  REQUIRE(reqs.size() == 2);
+  CHECK(budget_of(reqs[1]) == 2 * budget_of(reqs[0]));
+}
+
+TEST_CASE("llm: structured_output false sends plain JSON mode", "[extract_llm][schema]") {
+  reset_structured_output_fallbacks();
+  fake_llm fake;
+  fake.push(openai_reply(kGoodAnswer));
+  fake.push(anthropic_reply(kGoodAnswer));
+  auto oo = openai_options(fake);
+  oo.structured_output = false;
+  llm_extractor oa(oo);
+  CHECK_FALSE(oa.uses_structured_output());
+  check_good_ops(oa.extract(sample_input()));
+  auto ao = anthropic_options(fake);
+  ao.structured_output = false;
+  llm_extractor an(ao);
+  check_good_ops(an.extract(sample_input()));
+  const auto reqs = fake.requests();
+  REQUIRE(reqs.size() == 2);
+  CHECK(json::parse(reqs[0].body).at("response_format").at("type") == "json_object");
+  CHECK_FALSE(json::parse(reqs[1].body).as_object().contains("tools"));
+  CHECK_FALSE(json::parse(reqs[1].body).as_object().contains("tool_choice"));
+}
+
+TEST_CASE("llm: a server that rejects the schema gets plain JSON mode, once per process",
+          "[extract_llm][schema]") {
+  reset_structured_output_fallbacks();
+  const bool anthropic = GENERATE(false, true);
+  CAPTURE(anthropic);
+  fake_llm fake;
+  fake.push(error_reply(400, anthropic ? "tools: Input tag 'tool' found using 'type' does not match"
+                                       : "Invalid schema for response_format 'memory_operations'"));
+  fake.push(anthropic ? anthropic_reply(kGoodAnswer) : openai_reply(kGoodAnswer));
+  fake.push(anthropic ? anthropic_reply(kGoodAnswer) : openai_reply(kGoodAnswer));
+  const auto opts = anthropic ? anthropic_options(fake) : openai_options(fake);
+  llm_extractor first(opts);
+  llm_extractor second(opts);  // another extractor of the same pool
+  CHECK(first.uses_structured_output());
+  check_good_ops(first.extract(sample_input()));
+  CHECK_FALSE(first.uses_structured_output());
+  CHECK_FALSE(second.uses_structured_output());
+  check_good_ops(second.extract(sample_input()));  // one request: no new probe
+  const auto reqs = fake.requests();
+  REQUIRE(reqs.size() == 3);
+  auto constrained = [&](const fake_request& r) {
+    const auto b = json::parse(r.body).as_object();
+    return anthropic ? b.contains("tools") : b.at("response_format").at("type") == "json_schema";
+  };
+  CHECK(constrained(reqs[0]));
+  CHECK_FALSE(constrained(reqs[1]));
+  CHECK_FALSE(constrained(reqs[2]));
+  // Another model on the same server is asked with the schema again.
+  fake.push(anthropic ? anthropic_reply(kGoodAnswer) : openai_reply(kGoodAnswer));
+  auto other = opts;
+  other.model = "another-model";
+  llm_extractor third(other);
+  CHECK(third.uses_structured_output());
+  check_good_ops(third.extract(sample_input()));
+  CHECK(constrained(fake.requests().back()));
+}
+
+TEST_CASE("llm: a 400 that is not about the schema stays permanent and keeps the schema",
+          "[extract_llm][schema]") {
+  reset_structured_output_fallbacks();
+  fake_llm fake;
+  fake.push(error_reply(400, "model 'gpt-test' does not exist"));
+  fake.push(error_reply(400, "model 'gpt-test' does not exist"));
+  llm_extractor ex(openai_options(fake));
+  auto e = failure_of(ex);
+  CHECK(e.kind() == failure_kind::permanent);
+  CHECK(std::string(e.what()).find("does not exist") != std::string::npos);
+  CHECK(fake.requests().size() == 2);  // the probe without the schema
+  CHECK(ex.uses_structured_output());
+
+  // The plain request failing otherwise (503) is that failure, and proves nothing either.
+  fake.push(error_reply(422, "unprocessable"));
+  fake.push(error_reply(503, "overloaded"));
+  e = failure_of(ex);
+  CHECK(e.kind() == failure_kind::transient);
+  CHECK(ex.uses_structured_output());
+
+  // Once the schema was accepted, a later 400 is not blamed on it: no probe.
+  fake.push(openai_reply(kGoodAnswer));
+  check_good_ops(ex.extract(sample_input()));
+  const auto before = fake.requests().size();
+  fake.push(error_reply(400, "context length exceeded"));
+  e = failure_of(ex);
+  CHECK(e.kind() == failure_kind::permanent);
+  CHECK(fake.requests().size() == before + 1);
+  CHECK(ex.uses_structured_output());
 }

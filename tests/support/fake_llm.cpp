@@ -9,6 +9,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
@@ -239,6 +240,24 @@ fake_response anthropic_reply(const std::string& text, std::int64_t input_tokens
       {"stop_reason", stop_reason},
       {"stop_sequence", nullptr},
       {"usage", json::object{{"input_tokens", input_tokens}, {"output_tokens", output_tokens}}}};
+  fake_response r;
+  r.body = json::serialize(body);
+  return r;
+}
+
+fake_response anthropic_tool_reply(const std::string& input_json, const std::string& tool,
+                                   const std::string& stop_reason) {
+  json::object body{{"id", "msg_fake"},
+                    {"type", "message"},
+                    {"role", "assistant"},
+                    {"model", "claude-fake"},
+                    {"content", json::array{json::object{{"type", "tool_use"},
+                                                         {"id", "toolu_fake"},
+                                                         {"name", tool},
+                                                         {"input", json::parse(input_json)}}}},
+                    {"stop_reason", stop_reason},
+                    {"stop_sequence", nullptr},
+                    {"usage", json::object{{"input_tokens", 10}, {"output_tokens", 5}}}};
   fake_response r;
   r.body = json::serialize(body);
   return r;

@@ -62,6 +62,11 @@ class fake_llm {
 fake_response anthropic_reply(const std::string& text, std::int64_t input_tokens = 10,
                               std::int64_t output_tokens = 5,
                               const std::string& stop_reason = "end_turn");
+// An Anthropic answer that calls the tool `tool` with `input_json` (a JSON object's text), as
+// a forced tool_choice produces.
+fake_response anthropic_tool_reply(const std::string& input_json,
+                                   const std::string& tool = "record_memory_operations",
+                                   const std::string& stop_reason = "tool_use");
 fake_response openai_reply(const std::string& text, std::int64_t prompt_tokens = 10,
                            std::int64_t completion_tokens = 5,
                            const std::string& finish_reason = "stop");
