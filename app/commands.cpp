@@ -85,6 +85,13 @@ int run_facts(const config& cfg, const std::string& user_id, bool json, bool his
   return 0;
 }
 
+int run_migrate(const config& cfg) {
+  const auto report = migrate_stores(storage_options_of(cfg));
+  std::cout << "{\"backend\":\"" << cfg.storage.backend << "\",\"applied\":" << report.applied
+            << ",\"version\":" << report.version << "}\n";
+  return 0;
+}
+
 int run_stats(const config& cfg, bool json) {
   auto [conversations, memory] = open_stores(storage_options_of(cfg));
   auto q = conversations->stats(wall_clock_ms());

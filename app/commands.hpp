@@ -19,4 +19,8 @@ int run_facts(const config& cfg, const std::string& user_id, bool json, bool his
 // Queue counts by status and the number of facts, as text or JSON.
 int run_stats(const config& cfg, bool json);
 
+// Applies the schema migrations and prints {"backend", "applied", "version"} (SQLite:
+// opening the files migrates them; applied and version are PostgreSQL's). Exit 0.
+int run_migrate(const config& cfg);
+
 }  // namespace memoryd

@@ -123,6 +123,13 @@ const std::vector<key_def>& key_defs() {
       string_field("server.tls_cert", {"MEMORYD_TLS_CERT"}, &C::server,
                    &C::server_section::tls_cert),
       string_field("server.tls_key", {"MEMORYD_TLS_KEY"}, &C::server, &C::server_section::tls_key),
+      string_field("storage.backend", {"MEMORYD_STORAGE"}, &C::storage,
+                   &C::storage_section::backend,
+                   [](const std::string& v) {
+                     return one_of(v, {"sqlite", "postgres"});
+                   }),
+      string_field("storage.database_url", {"DATABASE_URL"}, &C::storage,
+                   &C::storage_section::database_url),
       string_field("storage.conversation_db", {"CONVERSATION_DB_PATH"}, &C::storage,
                    &C::storage_section::conversation_db, non_empty),
       string_field("storage.memory_db", {"MEMORY_DB_PATH"}, &C::storage,
@@ -285,6 +292,10 @@ config load_config(const config_sources& src) {
   if (c.processor.retry_max_ms < c.processor.retry_base_ms)
     throw config_error("processor.retry_max_ms", "must be >= processor.retry_base_ms");
   check_llm_provider(c);
+  if (c.storage.backend == "postgres" && c.storage.database_url.empty())
+    throw config_error("storage.database_url",
+                       "required with storage.backend = postgres (env DATABASE_URL, a libpq URI "
+                       "postgresql://user:password@host:5432/database)");
   // A certificate without its key (or the reverse) cannot serve HTTPS, and silently serving
   // plain HTTP instead would be worse. The files themselves are read when the server starts.
   if (c.server.tls_cert.empty() != c.server.tls_key.empty()) {

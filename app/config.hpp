@@ -30,6 +30,9 @@ struct config {
     std::string tls_key;
   } server;
   struct storage_section {
+    std::string backend = "sqlite";  // sqlite | postgres
+    // postgres: a libpq URI (postgresql://user:password@host:5432/database); a secret.
+    std::string database_url;
     std::string conversation_db = "./data/conversation.db";
     std::string memory_db = "./data/memory.db";
     std::string synchronous = "full";

@@ -16,6 +16,7 @@
 #include "app/commands.hpp"
 #include "app/config.hpp"
 #include "app/pipeline.hpp"
+#include "app/storage.hpp"
 #include "core/log.hpp"
 #include "extract/dry_run.hpp"
 #include "extract/extractor.hpp"
@@ -45,6 +46,8 @@ Usage:
   memoryd facts USER_ID [--json] [--history]
                                       a user's facts
   memoryd stats [--json]              queue counts by status and the number of facts
+  memoryd migrate                     bring the databases' schema up to date and exit (run it
+                                      once before starting several instances of a new version)
   memoryd --help | --version
 
 Options:
@@ -65,7 +68,7 @@ struct cli {
 };
 
 bool is_command(const std::string& a) {
-  for (auto c : {"serve", "process-once", "extract", "import", "facts", "stats"})
+  for (auto c : {"serve", "process-once", "extract", "import", "facts", "stats", "migrate"})
     if (a == c) return true;
   return false;
 }
@@ -274,6 +277,7 @@ int run(int argc, char** argv) {
       return exit_ok;
     }
     cfg = load_config(c.sources);
+    check_storage(cfg);
   } catch (const config_error& e) {
     std::cerr << "memoryd: config error: " << e.what() << "\n";
     return exit_usage;
@@ -287,6 +291,7 @@ int run(int argc, char** argv) {
     if (c.command == "import") return run_import(cfg, c.positional[0]);
     if (c.command == "facts") return run_facts(cfg, c.positional[0], c.json, c.history);
     if (c.command == "stats") return run_stats(cfg, c.json);
+    if (c.command == "migrate") return run_migrate(cfg);
   } catch (const std::exception& e) {
     std::cerr << "memoryd: " << e.what() << "\n";
     return exit_failure;

@@ -8,6 +8,7 @@ packages=(
   libcaf-dev
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libspdlog-dev libsqlite3-dev libssl-dev libtomlplusplus-dev zlib1g-dev
+  libpq-dev postgresql
   catch2
   sqlite3 curl python3
 )

@@ -1,6 +1,6 @@
 // Opening the two stores. The rest of memoryd sees only the interfaces
-// (conversation_store.hpp, memory_store.hpp); SQLite is the one backend so far, and a second
-// one is chosen here at start-up.
+// (conversation_store.hpp, memory_store.hpp); the backend (SQLite, PostgreSQL) is chosen here
+// at start-up.
 #pragma once
 
 #include <memory>
@@ -12,6 +12,8 @@
 namespace memoryd {
 
 struct storage_options {
+  std::string backend = "sqlite";  // sqlite | postgres
+  std::string database_url;        // postgres: a libpq URI
   // SQLite: one file each (their directories are created); ":memory:" for tests.
   std::string conversation_db = "./data/conversation.db";
   std::string memory_db = "./data/memory.db";
@@ -29,5 +31,13 @@ struct stores {
 stores open_stores(const storage_options& opts);
 std::shared_ptr<conversation_store> open_conversation_store(const storage_options& opts);
 std::shared_ptr<memory_store> open_memory_store(const storage_options& opts);
+
+// Brings the schema up to date and reports what was done: SQLite migrates each file as it
+// opens it; PostgreSQL applies the numbered migrations under an advisory lock.
+struct migration_report {
+  int applied = 0;  // PostgreSQL: migrations applied now
+  int version = 0;  // PostgreSQL: the schema's version after
+};
+migration_report migrate_stores(const storage_options& opts);
 
 }  // namespace memoryd

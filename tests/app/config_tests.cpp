@@ -129,6 +129,8 @@ std::map<std::string, std::string> values_of(const config& c) {
 std::pair<std::string, std::string> tls_partner(const std::string& key) {
   if (key == "server.tls_cert") return {"server.tls_key", "MEMORYD_TLS_KEY"};
   if (key == "server.tls_key") return {"server.tls_cert", "MEMORYD_TLS_CERT"};
+  // postgres needs its URL (see "postgres needs storage.database_url").
+  if (key == "storage.backend") return {"storage.database_url", "DATABASE_URL"};
   return {};
 }
 
@@ -240,6 +242,7 @@ TEST_CASE("every environment name is read into its own key") {
                                                     {"server.metrics_public", "true"},
                                                     {"twilio.allow_unsigned", "true"},
                                                     {"llm.structured_output", "false"},
+                                                    {"storage.backend", "postgres"},
                                                     {"extractor.backend", "openai"},
                                                     {"log.level", "debug"},
                                                     {"anthropic.base_url", "http://anthropic.test"},
@@ -449,4 +452,17 @@ TEST_CASE("config/memoryd.toml documents every key with its default") {
     CHECK(text.find("[" + defaults[i].key.substr(0, dot) + "]") != std::string::npos);
     CHECK(text.find("\n" + defaults[i].key.substr(dot + 1) + " = ") != std::string::npos);
   }
+}
+
+TEST_CASE("postgres needs storage.database_url") {
+  try {
+    load_config(with_env({{"MEMORYD_STORAGE", "postgres"}}));
+    FAIL("no error");
+  } catch (const config_error& e) {
+    CHECK(e.key() == "storage.database_url");
+  }
+  auto c = load_config(
+      with_env({{"MEMORYD_STORAGE", "postgres"}, {"DATABASE_URL", "postgresql://h/db"}}));
+  CHECK(c.storage.backend == "postgres");
+  CHECK(c.storage.database_url == "postgresql://h/db");
 }

@@ -4,7 +4,10 @@
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>
 
+#include <cctype>
+#include <chrono>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "tests/support/file_scan.hpp"
@@ -58,6 +61,18 @@ TEST_CASE("after an erasure no byte of the user's text or id is in any file, whi
                     R"({"text":"Is allergic to )" + remembered + R"("})")
               .status == 201);
   REQUIRE(post_json(svc.port, "/v1/processor/run", "").status == 200);
+  // The run returns after its first claim (100 of the neighbours' 200 messages come first);
+  // the batcher drains the rest on its own: wait, bounded, until this user's facts are in.
+  auto mined = [&] {
+    for (auto f : fact_texts(svc.port, user_id)) {
+      for (auto& c : f) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      if (f.find(said) != std::string::npos) return true;
+    }
+    return false;
+  };
+  for (int i = 0; i < 200 && !mined(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  REQUIRE(mined());
   ingest_neighbours(svc.port, 5);  // the user's rows are older than the newest pages
 
   const std::vector<std::string> needles{user_id, said, remembered, replied};

@@ -1,0 +1,131 @@
+#include "store/postgres/schema.hpp"
+
+#include "store/postgres/connection.hpp"
+
+namespace memoryd::pg {
+namespace {
+
+// pg_advisory_lock key of the migration step: "memoryd\x01" as a big-endian int64.
+constexpr const char* kMigrationLock = "7882827048211276801";
+
+}  // namespace
+
+const std::vector<std::string_view>& migrations() {
+  static const std::vector<std::string_view> all = {
+      // 1: messages and the per-user claim queue (conversation.db on SQLite); facts, their
+      // history and the applied batch keys (memory.db). Times are milliseconds since the
+      // epoch, as everywhere in memoryd.
+      R"sql(
+CREATE TABLE messages (
+  seq BIGSERIAL PRIMARY KEY,
+  id TEXT NOT NULL UNIQUE,
+  user_id TEXT NOT NULL,
+  role TEXT NOT NULL,
+  content TEXT NOT NULL,
+  channel TEXT NOT NULL DEFAULT '',
+  external_id TEXT UNIQUE,
+  created_at BIGINT NOT NULL,
+  status TEXT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at BIGINT NOT NULL DEFAULT 0,
+  lease_until BIGINT NOT NULL DEFAULT 0,
+  last_error TEXT,
+  memory_processed_at BIGINT NOT NULL DEFAULT 0
+);
+CREATE INDEX messages_user_seq ON messages (user_id, seq);
+CREATE INDEX messages_waiting ON messages (user_id, seq) WHERE status IN ('pending', 'leased');
+CREATE INDEX messages_dead ON messages (seq) WHERE status = 'dead';
+
+-- One row per user with waiting (pending or leased) user messages. head_seq: the user's
+-- oldest waiting message (the FIFO key); available_at: the user may be claimed from then on
+-- (lease or retry gate). Claims lock these rows FOR UPDATE SKIP LOCKED.
+CREATE TABLE user_queue (
+  user_id TEXT PRIMARY KEY,
+  head_seq BIGINT NOT NULL,
+  available_at BIGINT NOT NULL DEFAULT 0
+);
+CREATE INDEX user_queue_head ON user_queue (head_seq);
+
+CREATE TABLE facts (
+  id TEXT PRIMARY KEY,
+  user_id TEXT NOT NULL,
+  text TEXT NOT NULL,
+  norm TEXT NOT NULL,
+  category TEXT NOT NULL,
+  status TEXT NOT NULL,
+  observed_at BIGINT NOT NULL DEFAULT 0,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL,
+  source_ids TEXT NOT NULL DEFAULT '[]',
+  superseded_by TEXT
+);
+CREATE UNIQUE INDEX facts_active_norm ON facts (user_id, norm) WHERE status = 'active';
+CREATE INDEX facts_user ON facts (user_id, created_at);
+
+CREATE TABLE fact_events (
+  seq BIGSERIAL PRIMARY KEY,
+  fact_id TEXT NOT NULL,
+  new_fact_id TEXT,
+  user_id TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  old_text TEXT,
+  new_text TEXT,
+  cause TEXT NOT NULL,
+  extractor TEXT,
+  source_ids TEXT NOT NULL DEFAULT '[]',
+  observed_at BIGINT NOT NULL DEFAULT 0,
+  at BIGINT NOT NULL
+);
+CREATE INDEX fact_events_user ON fact_events (user_id, seq);
+
+CREATE TABLE applied_batches (
+  batch_key TEXT PRIMARY KEY,
+  user_id TEXT NOT NULL,
+  added INTEGER NOT NULL,
+  updated INTEGER NOT NULL,
+  deleted INTEGER NOT NULL,
+  unchanged INTEGER NOT NULL,
+  rejected INTEGER NOT NULL,
+  fact_ids TEXT NOT NULL DEFAULT '[]',
+  applied_at BIGINT NOT NULL
+);
+CREATE INDEX applied_batches_user ON applied_batches (user_id);
+)sql",
+  };
+  return all;
+}
+
+int schema_version(connection& c) {
+  if (c.exec("SELECT to_regclass('memoryd_migrations') IS NULL").get(0, 0) == "t") return 0;
+  return static_cast<int>(
+      c.exec("SELECT coalesce(max(version), 0) FROM memoryd_migrations").integer(0, 0));
+}
+
+int migrate(connection& c) {
+  c.exec(std::string("SELECT pg_advisory_lock(") + kMigrationLock + ")");
+  int applied = 0;
+  try {
+    c.exec(
+        "CREATE TABLE IF NOT EXISTS memoryd_migrations (version INTEGER PRIMARY KEY, "
+        "applied_at TIMESTAMPTZ NOT NULL DEFAULT now())");
+    const int have = schema_version(c);
+    const auto& all = migrations();
+    for (int v = have + 1; v <= static_cast<int>(all.size()); ++v) {
+      transaction tx(c);
+      c.exec(std::string(all[v - 1]));
+      c.exec("INSERT INTO memoryd_migrations (version) VALUES ($1)", {std::to_string(v)});
+      tx.commit();
+      ++applied;
+    }
+  } catch (...) {
+    try {
+      c.exec(std::string("SELECT pg_advisory_unlock(") + kMigrationLock + ")");
+    } catch (...) {  // the session is gone, and its lock with it
+    }
+    throw;
+  }
+  c.exec(std::string("SELECT pg_advisory_unlock(") + kMigrationLock + ")");
+  return applied;
+}
+
+}  // namespace memoryd::pg

@@ -1,0 +1,24 @@
+// The PostgreSQL server of a test run. Under ctest it is the throwaway cluster the `pg`
+// fixture starts before the suites and stops after them, failed or not
+// (scripts/pg_cluster.sh; its directory in MEMORYD_TEST_PG_DIR). A test binary run by hand
+// starts its own cluster on first use and stops it at exit. Each test takes a fresh
+// database, so tests never see each other's rows.
+#pragma once
+
+#include <string>
+
+namespace memoryd::testing {
+
+// postgresql://postgres@127.0.0.1:PORT/postgres
+std::string pg_server_url();
+
+// Creates an empty database with a unique name and returns its URL.
+std::string fresh_pg_database();
+
+// `url` with its database replaced by `database`.
+std::string pg_url_with_database(const std::string& url, const std::string& database);
+
+// Restarts the server (same port, same data): open connections break.
+void restart_pg_server();
+
+}  // namespace memoryd::testing
