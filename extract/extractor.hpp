@@ -47,6 +47,7 @@ class extraction_failure : public std::runtime_error {
   millis retry_after_ms() const { return retry_after_ms_; }  // the server's Retry-After
   std::int64_t input_tokens = 0;
   std::int64_t output_tokens = 0;
+  int http_status = 0;  // the non-2xx status that caused a permanent failure (0: none)
 
  private:
   failure_kind kind_;

@@ -277,9 +277,9 @@ llm_extractor::call_result llm_extractor::call(const extraction_input& in, std::
     return r;
   } catch (const extraction_failure& schema_failure) {
     if (support == schema_support::accepted || schema_failure.kind() != failure_kind::permanent ||
-        (last_status_ != 400 && last_status_ != 422))
+        (schema_failure.http_status != 400 && schema_failure.http_status != 422))
       throw;
-    const int rejected_status = last_status_;
+    const int rejected_status = schema_failure.http_status;
     call_result r = call_as(in, budget, false);
     if (set_support(server, schema_support::rejected)) {
       log::warn("structured_output_rejected",
@@ -296,7 +296,6 @@ llm_extractor::call_result llm_extractor::call(const extraction_input& in, std::
 llm_extractor::call_result llm_extractor::call_as(const extraction_input& in, std::int64_t budget,
                                                   bool structured) {
   const bool anthropic = opts_.provider == "anthropic";
-  last_status_ = 0;
   const llm_prompt prompt = build_prompt(in);
 
   json::object body;
@@ -350,7 +349,6 @@ llm_extractor::call_result llm_extractor::call_as(const extraction_input& in, st
   }
 
   const int status = reply.status;
-  last_status_ = status;
   // The official SDKs obey the server's x-should-retry over their own status rules.
   std::string should_retry;
   if (auto it = reply.headers.find("x-should-retry"); it != reply.headers.end())
@@ -359,14 +357,18 @@ llm_extractor::call_result llm_extractor::call_as(const extraction_input& in, st
     std::string msg = redact(
         who + " answered HTTP " + std::to_string(status) + ": " + api_error_message(reply.body),
         opts_.api_key);
-    if (should_retry == "false")
-      throw extraction_failure(failure_kind::permanent, msg + " (x-should-retry: false)");
+    auto permanent = [&](const std::string& what) {
+      extraction_failure f(failure_kind::permanent, what);
+      f.http_status = status;
+      return f;
+    };
+    if (should_retry == "false") throw permanent(msg + " (x-should-retry: false)");
     if (status == 429)
       throw extraction_failure(failure_kind::rate_limited, msg, retry_after_of(reply));
     if (should_retry == "true" || status == 408 || status == 409 || status >= 500) {
       throw extraction_failure(failure_kind::transient, msg, retry_after_of(reply));
     }
-    throw extraction_failure(failure_kind::permanent, msg);
+    throw permanent(msg);
   }
 
   // A 2xx that is not the API's JSON is not the model's answer but something in between (a

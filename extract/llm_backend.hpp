@@ -108,7 +108,6 @@ class llm_extractor : public extractor_backend {
   std::string url_;
   std::string token_field_;  // the resolved token_limit_field
   std::unique_ptr<https_client> client_;
-  int last_status_ = 0;  // HTTP status of the last call_as (0: no answer)
 };
 
 // The JSON Schema of an answer: {"operations": [{"op", "id", "text", "category"}]}, in the
