@@ -82,6 +82,7 @@ std::optional<fact_batch> run_backend(extractor_state& st, const user_batch& b,
   batch.extractor = st.backend->version();
   batch.ops = std::move(res.ops);
   batch.now = wall_clock_ms();
+  batch.sources_must_exist = true;
   // Backends that do not attribute ops to messages get the whole batch as the source.
   for (auto& op : batch.ops) {
     if (op.observed_at == 0 && !b.messages.empty()) op.observed_at = b.messages.back().created_at;

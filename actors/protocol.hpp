@@ -121,7 +121,7 @@ typename Inspector::result_type inspect(Inspector& f, fact_op& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, fact_batch& x) {
   return f(caf::meta::type_name("fact_batch"), x.user_id, x.batch_key, x.cause, x.extractor, x.ops,
-           x.now);
+           x.now, x.sources_must_exist);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, apply_result& x) {

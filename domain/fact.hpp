@@ -60,6 +60,11 @@ struct fact_batch {
   std::string extractor;
   std::vector<fact_op> ops;
   millis now = 0;
+  // Written only while one of its source messages is still stored: an extraction that was in
+  // flight when its user was erased (by any instance) writes nothing. Checked where the
+  // memory store can see the messages (PostgreSQL); on SQLite the fact writer remembers the
+  // erasures of its one process instead.
+  bool sources_must_exist = false;
 };
 
 struct apply_result {

@@ -4,6 +4,8 @@
 #include <stdexcept>
 
 #include "store/postgres/connection.hpp"
+#include "store/postgres/conversation_store.hpp"
+#include "store/postgres/memory_store.hpp"
 #include "store/postgres/schema.hpp"
 #include "store/sqlite/conversation_store.hpp"
 #include "store/sqlite/memory_store.hpp"
@@ -32,18 +34,6 @@ std::shared_ptr<Store> open_sqlite(const char* key, const storage_options& o,
   }
 }
 
-}  // namespace
-
-std::shared_ptr<conversation_store> open_conversation_store(const storage_options& o) {
-  return open_sqlite<sqlite::conversation_store>("storage.conversation_db", o, o.conversation_db);
-}
-
-std::shared_ptr<memory_store> open_memory_store(const storage_options& o) {
-  return open_sqlite<sqlite::memory_store>("storage.memory_db", o, o.memory_db);
-}
-
-namespace {
-
 // The PostgreSQL schema, migrated; throws pg::error naming the server's problem.
 void migrated_postgres(const storage_options& o, migration_report* report) {
   pg::connection c(o.database_url);
@@ -52,6 +42,22 @@ void migrated_postgres(const storage_options& o, migration_report* report) {
 }
 
 }  // namespace
+
+std::shared_ptr<conversation_store> open_conversation_store(const storage_options& o) {
+  if (o.backend == "postgres") {
+    migrated_postgres(o, nullptr);
+    return std::make_shared<pg::conversation_store>(o.database_url);
+  }
+  return open_sqlite<sqlite::conversation_store>("storage.conversation_db", o, o.conversation_db);
+}
+
+std::shared_ptr<memory_store> open_memory_store(const storage_options& o) {
+  if (o.backend == "postgres") {
+    migrated_postgres(o, nullptr);
+    return std::make_shared<pg::memory_store>(o.database_url);
+  }
+  return open_sqlite<sqlite::memory_store>("storage.memory_db", o, o.memory_db);
+}
 
 migration_report migrate_stores(const storage_options& o) {
   migration_report report;
@@ -66,11 +72,8 @@ migration_report migrate_stores(const storage_options& o) {
 stores open_stores(const storage_options& o) {
   if (o.backend == "postgres") {
     migrated_postgres(o, nullptr);
-    // The schema and the migrations are in (memoryd migrate works); the stores on it are
-    // the next step of issue 15.
-    throw std::runtime_error(
-        "storage.backend = postgres: the PostgreSQL message and memory stores are not in this "
-        "build yet (memoryd migrate is)");
+    return {std::make_shared<pg::conversation_store>(o.database_url),
+            std::make_shared<pg::memory_store>(o.database_url)};
   }
   return {open_conversation_store(o), open_memory_store(o)};
 }

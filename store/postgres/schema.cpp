@@ -91,6 +91,15 @@ CREATE TABLE applied_batches (
 );
 CREATE INDEX applied_batches_user ON applied_batches (user_id);
 )sql",
+      // 2: what the stores need beyond the tables. The user's lease and retry gates are
+      // found through partial indexes (O(log n) per transition, also for a user with half the
+      // backlog); facts keep their insertion order (SQLite's rowid) for stable listings.
+      R"sql(
+CREATE INDEX messages_leased ON messages (user_id, lease_until) WHERE status = 'leased';
+CREATE INDEX messages_retry ON messages (user_id, next_attempt_at)
+  WHERE status = 'pending' AND next_attempt_at > 0;
+ALTER TABLE facts ADD COLUMN ord BIGSERIAL;
+)sql",
   };
   return all;
 }

@@ -1,5 +1,7 @@
 #include "store/sqlite/conversation_store.hpp"
 
+#include "core/uuid.hpp"
+
 #include "store/sqlite/wal_checkpointer.hpp"
 
 #include <sqlite3.h>

@@ -124,7 +124,4 @@ class transaction {
   bool done_ = false;
 };
 
-// UUID version 7 (time-ordered; increasing within a thread), lower-case with dashes.
-std::string new_uuid();
-
 }  // namespace memoryd::sqlite

@@ -32,6 +32,7 @@ class memory_store final : public memoryd::memory_store {
 
  private:
   struct impl;
+  class rows;  // fact_rows for the merge rules (store/fact_merge.hpp)
   std::unique_ptr<impl> impl_;
 };
 

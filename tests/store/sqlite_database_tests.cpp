@@ -7,6 +7,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "core/uuid.hpp"
 #include "store/sqlite/database.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -99,7 +100,7 @@ TEST_CASE("new_uuid returns distinct and increasing version 7 UUIDs", "[store][s
                              std::chrono::system_clock::now().time_since_epoch())
                              .count();
   for (int i = 0; i < 10000; ++i) {  // more than 4096: crosses the per-millisecond counter
-    const auto u = sqlite::new_uuid();
+    const auto u = new_uuid();
     REQUIRE(u.size() == 36);
     CHECK(u[8] == '-');
     CHECK(u[13] == '-');

@@ -1,0 +1,465 @@
+#include "store/postgres/conversation_store.hpp"
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <unordered_map>
+
+#include "core/uuid.hpp"
+
+namespace memoryd::pg {
+namespace {
+
+// One statement, one round trip and its own transaction: the whole group goes in as arrays,
+// in request order (seq follows ORDINALITY), duplicates of a stored external_id are skipped by
+// the unique index, and each user with new user messages gets one queue row upsert, in
+// user_id order so that concurrent groups lock queue rows in the same order (no deadlock).
+// LEAST: a message committed after a claim may carry a lower seq than the user's head.
+constexpr const char* k_ingest_sql = R"sql(
+WITH input AS (
+  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+                       $7::bigint[])
+    WITH ORDINALITY AS t(id, user_id, role, content, channel, external_id, created_at, ord)
+), ins AS (
+  INSERT INTO messages (id, user_id, role, content, channel, external_id, created_at, status)
+  SELECT id, user_id, role, content, channel, external_id, created_at,
+         CASE WHEN role = 'user' THEN 'pending' ELSE 'skipped' END
+  FROM input ORDER BY ord
+  ON CONFLICT (external_id) DO NOTHING
+  RETURNING id, seq, user_id, status
+), queued AS (
+  INSERT INTO user_queue AS q (user_id, head_seq)
+  SELECT user_id, min(seq) FROM ins WHERE status = 'pending' GROUP BY user_id ORDER BY user_id
+  ON CONFLICT (user_id) DO UPDATE SET head_seq = LEAST(q.head_seq, excluded.head_seq)
+)
+SELECT id, seq FROM ins)sql";
+
+constexpr const char* k_duplicates_sql =
+    "SELECT external_id, id, seq FROM messages WHERE external_id = ANY($1::text[])";
+
+// The claim, in chunks of users: lock the next available users in FIFO order (skipping those
+// another claim or writer holds), each with their oldest waiting messages.
+constexpr const char* k_claim_sql = R"sql(
+WITH users AS (
+  SELECT user_id, head_seq FROM user_queue
+  WHERE available_at <= $1 AND head_seq > $2
+  ORDER BY head_seq LIMIT $3
+  FOR UPDATE SKIP LOCKED
+)
+SELECT u.user_id, u.head_seq, m.seq, m.id, m.content, m.created_at, m.attempts, m.status
+FROM users u LEFT JOIN LATERAL (
+  SELECT seq, id, content, created_at, attempts, status FROM messages
+  WHERE user_id = u.user_id AND seq >= u.head_seq AND status IN ('pending', 'leased')
+  ORDER BY seq LIMIT $4
+) m ON true
+ORDER BY u.head_seq, m.seq)sql";
+
+constexpr const char* k_lease_sql = R"sql(
+WITH leased AS (
+  UPDATE messages SET status = 'leased', lease_until = $1, attempts = attempts + 1
+  WHERE seq = ANY($2::bigint[])
+)
+UPDATE user_queue SET available_at = $1 WHERE user_id = ANY($3::text[]))sql";
+
+constexpr const char* k_expire_sql =
+    "UPDATE messages SET status = 'dead', lease_until = 0, "
+    "last_error = 'lease expired after ' || attempts || ' attempts' "
+    "WHERE seq = ANY($1::bigint[])";
+
+// The user's queue row from their messages: the oldest waiting one from `from` on (nothing
+// before the head waits) and the latest lease / retry gate, through partial indexes.
+constexpr const char* k_refresh_read_sql = R"sql(
+SELECT
+  (SELECT seq FROM messages WHERE user_id = $1 AND seq >= $2
+     AND status IN ('pending', 'leased') ORDER BY seq LIMIT 1),
+  GREATEST(
+    (SELECT max(lease_until) FROM messages WHERE user_id = $1 AND status = 'leased'),
+    (SELECT max(next_attempt_at) FROM messages
+       WHERE user_id = $1 AND status = 'pending' AND next_attempt_at > 0)))sql";
+
+// $4: the caller holds the row lock (its value stands); otherwise a row that appeared since
+// was made by an ingest, whose head must not be raised.
+constexpr const char* k_refresh_write_sql = R"sql(
+INSERT INTO user_queue AS q (user_id, head_seq, available_at) VALUES ($1, $2, $3)
+ON CONFLICT (user_id) DO UPDATE SET
+  head_seq = CASE WHEN $4 THEN excluded.head_seq ELSE LEAST(q.head_seq, excluded.head_seq) END,
+  available_at = excluded.available_at)sql";
+
+constexpr const char* k_msg_columns =
+    "seq, id, user_id, role, content, channel, external_id, created_at, status, attempts, "
+    "next_attempt_at, lease_until, last_error, memory_processed_at";
+
+std::string num(std::int64_t v) { return std::to_string(v); }
+
+// Claims and transitions need not wait for their WAL flush: losing the last ones to a server
+// crash only repeats work the pipeline already survives (the SQLite store's relaxed_sync, and
+// docs/ARCHITECTURE.md). Ingests, dead-letter retries and erasures keep the durable commit.
+constexpr const char* k_relaxed = "SET LOCAL synchronous_commit TO off";
+
+}  // namespace
+
+struct conversation_store::impl {
+  link db;
+
+  impl(const std::string& url, link_options o) : db(url, o) {}
+
+  static stored_message read_message(const result& r, int i) {
+    stored_message m;
+    m.seq = r.integer(i, 0);
+    m.id = r.text(i, 1);
+    m.user_id = r.text(i, 2);
+    m.role = r.text(i, 3);
+    m.content = r.text(i, 4);
+    m.channel = r.text(i, 5);
+    m.external_id = r.text(i, 6);
+    m.created_at = r.integer(i, 7);
+    m.status = r.text(i, 8);
+    m.attempts = static_cast<std::int32_t>(r.integer(i, 9));
+    m.next_attempt_at = r.integer(i, 10);
+    m.lease_until = r.integer(i, 11);
+    m.last_error = r.text(i, 12);
+    m.processed_at = r.integer(i, 13);
+    return m;
+  }
+
+  // Brings the user's queue row in line with their messages (see the SQLite store's
+  // refresh_user). `locked`: the caller holds the row lock already; otherwise it is taken
+  // here, before the messages are read, so that a concurrent ingest's LEAST applies after.
+  static void refresh_user(connection& c, const std::string& user, bool locked,
+                           std::int64_t from_seq = -1) {
+    std::int64_t from = 0;
+    bool have_row = locked;
+    {
+      auto r = c.exec_prepared("queue_row_lock",
+                               "SELECT head_seq FROM user_queue WHERE user_id = $1 FOR UPDATE",
+                               {user});
+      if (r.rows() == 1) {
+        from = r.integer(0, 0);
+        have_row = true;
+      }
+    }
+    if (from_seq >= 0 && (from == 0 || from_seq < from)) from = from_seq;
+    auto r = c.exec_prepared("refresh_read", k_refresh_read_sql, {user, num(from)});
+    if (r.is_null(0, 0)) {
+      if (have_row)
+        c.exec_prepared("queue_row_delete", "DELETE FROM user_queue WHERE user_id = $1", {user});
+      return;
+    }
+    const std::int64_t available = r.is_null(0, 1) ? 0 : r.integer(0, 1);
+    c.exec_prepared("refresh_write", k_refresh_write_sql,
+                    {user, r.text(0, 0), num(available), std::string(have_row ? "t" : "f")});
+  }
+
+  // One transition of the user's leased messages: the queue row is locked first (the order
+  // every writer keeps: queue row, then messages), the messages changed, the row refreshed.
+  void transition(const std::string& user, const std::vector<std::string>& ids,
+                  const char* name, const char* sql, std::vector<param> extra) {
+    if (ids.empty()) return;
+    db.run([&](connection& c) {
+      transaction tx(c);
+      c.exec(k_relaxed);
+      auto lock = c.exec_prepared(
+          "queue_row_lock", "SELECT head_seq FROM user_queue WHERE user_id = $1 FOR UPDATE",
+          {user});
+      std::vector<param> ps = {text_array(ids), user};
+      for (auto& e : extra) ps.push_back(e);
+      if (c.exec_prepared(name, sql, ps).affected() > 0) refresh_user(c, user, lock.rows() == 1);
+      tx.commit();
+    });
+  }
+};
+
+conversation_store::conversation_store(const std::string& url, link_options opts)
+    : impl_(std::make_unique<impl>(url, opts)) {}
+
+conversation_store::~conversation_store() = default;
+
+std::vector<std::vector<ingest_outcome>> conversation_store::ingest_group(
+    const std::vector<std::vector<new_message>>& requests, millis now) {
+  std::vector<std::vector<ingest_outcome>> out(requests.size());
+  std::vector<const std::string*> ids, users, roles, contents, channels, externals;
+  std::vector<std::int64_t> created;
+  std::vector<std::string> fresh_ids;
+  std::size_t total = 0;
+  for (const auto& r : requests) total += r.size();
+  fresh_ids.reserve(total);  // stable addresses for `ids`
+  for (std::size_t i = 0; i < requests.size(); ++i) {
+    out[i].resize(requests[i].size());
+    for (std::size_t k = 0; k < requests[i].size(); ++k) {
+      const auto& m = requests[i][k];
+      fresh_ids.push_back(new_uuid());
+      out[i][k].id = fresh_ids.back();
+      ids.push_back(&fresh_ids.back());
+      users.push_back(&m.user_id);
+      roles.push_back(&m.role);
+      contents.push_back(&m.content);
+      channels.push_back(&m.channel);
+      externals.push_back(m.external_id.empty() ? nullptr : &m.external_id);
+      created.push_back(m.created_at != 0 ? m.created_at : now);
+    }
+  }
+  if (total == 0) return out;
+  return impl_->db.run([&](connection& c) {
+    auto r = c.exec_prepared("ingest", k_ingest_sql,
+                             {text_array(ids), text_array(users), text_array(roles),
+                              text_array(contents), text_array(channels), text_array(externals),
+                              int_array(created)});
+    std::unordered_map<std::string, std::int64_t> inserted;
+    inserted.reserve(static_cast<std::size_t>(r.rows()));
+    for (int i = 0; i < r.rows(); ++i) inserted.emplace(r.text(i, 0), r.integer(i, 1));
+    // The rest were duplicates of a stored external_id: answer with the stored row.
+    std::vector<std::string> missing;
+    for (auto& req : out)
+      for (auto& o : req) {
+        auto it = inserted.find(o.id);
+        if (it != inserted.end()) o.seq = it->second;
+      }
+    for (std::size_t i = 0; i < requests.size(); ++i)
+      for (std::size_t k = 0; k < requests[i].size(); ++k)
+        if (!inserted.count(out[i][k].id)) missing.push_back(requests[i][k].external_id);
+    if (!missing.empty()) {
+      auto d = c.exec_prepared("ingest_duplicates", k_duplicates_sql, {text_array(missing)});
+      std::unordered_map<std::string, std::pair<std::string, std::int64_t>> stored;
+      for (int i = 0; i < d.rows(); ++i) stored[d.text(i, 0)] = {d.text(i, 1), d.integer(i, 2)};
+      for (std::size_t i = 0; i < requests.size(); ++i)
+        for (std::size_t k = 0; k < requests[i].size(); ++k) {
+          auto& o = out[i][k];
+          if (inserted.count(o.id)) continue;
+          auto it = stored.find(requests[i][k].external_id);
+          if (it == stored.end())
+            throw error("ingest: message " + o.id + " was neither stored nor a duplicate", "",
+                        false);
+          o.id = it->second.first;
+          o.seq = it->second.second;
+          o.duplicate = true;
+        }
+    }
+    return out;
+  });
+}
+
+std::vector<ingest_outcome> conversation_store::ingest(const std::vector<new_message>& msgs,
+                                                       millis now) {
+  return ingest_group({msgs}, now).front();
+}
+
+std::vector<stored_message> conversation_store::history(const history_query& q) {
+  std::string sql = std::string("SELECT ") + k_msg_columns + " FROM messages";
+  std::vector<std::string> where;
+  std::vector<param> ps;
+  auto bind = [&](std::string v) {
+    ps.push_back(std::move(v));
+    return "$" + std::to_string(ps.size());
+  };
+  if (!q.user_id.empty()) where.push_back("user_id = " + bind(q.user_id));
+  if (q.since != 0) where.push_back("created_at >= " + bind(num(q.since)) + "::bigint");
+  if (q.until != 0) where.push_back("created_at < " + bind(num(q.until)) + "::bigint");
+  if (!q.role.empty()) where.push_back("role = " + bind(q.role));
+  if (q.processed == 1) where.push_back("status IN ('done', 'dead', 'skipped')");
+  if (q.processed == 0) where.push_back("status IN ('pending', 'leased')");
+  for (std::size_t i = 0; i < where.size(); ++i) sql += (i == 0 ? " WHERE " : " AND ") + where[i];
+  const std::int32_t limit = std::clamp<std::int32_t>(q.limit, 1, 1000);
+  sql += " ORDER BY seq DESC LIMIT " + bind(num(limit)) + "::int";
+  return impl_->db.run([&](connection& c) {
+    auto r = c.exec(sql, ps);
+    std::vector<stored_message> out;
+    out.reserve(static_cast<std::size_t>(r.rows()));
+    for (int i = r.rows() - 1; i >= 0; --i) out.push_back(impl::read_message(r, i));
+    return out;
+  });
+}
+
+claim_result conversation_store::claim(const claim_request& req) {
+  if (req.batch_size <= 0 || req.per_user_batch_size <= 0) return {};
+  return impl_->db.run([&](connection& c) {
+    claim_result result;
+    transaction tx(c);
+    c.exec(k_relaxed);
+    const millis lease_until = req.now + req.lease_ms;
+    std::int32_t remaining = req.batch_size;
+    std::int64_t after_seq = 0;
+    // The first chunk locks as many users as the batch needs if each brings a full share; a
+    // later one as many as could still bring one message each.
+    std::int32_t chunk = (remaining + req.per_user_batch_size - 1) / req.per_user_batch_size;
+    std::vector<std::int64_t> lease_seqs, dead_seqs;
+    std::vector<std::string> leased_users, refresh_users;
+    while (remaining > 0) {
+      auto r = c.exec_prepared("claim", k_claim_sql,
+                               {num(req.now), num(after_seq), num(chunk),
+                                num(std::min(req.per_user_batch_size, remaining))});
+      if (r.rows() == 0) break;
+      std::int32_t users_seen = 0;
+      for (int i = 0; i < r.rows();) {
+        const std::string user = r.text(i, 0);
+        after_seq = r.integer(i, 1);
+        ++users_seen;
+        const int first = i;
+        while (i < r.rows() && r.get(i, 0) == user) ++i;
+        if (remaining <= 0) continue;  // locked by this chunk, not needed: left as it is
+        user_batch batch;
+        batch.user_id = user;
+        bool dead_lettered = false;
+        const std::int32_t cap = std::min(req.per_user_batch_size, remaining);
+        for (int k = first; k < i && !r.is_null(k, 2); ++k) {  // NULL: a stale queue row
+          if (static_cast<std::int32_t>(batch.messages.size()) >= cap) break;
+          claimed_message m;
+          m.seq = r.integer(k, 2);
+          m.id = r.text(k, 3);
+          m.content = r.text(k, 4);
+          m.created_at = r.integer(k, 5);
+          m.attempts = static_cast<std::int32_t>(r.integer(k, 6));
+          if (r.get(k, 7) == message_status::leased && m.attempts >= req.max_attempts) {
+            dead_seqs.push_back(m.seq);
+            ++result.dead_lettered;
+            dead_lettered = true;
+            continue;
+          }
+          m.attempts += 1;
+          lease_seqs.push_back(m.seq);
+          batch.messages.push_back(std::move(m));
+        }
+        // Dead letters move the head; a user with nothing claimable has a stale row.
+        if (dead_lettered || batch.messages.empty()) refresh_users.push_back(user);
+        if (!batch.messages.empty()) {
+          remaining -= static_cast<std::int32_t>(batch.messages.size());
+          leased_users.push_back(user);
+          result.users.push_back(std::move(batch));
+        }
+      }
+      if (users_seen < chunk) break;  // no more users available (or all locked elsewhere)
+      chunk = remaining;
+    }
+    if (!dead_seqs.empty()) c.exec_prepared("claim_expire", k_expire_sql, {int_array(dead_seqs)});
+    if (!lease_seqs.empty())
+      c.exec_prepared("claim_lease", k_lease_sql,
+                      {num(lease_until), int_array(lease_seqs), text_array(leased_users)});
+    // After the lease, so a refreshed row keeps this claim's gate (its latest lease_until).
+    for (const auto& user : refresh_users) impl::refresh_user(c, user, true);
+    tx.commit();
+    return result;
+  });
+}
+
+void conversation_store::mark_done(const std::string& user_id, const std::vector<std::string>& ids,
+                                   millis now, const std::string& note) {
+  impl_->transition(user_id, ids, "mark_done",
+                    "UPDATE messages SET status = 'done', lease_until = 0, "
+                    "memory_processed_at = $3, last_error = $4 "
+                    "WHERE id = ANY($1::text[]) AND user_id = $2 AND status = 'leased'",
+                    {num(now), note.empty() ? param{} : param{note}});
+}
+
+void conversation_store::schedule_retry(const std::string& user_id,
+                                        const std::vector<std::string>& ids,
+                                        const std::string& error, millis retry_at) {
+  impl_->transition(user_id, ids, "schedule_retry",
+                    "UPDATE messages SET status = 'pending', lease_until = 0, "
+                    "next_attempt_at = $3, last_error = $4 "
+                    "WHERE id = ANY($1::text[]) AND user_id = $2 AND status = 'leased'",
+                    {num(retry_at), error});
+}
+
+void conversation_store::dead_letter(const std::string& user_id,
+                                     const std::vector<std::string>& ids, const std::string& error,
+                                     millis /*now*/) {
+  impl_->transition(user_id, ids, "dead_letter",
+                    "UPDATE messages SET status = 'dead', lease_until = 0, last_error = $3 "
+                    "WHERE id = ANY($1::text[]) AND user_id = $2 AND status = 'leased'",
+                    {error});
+}
+
+void conversation_store::release(const std::string& user_id, const std::vector<std::string>& ids) {
+  impl_->transition(user_id, ids, "release",
+                    "UPDATE messages SET status = 'pending', lease_until = 0, "
+                    "attempts = GREATEST(attempts - 1, 0) "
+                    "WHERE id = ANY($1::text[]) AND user_id = $2 AND status = 'leased'",
+                    {});
+}
+
+std::int64_t conversation_store::retry_dead(const std::vector<std::string>& ids, millis /*now*/) {
+  return impl_->db.run([&](connection& c) {
+    transaction tx(c);
+    const char* revive =
+        "UPDATE messages SET status = 'pending', attempts = 0, next_attempt_at = 0, "
+        "lease_until = 0 WHERE status = 'dead'";
+    auto r = ids.empty()
+                 ? c.exec(std::string(revive) + " RETURNING seq, user_id")
+                 : c.exec(std::string(revive) + " AND id = ANY($1::text[]) RETURNING seq, user_id",
+                          {text_array(ids)});
+    std::map<std::string, std::int64_t> users;  // user -> oldest message put back; sorted
+    for (int i = 0; i < r.rows(); ++i) {
+      auto [it, fresh] = users.emplace(r.text(i, 1), r.integer(i, 0));
+      if (!fresh) it->second = std::min(it->second, r.integer(i, 0));
+    }
+    for (const auto& [user, oldest] : users) impl::refresh_user(c, user, false, oldest);
+    tx.commit();
+    return static_cast<std::int64_t>(r.rows());
+  });
+}
+
+std::int64_t conversation_store::erase_user(const std::string& user_id) {
+  return impl_->db.run([&](connection& c) {
+    transaction tx(c);
+    c.exec_prepared("queue_row_lock",
+                    "SELECT head_seq FROM user_queue WHERE user_id = $1 FOR UPDATE", {user_id});
+    const auto n =
+        c.exec_prepared("erase_messages", "DELETE FROM messages WHERE user_id = $1", {user_id})
+            .affected();
+    c.exec_prepared("queue_row_delete", "DELETE FROM user_queue WHERE user_id = $1", {user_id});
+    tx.commit();
+    return n;
+  });
+}
+
+queue_stats conversation_store::stats(millis now) {
+  return impl_->db.run([&](connection& c) {
+    queue_stats st;
+    auto r = c.exec("SELECT status, count(*) FROM messages GROUP BY status");
+    for (int i = 0; i < r.rows(); ++i) {
+      const auto s = r.get(i, 0);
+      const auto n = r.integer(i, 1);
+      if (s == message_status::pending)
+        st.pending = n;
+      else if (s == message_status::leased)
+        st.leased = n;
+      else if (s == message_status::done)
+        st.done = n;
+      else if (s == message_status::dead)
+        st.dead = n;
+      else if (s == message_status::skipped)
+        st.skipped = n;
+    }
+    auto more = c.exec(
+        "SELECT (SELECT count(*) FROM messages WHERE status = 'pending' AND next_attempt_at > $1),"
+        " (SELECT m.created_at FROM messages m WHERE m.seq = "
+        "   (SELECT min(head_seq) FROM user_queue)),"
+        " (SELECT count(*) FROM user_queue)",
+        {num(now)});
+    st.retry_scheduled = more.integer(0, 0);
+    if (!more.is_null(0, 1)) st.oldest_pending_age_ms = std::max<millis>(0, now - more.integer(0, 1));
+    st.users_waiting = more.integer(0, 2);
+    return st;
+  });
+}
+
+std::int64_t conversation_store::count_messages() {
+  return impl_->db.run(
+      [](connection& c) { return c.exec("SELECT count(*) FROM messages").integer(0, 0); });
+}
+
+void conversation_store::ping() {
+  impl_->db.run([](connection& c) { c.exec("SELECT 1"); });
+}
+
+std::vector<std::string> conversation_store::explain_claim() {
+  return impl_->db.run([](connection& c) {
+    std::vector<std::string> out;
+    transaction tx(c);
+    auto r = c.exec(std::string("EXPLAIN ") + k_claim_sql,
+                    {std::string("0"), std::string("0"), std::string("4"), std::string("25")});
+    for (int i = 0; i < r.rows(); ++i) out.push_back(r.text(i, 0));
+    return out;
+  });
+}
+
+}  // namespace memoryd::pg
