@@ -205,10 +205,10 @@ void handle_add_fact(const request& req, std::string user_id, service_api& api, 
 
 void handle_delete_fact(std::string user_id, std::string fact_id, service_api& api,
                         reply_fn reply) {
-  if (fact_id.empty() || fact_id.size() > kMaxFactIdBytes || !is_valid_utf8(fact_id)) {
+  if (fact_id.empty() || fact_id.size() > kMaxFactIdBytes || !is_storable_text(fact_id)) {
     return reply(error_response(
         http::status::bad_request, "invalid_field",
-        "fact_id: must be 1 to " + std::to_string(kMaxFactIdBytes) + " bytes of UTF-8"));
+        "fact_id: must be 1 to " + std::to_string(kMaxFactIdBytes) + " bytes of UTF-8 without NUL"));
   }
   api.delete_fact(std::move(user_id), std::move(fact_id),
                   [reply = std::move(reply)](outcome<bool> o) {
@@ -300,10 +300,10 @@ void handle_metrics(service_api& api, reply_fn reply) {
 
 // A user id from the path: percent-decoded by Boost.URL, then held to the JSON API's rules.
 std::optional<response> check_path_user_id(const std::string& user_id) {
-  if (user_id.empty() || user_id.size() > kMaxUserIdBytes || !is_valid_utf8(user_id)) {
+  if (user_id.empty() || user_id.size() > kMaxUserIdBytes || !is_storable_text(user_id)) {
     return error_response(
         http::status::bad_request, "invalid_field",
-        "user_id: must be 1 to " + std::to_string(kMaxUserIdBytes) + " bytes of UTF-8");
+        "user_id: must be 1 to " + std::to_string(kMaxUserIdBytes) + " bytes of UTF-8 without NUL");
   }
   return std::nullopt;
 }

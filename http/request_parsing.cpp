@@ -76,6 +76,14 @@ std::string field_name(std::optional<std::size_t> index, std::string_view field)
   return "messages[" + std::to_string(*index) + "]." + std::string(field);
 }
 
+// Why `s` cannot be stored as text (see is_storable_text), naming the field.
+std::optional<api_failure> text_problem(const std::string& name, std::string_view s) {
+  if (!is_valid_utf8(s)) return bad_request("invalid_utf8", name + ": must be valid UTF-8");
+  if (s.find('\0') != std::string_view::npos)
+    return bad_request("invalid_field", name + ": must not contain NUL characters");
+  return std::nullopt;
+}
+
 // A string field: present (unless optional), a JSON string, valid UTF-8, within its limits.
 // Returns the failure, or nullopt with `out` set (left alone when an optional field is absent
 // or null).
@@ -92,7 +100,7 @@ std::optional<api_failure> string_field(const boost::json::object& obj, std::str
   if (s == nullptr) return bad_request("invalid_field", name + ": must be a string");
   std::string_view sv(s->data(), s->size());
   // Boost.JSON validates raw bytes, but a \u escape can still smuggle in a lone surrogate.
-  if (!is_valid_utf8(sv)) return bad_request("invalid_utf8", name + ": must be valid UTF-8");
+  if (auto e = text_problem(name, sv)) return e;
   if (sv.empty() && !allow_empty) return bad_request("invalid_field", name + ": must not be empty");
   if (sv.size() > max_bytes) {
     return bad_request("invalid_field",
@@ -165,6 +173,10 @@ std::optional<std::vector<std::pair<std::string, std::string>>> parse_form(std::
   return out;
 }
 
+bool is_storable_text(std::string_view s) {
+  return s.find('\0') == std::string_view::npos && is_valid_utf8(s);
+}
+
 bool is_valid_utf8(std::string_view s) {
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
   const auto* end = p + s.size();
@@ -216,8 +228,7 @@ parsed_messages parse_twilio_form(std::string_view body) {
   const std::string* from = find("From");
   if (from == nullptr || from->empty())
     return failed(bad_request("missing_field", "From: required"));
-  if (!is_valid_utf8(*from))
-    return failed(bad_request("invalid_utf8", "From: must be valid UTF-8"));
+  if (auto e = text_problem("From", *from)) return failed(*e);
   std::string_view user(*from);
   constexpr std::string_view whatsapp = "whatsapp:";
   if (starts_with_icase(user, whatsapp)) {
@@ -246,13 +257,12 @@ parsed_messages parse_twilio_form(std::string_view body) {
 
   // A media-only message has an empty Body: it is still a message, and still stored.
   if (const std::string* b = find("Body")) {
-    if (!is_valid_utf8(*b)) return failed(bad_request("invalid_utf8", "Body: must be valid UTF-8"));
+    if (auto e = text_problem("Body", *b)) return failed(*e);
     m.content = *b;
   }
 
   if (const std::string* sid = find("MessageSid")) {
-    if (!is_valid_utf8(*sid))
-      return failed(bad_request("invalid_utf8", "MessageSid: must be valid UTF-8"));
+    if (auto e = text_problem("MessageSid", *sid)) return failed(*e);
     if (sid->size() > kMaxExternalIdBytes) {
       return failed(bad_request(
           "invalid_field",
@@ -368,8 +378,7 @@ parsed_retry parse_retry_json(std::string_view body) {
     const boost::json::string* s = (*arr)[i].if_string();
     if (s == nullptr) return fail(bad_request("invalid_field", name + ": must be a string"));
     std::string_view sv(s->data(), s->size());
-    if (!is_valid_utf8(sv))
-      return fail(bad_request("invalid_utf8", name + ": must be valid UTF-8"));
+    if (auto e = text_problem(name, sv)) return fail(*e);
     if (sv.empty() || sv.size() > kMaxExternalIdBytes) {
       return fail(bad_request("invalid_field", name + ": must be 1 to " +
                                                    std::to_string(kMaxExternalIdBytes) + " bytes"));

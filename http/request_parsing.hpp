@@ -22,6 +22,9 @@ inline constexpr std::size_t max_user_id_bytes = 256;
 std::optional<std::vector<std::pair<std::string, std::string>>> parse_form(std::string_view body);
 
 bool is_valid_utf8(std::string_view s);
+// Text memoryd stores: valid UTF-8 without NUL characters (PostgreSQL's text cannot hold a
+// NUL, and in SQLite it would cut the text short for most readers).
+bool is_storable_text(std::string_view s);
 
 // A Twilio webhook form to a message: From (whatsapp: prefix -> channel "whatsapp", prefix
 // stripped from the user id; else "sms"), Body, MessageSid (external_id). Error text

@@ -1,4 +1,5 @@
 // Request parsing without sockets: form decoding, UTF-8, Twilio forms, the JSON message API.
+#include <boost/json.hpp>
 #include <catch2/catch.hpp>
 
 #include <string>
@@ -126,6 +127,30 @@ TEST_CASE("parse_twilio_form rejects invalid UTF-8 and bad escapes") {
   CHECK(error_of(parse_twilio_form("From=%FF&Body=x")).code == "invalid_utf8");
   CHECK(error_of(parse_twilio_form("From=%2B1555&Body=100%")).code == "invalid_form");
   CHECK(error_of(parse_twilio_form("From=" + std::string(300, '1'))).code == "invalid_field");
+}
+
+TEST_CASE("NUL characters are refused in every stored text field, by name") {
+  // PostgreSQL's text cannot hold NUL: one such message would fail its whole group commit.
+  auto body = error_of(parse_twilio_form("From=%2B1555&Body=a%00b"));
+  CHECK(body.code == "invalid_field");
+  CHECK(body.message == "Body: must not contain NUL characters");
+  CHECK(error_of(parse_twilio_form("From=%2B15%0055&Body=x")).message.find("From") == 0);
+  CHECK(error_of(parse_twilio_form("From=%2B1555&Body=x&MessageSid=SM%00")).message.find(
+            "MessageSid") == 0);
+  for (const char* field : {"user_id", "content", "channel", "external_id"}) {
+    INFO(field);
+    boost::json::object m{{"user_id", "u"}, {"role", "user"}, {"content", "hello"}};
+    m[field] = std::string("a\0b", 3);
+    const auto e = error_of(parse_messages_json(boost::json::serialize(m)));
+    CHECK(e.code == "invalid_field");
+    CHECK(e.message == std::string(field) + ": must not contain NUL characters");
+  }
+  const auto fact = parse_add_fact_json("{\"text\":\"a\\u0000b\"}");
+  REQUIRE(fact.error);
+  CHECK(fact.error->message == "text: must not contain NUL characters");
+  CHECK(is_valid_utf8(std::string("a\0b", 3)));
+  CHECK_FALSE(is_storable_text(std::string("a\0b", 3)));
+  CHECK(is_storable_text("caf\xc3\xa9"));
 }
 
 TEST_CASE("parse_messages_json accepts one message with defaults") {
