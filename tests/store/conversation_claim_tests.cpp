@@ -6,8 +6,8 @@ using namespace memoryd;
 using namespace memoryd::testing;
 
 TEST_CASE("claim is FIFO across users with seq breaking created_at ties", "[store][conversation]") {
-  temp_dir dir;
-  sqlite::conversation_store s(opts_for(dir));
+  FOR_EACH_BACKEND(backend);
+  auto& s = backend.conversations();
   s.ingest({msg("carol", "c1", 500), msg("alice", "a1", 500), msg("bob", "b1", 500),
             msg("carol", "c2", 500), msg("alice", "a2", 500)},
            1000);
@@ -25,8 +25,8 @@ TEST_CASE("claim is FIFO across users with seq breaking created_at ties", "[stor
 }
 
 TEST_CASE("claim respects the per-user and total caps", "[store][conversation]") {
-  temp_dir dir;
-  sqlite::conversation_store s(opts_for(dir));
+  FOR_EACH_BACKEND(backend);
+  auto& s = backend.conversations();
   std::vector<new_message> msgs;
   for (int i = 0; i < 5; ++i) msgs.push_back(msg("alice", "a" + std::to_string(i)));
   for (int i = 0; i < 5; ++i) msgs.push_back(msg("bob", "b" + std::to_string(i)));
@@ -63,8 +63,8 @@ TEST_CASE("claim respects the per-user and total caps", "[store][conversation]")
       const int n = 1 + static_cast<int>(rng() % 40), users = 1 + static_cast<int>(rng() % 6);
       INFO("trial " << trial << ": " << n << " messages of " << users << " users, batch_size "
                     << batch << ", per_user_batch_size " << per_user);
-      temp_dir d;
-      sqlite::conversation_store t(opts_for(d, "normal"));
+      store_backend tb(backend.name(), "normal");
+      auto& t = tb.conversations();
       const auto backlog = random_backlog(rng, n, users, 0.0);
       t.ingest(backlog, 1000);
       claims += drain_and_check(t, backlog, batch, per_user);
@@ -75,8 +75,8 @@ TEST_CASE("claim respects the per-user and total caps", "[store][conversation]")
 }
 
 TEST_CASE("a leased user is skipped until the lease expires", "[store][conversation]") {
-  temp_dir dir;
-  sqlite::conversation_store s(opts_for(dir));
+  FOR_EACH_BACKEND(backend);
+  auto& s = backend.conversations();
   s.ingest({msg("alice", "a1"), msg("bob", "b1")}, 1000);
   auto c = s.claim(req_at(1000, 100, 25, 100));
   REQUIRE(users_of(c) == std::vector<std::string>{"alice", "bob"});
@@ -101,8 +101,8 @@ TEST_CASE("a leased user is skipped until the lease expires", "[store][conversat
 }
 
 TEST_CASE("an expired lease at max_attempts dead-letters", "[store][conversation]") {
-  temp_dir dir;
-  sqlite::conversation_store s(opts_for(dir));
+  FOR_EACH_BACKEND(backend);
+  auto& s = backend.conversations();
   s.ingest({msg("alice", "a1"), msg("bob", "b1")}, 1000);
   CHECK(s.claim(req_at(1000, 100, 25, 100, 2)).users.size() == 2);
   s.mark_done("bob", {only(s, "bob").id}, 1001);
@@ -127,8 +127,8 @@ TEST_CASE("an expired lease at max_attempts dead-letters", "[store][conversation
 }
 
 TEST_CASE("assistant messages are never claimed", "[store][conversation]") {
-  temp_dir dir;
-  sqlite::conversation_store s(opts_for(dir));
+  FOR_EACH_BACKEND(backend);
+  auto& s = backend.conversations();
   s.ingest({msg("alice", "r1", 1000, {}, "assistant"), msg("bob", "b1"),
             msg("alice", "r2", 1000, {}, "assistant")},
            1000);
@@ -144,8 +144,8 @@ TEST_CASE("assistant messages are never claimed", "[store][conversation]") {
   std::mt19937 rng(7);
   for (int trial = 0; trial < 20; ++trial) {
     INFO("trial " << trial);
-    temp_dir d;
-    sqlite::conversation_store t(opts_for(d, "normal"));
+    store_backend tb(backend.name(), "normal");
+    auto& t = tb.conversations();
     const auto backlog = random_backlog(rng, 30, 4, trial % 5 == 0 ? 1.0 : 0.4);
     t.ingest(backlog, 1000);
     const auto assistant = std::count_if(backlog.begin(), backlog.end(),
@@ -158,7 +158,8 @@ TEST_CASE("assistant messages are never claimed", "[store][conversation]") {
   }
 }
 
-TEST_CASE("claim query plans use indexes", "[store][conversation]") {
+// SQLite's plan (EXPLAIN QUERY PLAN); PostgreSQL's is the next case.
+TEST_CASE("claim query plans use indexes", "[store][conversation][sqlite]") {
   temp_dir dir;
   sqlite::conversation_store s(opts_for(dir));
   std::vector<new_message> msgs;
@@ -190,8 +191,8 @@ TEST_CASE("claim query plans use indexes", "[store][conversation]") {
 }
 
 TEST_CASE("claim over a large backlog picks the right users", "[store][conversation][bulk]") {
-  temp_dir dir;
-  sqlite::conversation_store s(opts_for(dir, "normal"));
+  FOR_EACH_BACKEND(backend);
+  auto& s = backend.conversations();
   auto user = [](int i) {
     char buf[16];
     std::snprintf(buf, sizeof buf, "u%04d", i);
