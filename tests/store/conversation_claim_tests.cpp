@@ -126,6 +126,24 @@ TEST_CASE("an expired lease at max_attempts dead-letters", "[store][conversation
   }
 }
 
+TEST_CASE("dead letters in a claim do not use up the user's share", "[store][conversation]") {
+  FOR_EACH_BACKEND(backend);
+  auto& s = backend.conversations();
+  s.ingest({msg("alice", "a1"), msg("alice", "a2"), msg("alice", "a3"), msg("bob", "b1")}, 1000);
+  auto first = s.claim(req_at(1000, 100, 2, 100, 1));
+  REQUIRE(users_of(first) == std::vector<std::string>{"alice", "bob"});
+  CHECK(contents_of(first.users[0]) == std::vector<std::string>{"a1", "a2"});
+  s.mark_done("bob", ids_of(first.users[1]), 1001);
+  // The lease ends at 1100 with a1 and a2 at max_attempts (1): the next claim dead-letters
+  // them and takes what follows them, within alice's share of 2.
+  auto c = s.claim(req_at(1100, 100, 2, 100, 1));
+  CHECK(c.dead_lettered == 2);
+  REQUIRE(users_of(c) == std::vector<std::string>{"alice"});
+  CHECK(contents_of(c.users[0]) == std::vector<std::string>{"a3"});
+  CHECK(by_content(s, "alice", "a2").status == message_status::dead);
+  CHECK(s.stats(1100).users_waiting == 1);
+}
+
 TEST_CASE("assistant messages are never claimed", "[store][conversation]") {
   FOR_EACH_BACKEND(backend);
   auto& s = backend.conversations();
