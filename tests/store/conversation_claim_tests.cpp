@@ -1,5 +1,6 @@
 // conversation store: claiming the next batch (FIFO over users, caps, leases, plans, large
 // backlogs).
+#include "store/postgres/conversation_store.hpp"
 #include "tests/store/conversation_store_util.hpp"
 
 using namespace memoryd;
@@ -206,6 +207,55 @@ TEST_CASE("claim query plans use indexes", "[store][conversation][sqlite]") {
   }
   CHECK(queue);
   CHECK(messages);
+}
+
+// The planner's choice means something only when a sequential scan could be cheaper: with
+// a few rows it is, whatever the indexes. So the tables hold 2,000 waiting users and 40,000
+// messages, 3/4 of them processed (as in a live queue), with fresh statistics; the planner
+// runs with its defaults (enable_seqscan on). Without user_queue_head the same data gets a
+// scan or a sort of user_queue: the check below can fail.
+TEST_CASE("pg: the claim's plan walks user_queue_head and messages_waiting",
+          "[store][conversation][pg]") {
+  store_backend backend("postgres");
+  auto& s = dynamic_cast<pg::conversation_store&>(backend.conversations());
+  auto& t = backend.conversation_tables();
+  std::vector<new_message> msgs;
+  for (int j = 0; j < 20; ++j)
+    for (int i = 0; i < 2000; ++i) msgs.push_back(msg("u" + std::to_string(i), std::to_string(j)));
+  s.ingest(msgs, 1000);
+  // Processing 30,000 messages through the store would take the test's whole budget: the
+  // first 15 of each user are marked done here, and the heads moved past them, as
+  // mark_done would.
+  t.exec("UPDATE messages SET status = 'done', memory_processed_at = 2000 WHERE content::int < 15");
+  t.exec(
+      "UPDATE user_queue q SET head_seq = (SELECT min(seq) FROM messages m "
+      "WHERE m.user_id = q.user_id AND m.status = 'pending')");
+  t.exec("ANALYZE");
+  auto uses = [](const std::vector<std::string>& plan, const std::string& what) {
+    return std::any_of(plan.begin(), plan.end(),
+                       [&](const std::string& l) { return l.find(what) != std::string::npos; });
+  };
+  auto text = [](const std::vector<std::string>& plan) {
+    std::string out;
+    for (const auto& l : plan) out += l + "\n";
+    return out;
+  };
+  const auto plan = s.explain_claim();
+  INFO(text(plan));
+  CHECK(uses(plan, "Index Scan using user_queue_head on user_queue"));  // FIFO order, LIMIT
+  // An ordered index scan that stops at the user's share: a bitmap scan would read and sort
+  // all of a user's waiting messages (a user with half the backlog: O(backlog) per claim).
+  // The planner prefers the bitmap when it expects ~2 waiting messages per user, as here.
+  CHECK(uses(plan, "Index Scan using messages_waiting on messages"));
+  CHECK_FALSE(uses(plan, "Bitmap"));
+  CHECK_FALSE(uses(plan, "Seq Scan"));
+  CHECK(s.claim(req_at(3000, 10, 5)).users.size() == 2);  // and the claim itself works
+
+  t.exec("DROP INDEX user_queue_head");
+  t.exec("ANALYZE");
+  const auto without = s.explain_claim();
+  INFO(text(without));
+  CHECK((uses(without, "Seq Scan on user_queue") || uses(without, "Sort")));
 }
 
 TEST_CASE("claim over a large backlog picks the right users", "[store][conversation][bulk]") {
