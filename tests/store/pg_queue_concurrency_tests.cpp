@@ -1,10 +1,9 @@
 // The message queue on PostgreSQL with several instances at once: each instance is a store
 // with its own connection, as in several memoryd processes on one database. What SQLite's one
-// writer never meets: sequences that are not commit-ordered, claims racing each other, ingest
-// groups locking the same queue rows in different orders.
+// writer never meets: claims racing each other, ingest groups locking the same queue rows in
+// different orders (sequences that are not commit-ordered: pg_queue_order_tests.cpp).
 #include <algorithm>
 #include <atomic>
-#include <future>
 #include <map>
 #include <memory>
 #include <random>
@@ -27,61 +26,6 @@ pg::link_options bounded() {
 }
 
 }  // namespace
-
-// Store A's ingest group draws z-user's seq, then waits inside the same statement: its second
-// message's external_id is being inserted by the test's open transaction (the unique index
-// makes A wait for that transaction). Meanwhile store B ingests a later z-user message, which
-// is claimed. A's message, with the lower seq, commits after that claim: it must become
-// z-user's head (the ingest lowers head_seq with LEAST), wait behind the lease, and then be
-// claimed in its FIFO place, not stranded behind a head that never saw it.
-TEST_CASE("pg: a lower seq committed after a higher one was claimed is still processed",
-          "[store][pg][concurrency]") {
-  const auto url = migrated_pg_database();
-  pg::conversation_store a(url, bounded()), b(url, bounded());
-  pg::connection test(url), watch(url);
-  test.exec("BEGIN");
-  test.exec(
-      "INSERT INTO messages (id, user_id, role, content, external_id, created_at, status) "
-      "VALUES ('held', 'a-blocker', 'user', 'held', 'X-held', 1000, 'pending')");
-  auto group = std::async(std::launch::async, [&] {
-    return a.ingest_group({{msg("z-user", "z-low"), msg("a-blocker", "b1", 1000, "X-held")}}, 1000);
-  });
-  // A has inserted z-low (its seq drawn) and waits for the test's transaction.
-  const bool blocked = eventually([&] { return lock_waiters(watch) >= 1; });
-  if (!blocked) test.exec("ROLLBACK");
-  REQUIRE(blocked);
-  const auto m1 = b.ingest({msg("m-user", "m1")}, 1000).at(0);  // between the two z-user seqs
-  const auto high = b.ingest({msg("z-user", "z-high")}, 1000).at(0);
-  const auto first = b.claim(req_at(2000, 100, 25, 1000));
-  test.exec("ROLLBACK");  // A's b1 goes in after all
-  REQUIRE(group.wait_for(20s) == std::future_status::ready);
-  const auto out = group.get().at(0);
-  const auto low = out.at(0);
-
-  CHECK(low.seq < out.at(1).seq);
-  CHECK(out.at(1).seq < m1.seq);
-  CHECK(m1.seq < high.seq);  // the point: z-low's seq is older than z-high's, its commit newer
-  REQUIRE(users_of(first) == std::vector<std::string>{"m-user", "z-user"});
-  CHECK(contents_of(first.users[1]) == std::vector<std::string>{"z-high"});
-  b.release("m-user", ids_of(first.users[0]));
-  // z-user's head went down to z-low; the lease of z-high still gates the user.
-  auto row = watch.exec("SELECT head_seq, available_at FROM user_queue WHERE user_id = 'z-user'");
-  REQUIRE(row.rows() == 1);
-  CHECK(row.integer(0, 0) == low.seq);
-  CHECK(row.integer(0, 1) == 3000);
-  const auto during = b.claim(req_at(2900));  // z-user is leased: not in this claim
-  CHECK(users_of(during) == std::vector<std::string>{"a-blocker", "m-user"});
-
-  b.mark_done("z-user", ids_of(first.users[1]), 2500);
-  const auto next = a.claim(req_at(10000));  // the other leases ended at 3900
-  REQUIRE(users_of(next) == std::vector<std::string>{"z-user", "a-blocker", "m-user"});
-  CHECK(contents_of(next.users[0]) == std::vector<std::string>{"z-low"});
-  for (const auto& u : next.users) a.mark_done(u.user_id, ids_of(u), 10100);
-  const auto st = a.stats(10200);
-  CHECK(st.done == 4);
-  CHECK(st.pending + st.leased == 0);
-  CHECK(st.users_waiting == 0);
-}
 
 // Three instances claim a backlog of 240 users (3 messages each, interleaved) until nothing is
 // left. Each user's 3 messages fit one claim (per_user 3, batch 12), so every user is claimed

@@ -92,10 +92,6 @@ void restart_pg_server() {
     throw std::runtime_error("cannot restart the PostgreSQL test cluster");
 }
 
-}  // namespace memoryd::testing
-
-namespace memoryd::testing {
-
 private_pg_server::private_pg_server() {
   static std::atomic<int> counter{0};
   dir_ = "/tmp/memoryd-pg-private-" + std::to_string(getpid()) + "-" + std::to_string(++counter);
