@@ -177,7 +177,13 @@ store_backend::store_backend(const std::string& name, const std::string& synchro
   }
 }
 
-store_backend::~store_backend() = default;
+store_backend::~store_backend() {
+  impl_->conversation_tables.reset();
+  impl_->memory_tables.reset();
+  impl_->conversations.reset();
+  impl_->memory.reset();
+  if (postgres()) drop_pg_database(impl_->url);
+}
 
 const std::string& store_backend::name() const { return impl_->name; }
 bool store_backend::postgres() const { return impl_->name == "postgres"; }

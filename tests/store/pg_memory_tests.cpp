@@ -51,7 +51,8 @@ void check_single(memory_store& m, const std::string& user, std::size_t expected
 // active facts (an error) instead of finding the first one's fact.
 TEST_CASE("pg: two instances writing one user's facts at once keep each fact single",
           "[store][pg][concurrency]") {
-  const auto url = migrated_pg_database();
+  const migrated_pg_database db;
+  const auto& url = db.url();
   const std::vector<std::string> texts = {
       "Likes tea",           "Has a cat",        "Lives in Boston",     "Works at ACME",
       "Is allergic to nuts", "Plays the piano",  "Has a dog named Max", "Likes hiking",

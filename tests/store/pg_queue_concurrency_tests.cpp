@@ -34,7 +34,8 @@ pg::link_options bounded() {
 // been taken by a claim that had started before C ended (it held the row when C passed by).
 TEST_CASE("pg: three instances claiming at once: one claim per user, FIFO, every message once",
           "[store][pg][concurrency]") {
-  const auto url = migrated_pg_database();
+  const migrated_pg_database db;
+  const auto& url = db.url();
   constexpr int kUsers = 240, kEach = 3, kInstances = 3;
   std::map<std::string, std::int64_t> head;                  // user -> seq of first message
   std::map<std::string, std::vector<std::string>> messages;  // user -> contents in order
@@ -144,7 +145,8 @@ TEST_CASE("pg: three instances claiming at once: one claim per user, FIFO, every
 // retry conflicts here (conflict_retries = 0), so a deadlock would surface as an error.
 TEST_CASE("pg: concurrent ingest groups over the same users: no deadlock, queue rows right",
           "[store][pg][concurrency]") {
-  const auto url = migrated_pg_database();
+  const migrated_pg_database db;
+  const auto& url = db.url();
   constexpr int kInstances = 4, kGroups = 60, kUsers = 6;
   std::mutex mu;
   std::vector<std::pair<new_message, ingest_outcome>> stored;
@@ -240,7 +242,8 @@ TEST_CASE("pg: concurrent ingest groups over the same users: no deadlock, queue 
 // conflict_retries = 0 this test fails now and then with "deadlock detected".
 TEST_CASE("pg: the same deliveries ingested by several instances at once are stored once",
           "[store][pg][concurrency]") {
-  const auto url = migrated_pg_database();
+  const migrated_pg_database db;
+  const auto& url = db.url();
   constexpr int kInstances = 4, kDeliveries = 600, kGroup = 20;
   std::mutex mu;
   std::map<std::string, std::set<std::string>> answers;  // external id -> ids answered

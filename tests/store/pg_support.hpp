@@ -15,13 +15,21 @@
 
 namespace memoryd::testing {
 
-// A fresh database on the test cluster with the schema applied.
-inline std::string migrated_pg_database() {
-  const auto url = fresh_pg_database();
-  pg::connection c(url);
-  pg::migrate(c);
-  return url;
-}
+// A fresh database on the test cluster with the schema applied, dropped at the end.
+class migrated_pg_database {
+ public:
+  migrated_pg_database() : url_(fresh_pg_database()) {
+    pg::connection c(url_);
+    pg::migrate(c);
+  }
+  ~migrated_pg_database() { drop_pg_database(url_); }
+  migrated_pg_database(const migrated_pg_database&) = delete;
+  migrated_pg_database& operator=(const migrated_pg_database&) = delete;
+  const std::string& url() const { return url_; }
+
+ private:
+  std::string url_;
+};
 
 // How many backends of this database wait for a lock (row, transaction, advisory).
 inline std::int64_t lock_waiters(pg::connection& c) {

@@ -87,6 +87,15 @@ std::string create_database(const std::string& server_url) {
 
 std::string fresh_pg_database() { return create_database(pg_server_url()); }
 
+void drop_pg_database(const std::string& url) {
+  const auto slash = url.rfind('/');
+  const std::string name = url.substr(slash + 1);
+  PGconn* c = PQconnectdb(pg_url_with_database(url, "postgres").c_str());
+  if (PQstatus(c) == CONNECTION_OK)
+    PQclear(PQexec(c, ("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)").c_str()));
+  PQfinish(c);
+}
+
 void restart_pg_server() {
   if (std::system(("bash " + kScript + " restart " + cluster_dir() + " >/dev/null").c_str()) != 0)
     throw std::runtime_error("cannot restart the PostgreSQL test cluster");

@@ -15,6 +15,10 @@ std::string pg_server_url();
 // Creates an empty database with a unique name and returns its URL.
 std::string fresh_pg_database();
 
+// Drops the database of `url` (WITH (FORCE): its sessions are ended); errors are ignored. Tests
+// that make many databases drop them, so the cluster does not grow by one template copy each.
+void drop_pg_database(const std::string& url);
+
 // `url` with its database replaced by `database`.
 std::string pg_url_with_database(const std::string& url, const std::string& database);
 
