@@ -120,20 +120,21 @@ TEST_CASE("pg: three instances claiming at once: one claim per user, FIFO, every
     }
   }
   CHECK(claimed_by.size() == static_cast<std::size_t>(kUsers));
-  int checked = 0;
+  int passed_by = 0;  // older users a claim left to a claim running beside it
   for (const auto& c : records) {
     std::int64_t newest = 0;
     std::set<std::string> in_c(c.users.begin(), c.users.end());
     for (const auto& u : c.users) newest = std::max(newest, head.at(u));
     for (const auto& [user, seq] : head) {
-      if (seq >= newest || in_c.count(user) || !claimed_by.count(user)) continue;
-      INFO("claim " << c.start << ".." << c.end << " passed " << user << ", claimed at "
-                    << claimed_by.at(user)->start);
-      CHECK(claimed_by.at(user)->start < c.end);
-      ++checked;
+      if (seq >= newest || in_c.count(user)) continue;
+      const record& d = *claimed_by.at(user);
+      INFO("claim " << c.start << ".." << c.end << " passed " << user << ", claimed by " << d.start
+                    << ".." << d.end);
+      CHECK(d.start < c.end);
+      if (d.end > c.start) ++passed_by;
     }
   }
-  CHECK(checked > 0);
+  CHECK(passed_by > 0);  // the claims did run beside each other (~150 such users a run)
   pg::conversation_store s(url);
   const auto st = s.stats(3000);
   CHECK(st.done == kUsers * kEach);
