@@ -5,11 +5,13 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <future>
 #include <map>
 #include <random>
 #include <set>
 #include <thread>
 
+#include "store/postgres/conversation_store.hpp"
 #include "store/postgres/memory_store.hpp"
 #include "tests/store/conversation_store_util.hpp"
 #include "tests/store/pg_support.hpp"
@@ -139,5 +141,54 @@ TEST_CASE("pg: an extraction batch writes only while one of its source messages 
     // The flag is what keeps them out: the same batch without it writes.
     bob.sources_must_exist = false;
     CHECK(m.apply(bob).added == 2);
+  }
+}
+
+// The two orders an erasure (on any instance) can meet an extraction batch in flight: the
+// batch has not checked its sources yet (it waits for the user's lock, held here by the test)
+// and then writes nothing; or it has (it waits inside its insert, on a row the test is
+// inserting) and the erasure of the messages waits for it, so the facts it wrote are there for
+// the memory erasure that follows.
+TEST_CASE("pg: an erasure waits for an extraction batch in flight, or the batch writes nothing",
+          "[store][pg][concurrency]") {
+  const migrated_pg_database db;
+  const auto& url = db.url();
+  pg::conversation_store conversations(url);
+  pg::memory_store writer(url);
+  pg::connection test(url), watch(url);
+  const auto out = conversations.ingest({msg("bob", "I like tea")}, 1000);
+  auto batch = adds("bob", {"Likes tea"}, {out[0].id}, "k-bob");
+  batch.sources_must_exist = true;
+
+  SECTION("the batch checks its sources after the erasure: nothing written") {
+    test.exec("BEGIN");
+    test.exec("SELECT pg_advisory_xact_lock(hashtextextended('bob', 0))");
+    auto applied = std::async(std::launch::async, [&] { return writer.apply(batch); });
+    const bool waiting = eventually([&] { return lock_waiters(watch) >= 1; });
+    CHECK(conversations.erase_user("bob") == 1);  // does not wait for the batch
+    test.exec("COMMIT");
+    REQUIRE(waiting);
+    REQUIRE(applied.wait_for(std::chrono::seconds(20)) == std::future_status::ready);
+    CHECK(applied.get().added == 0);
+    CHECK(writer.all_facts("bob").empty());
+  }
+  SECTION("the batch checked its sources first: the erasure waits for it") {
+    test.exec("BEGIN");  // an active fact of the same text, not committed: the batch waits
+    test.exec(
+        "INSERT INTO facts (id, user_id, text, norm, category, status, created_at, updated_at) "
+        "VALUES ('held', 'bob', 'Likes tea', 'likes tea', 'other', 'active', 1, 1)");
+    auto applied = std::async(std::launch::async, [&] { return writer.apply(batch); });
+    bool waiting = eventually([&] { return lock_waiters(watch) >= 1; });
+    auto erased = std::async(std::launch::async, [&] { return conversations.erase_user("bob"); });
+    waiting = waiting && eventually([&] { return lock_waiters(watch) >= 2; });
+    CHECK(erased.wait_for(std::chrono::milliseconds(100)) == std::future_status::timeout);
+    test.exec("ROLLBACK");
+    REQUIRE(waiting);
+    REQUIRE(applied.wait_for(std::chrono::seconds(20)) == std::future_status::ready);
+    REQUIRE(erased.wait_for(std::chrono::seconds(20)) == std::future_status::ready);
+    CHECK(applied.get().added == 1);
+    CHECK(erased.get() == 1);
+    CHECK(writer.active_facts("bob").size() == 1);  // for the memory erasure, next
+    CHECK(writer.erase_user("bob").facts == 1);
   }
 }
