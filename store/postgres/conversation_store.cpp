@@ -54,6 +54,11 @@ FROM users u LEFT JOIN LATERAL (
 ) m ON true
 ORDER BY u.head_seq, m.seq)sql";
 
+// More of one user's waiting messages, after `seq` (the claim dead-lettered some).
+constexpr const char* k_claim_more_sql =
+    "SELECT seq, id, content, created_at, attempts, status FROM messages "
+    "WHERE user_id = $1 AND seq > $2 AND status IN ('pending', 'leased') ORDER BY seq LIMIT $3";
+
 constexpr const char* k_lease_sql = R"sql(
 WITH leased AS (
   UPDATE messages SET status = 'leased', lease_until = $1, attempts = attempts + 1
@@ -95,6 +100,13 @@ std::string num(std::int64_t v) { return std::to_string(v); }
 // crash only repeats work the pipeline already survives (the SQLite store's relaxed_sync, and
 // docs/ARCHITECTURE.md). Ingests, dead-letter retries and erasures keep the durable commit.
 constexpr const char* k_relaxed = "SET LOCAL synchronous_commit TO off";
+
+// The claim reads each user's messages through messages_waiting in seq order and stops at the
+// user's share. When the statistics promise ~2 waiting messages per user, the planner prefers
+// a bitmap scan plus a sort, which reads every waiting message of the user: a user who owns
+// half of a 1M backlog then costs hundreds of ms per claim instead of ~1 ms (measured on the
+// test cluster). Off for the claim's transaction only.
+constexpr const char* k_claim_plan = "SET LOCAL enable_bitmapscan TO off";
 
 }  // namespace
 
@@ -275,6 +287,7 @@ claim_result conversation_store::claim(const claim_request& req) {
     claim_result result;
     transaction tx(c);
     c.exec(k_relaxed);
+    c.exec(k_claim_plan);
     const millis lease_until = req.now + req.lease_ms;
     std::int32_t remaining = req.batch_size;
     std::int64_t after_seq = 0;
@@ -284,9 +297,9 @@ claim_result conversation_store::claim(const claim_request& req) {
     std::vector<std::int64_t> lease_seqs, dead_seqs;
     std::vector<std::string> leased_users, refresh_users;
     while (remaining > 0) {
+      const std::int32_t limit = std::min(req.per_user_batch_size, remaining);  // per user
       auto r = c.exec_prepared("claim", k_claim_sql,
-                               {num(req.now), num(after_seq), num(chunk),
-                                num(std::min(req.per_user_batch_size, remaining))});
+                               {num(req.now), num(after_seq), num(chunk), num(limit)});
       if (r.rows() == 0) break;
       std::int32_t users_seen = 0;
       for (int i = 0; i < r.rows();) {
@@ -300,23 +313,38 @@ claim_result conversation_store::claim(const claim_request& req) {
         batch.user_id = user;
         bool dead_lettered = false;
         const std::int32_t cap = std::min(req.per_user_batch_size, remaining);
-        for (int k = first; k < i && !r.is_null(k, 2); ++k) {  // NULL: a stale queue row
-          if (static_cast<std::int32_t>(batch.messages.size()) >= cap) break;
+        auto full = [&] { return static_cast<std::int32_t>(batch.messages.size()) >= cap; };
+        std::int64_t last_seq = 0;
+        // A waiting message (columns from `col`: seq, id, content, created_at, attempts,
+        // status) joins the batch, or is dead-lettered: an expired lease at max_attempts.
+        auto take = [&](const pg::result& rows, int k, int col) {
           claimed_message m;
-          m.seq = r.integer(k, 2);
-          m.id = r.text(k, 3);
-          m.content = r.text(k, 4);
-          m.created_at = r.integer(k, 5);
-          m.attempts = static_cast<std::int32_t>(r.integer(k, 6));
-          if (r.get(k, 7) == message_status::leased && m.attempts >= req.max_attempts) {
+          m.seq = last_seq = rows.integer(k, col);
+          m.id = rows.text(k, col + 1);
+          m.content = rows.text(k, col + 2);
+          m.created_at = rows.integer(k, col + 3);
+          m.attempts = static_cast<std::int32_t>(rows.integer(k, col + 4));
+          if (rows.get(k, col + 5) == message_status::leased && m.attempts >= req.max_attempts) {
             dead_seqs.push_back(m.seq);
             ++result.dead_lettered;
             dead_lettered = true;
-            continue;
+            return;
           }
           m.attempts += 1;
           lease_seqs.push_back(m.seq);
           batch.messages.push_back(std::move(m));
+        };
+        int read = 0;
+        for (int k = first; k < i && !r.is_null(k, 2) && !full(); ++k, ++read)  // NULL: stale row
+          take(r, k, 2);
+        // Dead letters free room in the user's share: read on after them (as SQLite does), up
+        // to the share, while the user may have more.
+        for (std::int32_t asked = limit; dead_lettered && !full() && read == asked;) {
+          asked = cap - static_cast<std::int32_t>(batch.messages.size());
+          auto more =
+              c.exec_prepared("claim_more", k_claim_more_sql, {user, num(last_seq), num(asked)});
+          read = more.rows();
+          for (int k = 0; k < more.rows(); ++k) take(more, k, 0);
         }
         // Dead letters move the head; a user with nothing claimable has a stale row.
         if (dead_lettered || batch.messages.empty()) refresh_users.push_back(user);
@@ -455,6 +483,7 @@ std::vector<std::string> conversation_store::explain_claim() {
   return impl_->db.run([](connection& c) {
     std::vector<std::string> out;
     transaction tx(c);
+    c.exec(k_claim_plan);
     auto r = c.exec(std::string("EXPLAIN ") + k_claim_sql,
                     {std::string("0"), std::string("0"), std::string("4"), std::string("25")});
     for (int i = 0; i < r.rows(); ++i) out.push_back(r.text(i, 0));

@@ -1,12 +1,15 @@
-// conversation store: ingest (group commit, duplicates), history, durability and WAL checkpoints.
+// conversation store: ingest (group commit, duplicates), history, durability and, on SQLite,
+// its commit modes and WAL checkpoints.
+#include <sqlite3.h>
+
 #include "tests/store/conversation_store_util.hpp"
 
 using namespace memoryd;
 using namespace memoryd::testing;
 
 TEST_CASE("conversation store adds messages and reads history", "[store][conversation]") {
-  temp_dir dir;
-  sqlite::conversation_store s(opts_for(dir));
+  FOR_EACH_BACKEND(backend);
+  auto& s = backend.conversations();
   auto out = s.ingest({msg("alice", "hi", 0), msg("alice", "hello there", 0, {}, "assistant"),
                        msg("bob", "yo", 2000)},
                       5000);
@@ -32,14 +35,14 @@ TEST_CASE("conversation store adds messages and reads history", "[store][convers
   CHECK(h[1].role == "assistant");
   CHECK(h[1].status == message_status::skipped);
   CHECK(s.count_messages() == 3);
-  CHECK(s.users() == std::vector<std::string>{"alice", "bob"});
+  CHECK(stored_users(s) == std::vector<std::string>{"alice", "bob"});
   CHECK(only(s, "bob").created_at == 2000);
 }
 
 TEST_CASE("history returns the latest N oldest first and clamps the limit",
           "[store][conversation]") {
-  temp_dir dir;
-  sqlite::conversation_store s(opts_for(dir));
+  FOR_EACH_BACKEND(backend);
+  auto& s = backend.conversations();
   std::vector<new_message> msgs;
   for (int i = 0; i < 1005; ++i) msgs.push_back(msg("u", "m" + std::to_string(i), 1000 + i));
   s.ingest(msgs, 1);
@@ -57,8 +60,8 @@ TEST_CASE("history returns the latest N oldest first and clamps the limit",
 }
 
 TEST_CASE("history filters by processed time range role and user", "[store][conversation]") {
-  temp_dir dir;
-  sqlite::conversation_store s(opts_for(dir));
+  FOR_EACH_BACKEND(backend);
+  auto& s = backend.conversations();
   s.ingest({msg("alice", "a1", 100), msg("bob", "b1", 200), msg("alice", "a2", 300),
             msg("alice", "r1", 400, {}, "assistant"), msg("carol", "c1", 500)},
            1000);
@@ -94,11 +97,11 @@ TEST_CASE("history filters by processed time range role and user", "[store][conv
   q.role.clear();
   q.processed = 0;
   CHECK(contents_of(s.history(q)) == std::vector<std::string>{"a2"});
-  CHECK(s.users() == std::vector<std::string>{"alice", "bob", "carol"});
+  CHECK(stored_users(s) == std::vector<std::string>{"alice", "bob", "carol"});
 }
 
 TEST_CASE("claims and transitions commit without their own fsync on a FULL database",
-          "[store][conversation]") {
+          "[store][conversation][sqlite]") {
   // Claims and transitions run at synchronous=NORMAL on a FULL database (the next FULL
   // commit syncs their WAL frames); ingests keep FULL. The statement trace shows which
   // PRAGMAs ran around which work, and the mode is back afterwards.
@@ -144,7 +147,7 @@ TEST_CASE("claims and transitions commit without their own fsync on a FULL datab
 }
 
 TEST_CASE("WAL checkpoints run in the background and keep the WAL bounded",
-          "[store][conversation]") {
+          "[store][conversation][sqlite]") {
   // The same writes into two stores: one as built (background checkpointer), one whose
   // checkpoints are switched off (PRAGMA wal_autocheckpoint=0 also removes our hook), so its
   // WAL shows how far an unchecked WAL grows.
@@ -176,8 +179,8 @@ TEST_CASE("WAL checkpoints run in the background and keep the WAL bounded",
 }
 
 TEST_CASE("duplicate external_id is idempotent within and across calls", "[store][conversation]") {
-  temp_dir dir;
-  sqlite::conversation_store s(opts_for(dir));
+  FOR_EACH_BACKEND(backend);
+  auto& s = backend.conversations();
   auto first = s.ingest({msg("alice", "hi", 1000, "SM1"), msg("alice", "hi again", 1000, "SM1"),
                          msg("alice", "other", 1000, "SM2")},
                         1000);
@@ -193,7 +196,7 @@ TEST_CASE("duplicate external_id is idempotent within and across calls", "[store
   CHECK(again[0].id == first[0].id);
   CHECK(s.count_messages() == 2);
   // However often and with whatever content they come again, nothing changes.
-  const auto stored = state_of(s);
+  const auto stored = backend.queue_state();
   for (int i = 0; i < 5; ++i) {
     INFO("repeat " << i);
     auto repeat = s.ingest({msg("alice", "other", 1000 + i, "SM2"),
@@ -204,7 +207,7 @@ TEST_CASE("duplicate external_id is idempotent within and across calls", "[store
     CHECK(repeat[0].id == first[2].id);
     CHECK(repeat[1].id == first[0].id);
     CHECK(repeat[2].id == first[0].id);
-    CHECK(state_of(s) == stored);
+    CHECK(backend.queue_state() == stored);
   }
   // Messages without external_id are never duplicates.
   s.ingest({msg("alice", "x"), msg("alice", "x")}, 3000);
@@ -216,15 +219,13 @@ TEST_CASE("duplicate external_id is idempotent within and across calls", "[store
 }
 
 TEST_CASE("group commit ingests in one transaction and rolls back", "[store][conversation]") {
-  temp_dir dir;
-  sqlite::conversation_store s(opts_for(dir));
+  FOR_EACH_BACKEND(backend);
+  auto& s = backend.conversations();
   // The third request fails inside the transaction: the first two must not be stored either.
-  s.db().exec(
-      "CREATE TEMP TRIGGER refuse BEFORE INSERT ON messages WHEN NEW.content = 'boom' "
-      "BEGIN SELECT RAISE(ABORT, 'refused'); END");
+  backend.conversation_tables().refuse("messages", "content", "boom");
   CHECK_THROWS_AS(
       s.ingest_group({{msg("alice", "a1")}, {msg("bob", "b1")}, {msg("carol", "boom")}}, 1000),
-      sqlite::error);
+      std::runtime_error);
   CHECK(s.count_messages() == 0);
   CHECK(s.stats(1000).users_waiting == 0);
   auto groups = s.ingest_group(
@@ -239,18 +240,12 @@ TEST_CASE("group commit ingests in one transaction and rolls back", "[store][con
   CHECK(s.claim(req_at(1000)).users.size() == 2);
 }
 
-TEST_CASE("data survives reopening the file", "[store][conversation]") {
-  temp_dir dir;
-  {
-    sqlite::conversation_store s(opts_for(dir));
-    s.ingest({msg("alice", "a1", 1000, "E1")}, 1000);
-  }
-  sqlite::conversation_store s(opts_for(dir, "normal"));
-  CHECK(s.db().scalar_int("PRAGMA user_version") == 2);
+TEST_CASE("data survives reopening the store", "[store][conversation]") {
+  FOR_EACH_BACKEND(backend);
+  backend.conversations().ingest({msg("alice", "a1", 1000, "E1")}, 1000);
+  auto& s = backend.reopen_conversations("normal");
+  if (!backend.postgres()) CHECK(backend.conversation_tables().count("PRAGMA user_version") == 2);
   CHECK(s.count_messages() == 1);
   CHECK(s.ingest({msg("alice", "a1", 1000, "E1")}, 1000)[0].duplicate);
   CHECK(s.claim(req_at(2000)).users.size() == 1);
 }
-
-// ---------------------------------------------------------------------------------------
-// claim

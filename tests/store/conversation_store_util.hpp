@@ -1,10 +1,6 @@
-// Helpers for the conversation store tests: a store in a temporary directory, messages,
-// claims and random backlogs, and the tables as text (to prove a call changed nothing).
+// Helpers for the conversation store tests, on either backend (tests/store/backends.hpp):
+// messages, claims and random backlogs; SQLite's options for its own tests.
 #pragma once
-
-// The SQLite conversation store: ingest and history, claims with their caps and leases,
-// retries, dead letters and the other transitions of a message.
-#include <sqlite3.h>
 
 #include <catch2/catch.hpp>
 
@@ -22,6 +18,7 @@
 
 #include "store/sqlite/conversation_store.hpp"
 #include "store/sqlite/database.hpp"
+#include "tests/store/backends.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace memoryd::testing {
@@ -101,25 +98,15 @@ inline stored_message by_content(conversation_store& s, const std::string& user,
   return {};
 }
 
-// Every row of a table, every column, in key order: to see that nothing changed.
-inline std::string dump(sqlite::conversation_store& s, const std::string& table) {
-  sqlite3_stmt* st = nullptr;
-  REQUIRE(sqlite3_prepare_v2(s.db().handle(), ("SELECT * FROM " + table + " ORDER BY 1").c_str(),
-                             -1, &st, nullptr) == SQLITE_OK);
-  std::string out;
-  while (sqlite3_step(st) == SQLITE_ROW) {
-    for (int i = 0; i < sqlite3_column_count(st); ++i) {
-      const auto* v = sqlite3_column_text(st, i);
-      out += (v ? reinterpret_cast<const char*>(v) : "NULL") +
-             std::string(i + 1 < sqlite3_column_count(st) ? "|" : "\n");
-    }
-  }
-  sqlite3_finalize(st);
+// Every user with stored messages, sorted (through the interface: history of everyone).
+inline std::vector<std::string> stored_users(conversation_store& s) {
+  history_query q;
+  q.limit = 1000;
+  std::vector<std::string> out;
+  for (const auto& m : s.history(q)) out.push_back(m.user_id);
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
   return out;
-}
-
-inline std::string state_of(sqlite::conversation_store& s) {
-  return dump(s, "messages") + "--\n" + dump(s, "user_queue");
 }
 
 // A random backlog (fixed seed): `n` messages of users u0..u<users-1>, each an assistant

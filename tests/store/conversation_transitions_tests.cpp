@@ -6,8 +6,8 @@ using namespace memoryd;
 using namespace memoryd::testing;
 
 TEST_CASE("mark_done records processed time and the note", "[store][conversation]") {
-  temp_dir dir;
-  sqlite::conversation_store s(opts_for(dir));
+  FOR_EACH_BACKEND(backend);
+  auto& s = backend.conversations();
   s.ingest({msg("alice", "a1"), msg("bob", "b1")}, 1000);
   auto c = s.claim(req_at(2000));
   REQUIRE(c.users.size() == 2);
@@ -28,8 +28,8 @@ TEST_CASE("mark_done records processed time and the note", "[store][conversation
 
 TEST_CASE("schedule_retry blocks the user and their later messages until retry_at",
           "[store][conversation]") {
-  temp_dir dir;
-  sqlite::conversation_store s(opts_for(dir));
+  FOR_EACH_BACKEND(backend);
+  auto& s = backend.conversations();
   s.ingest({msg("alice", "a1"), msg("bob", "b1")}, 1000);
   auto c = s.claim(req_at(1000));
   REQUIRE(users_of(c) == std::vector<std::string>{"alice", "bob"});
@@ -56,8 +56,8 @@ TEST_CASE("schedule_retry blocks the user and their later messages until retry_a
 }
 
 TEST_CASE("dead_letter keeps the message visible and unprocessed", "[store][conversation]") {
-  temp_dir dir;
-  sqlite::conversation_store s(opts_for(dir));
+  FOR_EACH_BACKEND(backend);
+  auto& s = backend.conversations();
   s.ingest({msg("alice", "a1"), msg("alice", "a2")}, 1000);
   auto c = s.claim(req_at(1000, 100, 1));
   REQUIRE(c.users.size() == 1);
@@ -73,8 +73,8 @@ TEST_CASE("dead_letter keeps the message visible and unprocessed", "[store][conv
 }
 
 TEST_CASE("release gives messages back without using an attempt", "[store][conversation]") {
-  temp_dir dir;
-  sqlite::conversation_store s(opts_for(dir));
+  FOR_EACH_BACKEND(backend);
+  auto& s = backend.conversations();
   s.ingest({msg("alice", "a1")}, 1000);
   auto c = s.claim(req_at(1000, 100, 25, 60000));
   REQUIRE(c.users.size() == 1);
@@ -89,8 +89,8 @@ TEST_CASE("release gives messages back without using an attempt", "[store][conve
 }
 
 TEST_CASE("retry_dead puts dead messages back in the queue", "[store][conversation]") {
-  temp_dir dir;
-  sqlite::conversation_store s(opts_for(dir));
+  FOR_EACH_BACKEND(backend);
+  auto& s = backend.conversations();
   s.ingest({msg("alice", "a1"), msg("bob", "b1"), msg("alice", "a2")}, 1000);
   auto c = s.claim(req_at(1000, 100, 1));
   REQUIRE(users_of(c) == std::vector<std::string>{"alice", "bob"});
@@ -121,8 +121,8 @@ TEST_CASE("retry_dead puts dead messages back in the queue", "[store][conversati
 }
 
 TEST_CASE("retry_dead moves the head back past processed messages", "[store][conversation]") {
-  temp_dir dir;
-  sqlite::conversation_store s(opts_for(dir));
+  FOR_EACH_BACKEND(backend);
+  auto& s = backend.conversations();
   s.ingest({msg("u", "first")}, 1000);
   auto c1 = s.claim(req_at(2000));
   REQUIRE(c1.users.size() == 1);
@@ -145,8 +145,8 @@ TEST_CASE("retry_dead moves the head back past processed messages", "[store][con
 
 TEST_CASE("transitions are idempotent and only touch the user's leased messages",
           "[store][conversation]") {
-  temp_dir dir;
-  sqlite::conversation_store s(opts_for(dir));
+  FOR_EACH_BACKEND(backend);
+  auto& s = backend.conversations();
   s.ingest({msg("alice", "a1"), msg("bob", "b1")}, 1000);
   auto c = s.claim(req_at(1000));
   REQUIRE(c.users.size() == 2);
@@ -187,27 +187,27 @@ TEST_CASE("transitions are idempotent and only touch the user's leased messages"
   for (const auto& [first_name, first] : transitions) {
     for (const auto& [second_name, second] : transitions) {
       INFO(first_name << " then " << second_name);
-      temp_dir d;
-      sqlite::conversation_store t(opts_for(d));
+      store_backend tb(backend.name());
+      auto& t = tb.conversations();
       t.ingest({msg("alice", "a1"), msg("alice", "a2"), msg("bob", "b1")}, 1000);
       auto claimed = t.claim(req_at(1000));
       REQUIRE(users_of(claimed) == std::vector<std::string>{"alice", "bob"});
-      const auto leased = state_of(t);
+      const auto leased = tb.queue_state();
       second(t, "bob", ids_of(claimed.users[0]));  // alice's messages under bob's name
-      CHECK(state_of(t) == leased);
+      CHECK(tb.queue_state() == leased);
       first(t, "alice", ids_of(claimed.users[0]));
-      const auto after_first = state_of(t);
+      const auto after_first = tb.queue_state();
       CHECK(after_first != leased);
       second(t, "alice", ids_of(claimed.users[0]));
-      CHECK(state_of(t) == after_first);
+      CHECK(tb.queue_state() == after_first);
       CHECK(only(t, "bob").status == message_status::leased);
     }
   }
 }
 
 TEST_CASE("stats counts statuses and the oldest waiting message", "[store][conversation]") {
-  temp_dir dir;
-  sqlite::conversation_store s(opts_for(dir));
+  FOR_EACH_BACKEND(backend);
+  auto& s = backend.conversations();
   CHECK(s.stats(1000).oldest_pending_age_ms == 0);
   s.ingest({msg("alice", "a1", 400), msg("bob", "b1", 700), msg("bob", "r", 800, {}, "assistant"),
             msg("carol", "c1", 900)},
@@ -226,6 +226,3 @@ TEST_CASE("stats counts statuses and the oldest waiting message", "[store][conve
   CHECK(st.users_waiting == 2);
   CHECK(st.oldest_pending_age_ms == 1300);
 }
-
-// ---------------------------------------------------------------------------------------
-// O(batch)

@@ -1,4 +1,5 @@
-// Erasing a user: nothing of theirs is left, and work in flight cannot bring facts back.
+// Erasing a user: nothing of theirs is left, and work in flight cannot bring facts back. The
+// rows on each backend; the bytes in the files (WAL frames, free pages) on SQLite.
 #include <sqlite3.h>
 #include <catch2/catch.hpp>
 
@@ -9,6 +10,7 @@
 
 #include "store/sqlite/conversation_store.hpp"
 #include "store/sqlite/memory_store.hpp"
+#include "tests/store/backends.hpp"
 #include "tests/support/file_scan.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -26,47 +28,24 @@ fact_batch batch_of(const std::string& user, const std::string& cause, millis ob
   return b;
 }
 
-// The rows of `user` in each table of `db` that has a user_id column: tables added later are
-// covered too.
-std::map<std::string, std::int64_t> rows_of(sqlite::database& db, const std::string& user) {
-  std::vector<std::string> tables;
-  auto q = db.prepare(
-      "SELECT m.name FROM sqlite_master m JOIN pragma_table_info(m.name) c "
-      "WHERE m.type = 'table' AND c.name = 'user_id' ORDER BY m.name");
-  while (q.step()) tables.push_back(q.col_text(0));
-  std::map<std::string, std::int64_t> out;
-  for (const auto& table : tables) {
-    auto count = db.prepare("SELECT count(*) FROM " + table + " WHERE user_id = ?1");
-    count.bind(1, user);
-    REQUIRE(count.step());
-    out[table] = count.col_int(0);
-  }
-  return out;
-}
-
-std::int64_t total(const std::map<std::string, std::int64_t>& rows) {
-  std::int64_t n = 0;
-  for (const auto& [table, count] : rows) n += count;
-  return n;
-}
-
 }  // namespace
 
-TEST_CASE("erasing a user removes their messages and queue entry only") {
-  testing::temp_dir dir;
-  sqlite::conversation_store s({dir.file("c.db"), "normal", 1000});
+TEST_CASE("erasing a user removes their messages and queue entry only", "[store][erase]") {
+  FOR_EACH_BACKEND(backend);
+  auto& s = backend.conversations();
+  auto& t = backend.conversation_tables();
   s.ingest({{"gone", "user", "I like tea.", "api", "sid-1", 0},
             {"gone", "assistant", "Nice.", "api", "", 0},
             {"kept", "user", "I like coffee.", "api", "", 0}},
            1000);
   auto claimed = s.claim({2000, 100, 25, 60000, 3});
   REQUIRE(claimed.users.size() == 2);
-  const auto kept_rows = rows_of(s.db(), "kept");
-  REQUIRE(rows_of(s.db(), "gone") ==
+  const auto kept_rows = t.rows_of("kept");
+  REQUIRE(t.rows_of("gone") ==
           std::map<std::string, std::int64_t>{{"messages", 2}, {"user_queue", 1}});
   CHECK(s.erase_user("gone") == 2);
-  CHECK(total(rows_of(s.db(), "gone")) == 0);
-  CHECK(rows_of(s.db(), "kept") == kept_rows);
+  CHECK(t.rows_of("gone").empty());
+  CHECK(t.rows_of("kept") == kept_rows);
   history_query all;
   all.limit = 100;
   auto left = s.history(all);
@@ -82,32 +61,34 @@ TEST_CASE("erasing a user removes their messages and queue entry only") {
   CHECK(s.erase_user("nobody") == 0);
 }
 
-TEST_CASE("erasing a user's facts leaves nothing of them in memory.db") {
-  testing::temp_dir dir;
-  sqlite::memory_store m({dir.file("m.db"), "normal", 1000});
+TEST_CASE("erasing a user's facts leaves nothing of them in memory.db", "[store][erase]") {
+  FOR_EACH_BACKEND(backend);
+  auto& m = backend.memory();
+  auto& t = backend.memory_tables();
   auto keyed = batch_of("gone", "extractor", 1000, {"Likes tea", "Has a cat"});
   keyed.batch_key = "k1";
   m.apply(keyed);
   m.apply(batch_of("kept", "extractor", 1000, {"Likes tea"}));
-  const auto kept_rows = rows_of(m.db(), "kept");
-  REQUIRE(rows_of(m.db(), "gone") == std::map<std::string, std::int64_t>{
-                                         {"applied_batches", 1}, {"fact_events", 2}, {"facts", 2}});
+  const auto kept_rows = t.rows_of("kept");
+  REQUIRE(t.rows_of("gone") == std::map<std::string, std::int64_t>{
+                                   {"applied_batches", 1}, {"fact_events", 2}, {"facts", 2}});
   auto r = m.erase_user("gone");
-  CHECK(total(rows_of(m.db(), "gone")) == 0);
-  CHECK(rows_of(m.db(), "kept") == kept_rows);
+  CHECK(t.rows_of("gone").empty());
+  CHECK(t.rows_of("kept") == kept_rows);
   CHECK(r.facts == 2);
   CHECK(r.fact_events == 2);
   CHECK(m.all_facts("gone").empty());
   CHECK(m.events("gone").empty());
   CHECK(m.active_facts("kept").size() == 1);
-  CHECK(m.db().scalar_int("SELECT count(*) FROM applied_batches WHERE user_id = 'gone'") == 0);
+  CHECK(t.count("SELECT count(*) FROM applied_batches WHERE user_id = 'gone'") == 0);
   // The user may start again: the same batch key is no longer a replay.
   CHECK(m.apply(keyed).added == 2);
 }
 
 // Byte level: the WAL holds every version of every page written since the last checkpoint, so
 // deleting rows is not enough (DESIGN §2.9).
-TEST_CASE("an erasure leaves none of the user's bytes in the database, WAL or shm files") {
+TEST_CASE("an erasure leaves none of the user's bytes in the database, WAL or shm files",
+          "[store][erase][sqlite]") {
   testing::temp_dir dir;
   sqlite::conversation_store s({dir.file("c.db"), "normal", 1000});
   sqlite::memory_store m({dir.file("m.db"), "normal", 1000});
@@ -136,7 +117,8 @@ TEST_CASE("an erasure leaves none of the user's bytes in the database, WAL or sh
   CHECK(s.count_messages() == 201);
 }
 
-TEST_CASE("an erasure that cannot truncate the WAL fails, and succeeds when retried") {
+TEST_CASE("an erasure that cannot truncate the WAL fails, and succeeds when retried",
+          "[store][erase][sqlite]") {
   testing::temp_dir dir;
   sqlite::memory_store m({dir.file("m.db"), "normal", 100});
   m.apply(batch_of("gone", "extractor", 1000, {"Owns a flumberwick"}));

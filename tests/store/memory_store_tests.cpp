@@ -1,5 +1,5 @@
-// The SQLite memory store: adds, duplicates, updates, deletes, replays and group commit of
-// fact batches, with their events.
+// The memory store, on each backend (tests/store/backends.hpp): adds, duplicates, updates,
+// deletes, replays and group commit of fact batches, with their events; remember and forget.
 #include <catch2/catch.hpp>
 
 #include <cctype>
@@ -7,19 +7,12 @@
 #include <string>
 #include <vector>
 
-#include "store/sqlite/memory_store.hpp"
-#include "tests/support/temp_dir.hpp"
+#include "tests/store/backends.hpp"
 
 using namespace memoryd;
-using memoryd::testing::temp_dir;
+using memoryd::testing::store_backend;
 
 namespace {
-
-sqlite::store_options opts_for(const temp_dir& dir) {
-  sqlite::store_options o;
-  o.path = dir.file("memory.db");
-  return o;
-}
 
 fact_op add(const std::string& text, const std::string& category = "interests",
             millis observed = 1000, std::vector<std::string> sources = {"m1"}) {
@@ -67,8 +60,8 @@ fact_batch batch(const std::string& user, std::vector<fact_op> ops, millis now =
 }  // namespace
 
 TEST_CASE("memory store adds facts with an event", "[store][memory]") {
-  temp_dir dir;
-  sqlite::memory_store s(opts_for(dir));
+  FOR_EACH_BACKEND(backend);
+  auto& s = backend.memory();
   auto r = s.apply(
       batch("alice", {add("  Has a dog named Max. ", "relationships", 1500, {"m1", "m\"2,3"})}));
   CHECK(r.added == 1);
@@ -103,8 +96,8 @@ TEST_CASE("memory store adds facts with an event", "[store][memory]") {
 
 TEST_CASE("duplicate adds are detected regardless of case spaces and punctuation",
           "[store][memory]") {
-  temp_dir dir;
-  sqlite::memory_store s(opts_for(dir));
+  FOR_EACH_BACKEND(backend);
+  auto& s = backend.memory();
   s.apply(batch("alice", {add("Has a dog named Max.", "relationships", 1000, {"m1"})}));
   auto r = s.apply(batch("alice", {add("  has a DOG   named max", "other", 2000, {"m2"}),
                                    add("HAS A DOG, NAMED MAX!", "other", 2000, {"m1"})}));
@@ -162,8 +155,8 @@ TEST_CASE("duplicate adds are detected regardless of case spaces and punctuation
 }
 
 TEST_CASE("update supersedes the old fact and keeps the history", "[store][memory]") {
-  temp_dir dir;
-  sqlite::memory_store s(opts_for(dir));
+  FOR_EACH_BACKEND(backend);
+  auto& s = backend.memory();
   const auto id = s.apply(batch("alice", {add("lives in Paris", "location")})).fact_ids.at(0);
   auto r = s.apply(batch("alice", {update(id, "lives in Berlin", 2000)}, 20000));
   CHECK(r.updated == 1);
@@ -210,8 +203,8 @@ TEST_CASE("update supersedes the old fact and keeps the history", "[store][memor
 }
 
 TEST_CASE("a stale update is rejected", "[store][memory]") {
-  temp_dir dir;
-  sqlite::memory_store s(opts_for(dir));
+  FOR_EACH_BACKEND(backend);
+  auto& s = backend.memory();
   const auto id = s.apply(batch("alice", {add("lives in Paris", "location", 5000)})).fact_ids.at(0);
   auto r = s.apply(batch("alice", {update(id, "lives in Lyon", 4999)}));
   CHECK(r.rejected == 1);
@@ -222,8 +215,8 @@ TEST_CASE("a stale update is rejected", "[store][memory]") {
 }
 
 TEST_CASE("delete marks the fact deleted", "[store][memory]") {
-  temp_dir dir;
-  sqlite::memory_store s(opts_for(dir));
+  FOR_EACH_BACKEND(backend);
+  auto& s = backend.memory();
   const auto id = s.apply(batch("alice", {add("likes jazz")})).fact_ids.at(0);
   auto r = s.apply(batch("alice", {del(id)}, 30000));
   CHECK(r.deleted == 1);
@@ -245,8 +238,8 @@ TEST_CASE("delete marks the fact deleted", "[store][memory]") {
 }
 
 TEST_CASE("the same batch_key twice changes nothing", "[store][memory]") {
-  temp_dir dir;
-  sqlite::memory_store s(opts_for(dir));
+  FOR_EACH_BACKEND(backend);
+  auto& s = backend.memory();
   const auto id = s.apply(batch("alice", {add("likes jazz")})).fact_ids.at(0);
   auto b = batch("alice", {add("has a cat"), update(id, "likes blues"), add("")}, 10000, "k1");
   auto first = s.apply(b);
@@ -268,8 +261,8 @@ TEST_CASE("the same batch_key twice changes nothing", "[store][memory]") {
 }
 
 TEST_CASE("replaying an unkeyed identical batch adds no facts", "[store][memory]") {
-  temp_dir dir;
-  sqlite::memory_store s(opts_for(dir));
+  FOR_EACH_BACKEND(backend);
+  auto& s = backend.memory();
   auto b = batch("alice", {add("has a cat"), add("works at ACME", "work")});
   CHECK(s.apply(b).added == 2);
   auto again = s.apply(b);
@@ -280,8 +273,8 @@ TEST_CASE("replaying an unkeyed identical batch adds no facts", "[store][memory]
 }
 
 TEST_CASE("update and delete of another user's fact are rejected", "[store][memory]") {
-  temp_dir dir;
-  sqlite::memory_store s(opts_for(dir));
+  FOR_EACH_BACKEND(backend);
+  auto& s = backend.memory();
   const auto id = s.apply(batch("alice", {add("likes jazz")})).fact_ids.at(0);
   auto r = s.apply(batch("mallory", {update(id, "likes noise"), del(id)}));
   CHECK(r.rejected == 2);
@@ -293,8 +286,8 @@ TEST_CASE("update and delete of another user's fact are rejected", "[store][memo
 }
 
 TEST_CASE("unknown categories become other and bad texts are rejected", "[store][memory]") {
-  temp_dir dir;
-  sqlite::memory_store s(opts_for(dir));
+  FOR_EACH_BACKEND(backend);
+  auto& s = backend.memory();
   auto r =
       s.apply(batch("alice", {add("likes chess", "hobbies"), add("   "), add(std::string(501, 'x')),
                               add(std::string(500, 'y')), add("?!"), fact_op{}}));
@@ -306,24 +299,23 @@ TEST_CASE("unknown categories become other and bad texts are rejected", "[store]
   CHECK(s.apply(batch("alice", {update(f[0].id, "   ")})).rejected == 1);
 }
 
-TEST_CASE("memory store migrations re-open an existing file", "[store][memory]") {
-  temp_dir dir;
-  {
-    sqlite::memory_store s(opts_for(dir));
-    s.apply(batch("alice", {add("likes jazz")}, 10000, "k"));
-    CHECK(s.db().scalar_int("PRAGMA user_version") == 2);
+TEST_CASE("memory store data survives reopening the store", "[store][memory]") {
+  FOR_EACH_BACKEND(backend);
+  backend.memory().apply(batch("alice", {add("likes jazz")}, 10000, "k"));
+  if (!backend.postgres()) CHECK(backend.memory_tables().count("PRAGMA user_version") == 2);
+  auto& s = backend.reopen_memory();
+  if (!backend.postgres()) {
+    CHECK(backend.memory_tables().count("PRAGMA user_version") == 2);
+    CHECK(backend.memory_tables().one("PRAGMA journal_mode") == "wal");
   }
-  sqlite::memory_store s(opts_for(dir));
-  CHECK(s.db().scalar_int("PRAGMA user_version") == 2);
-  CHECK(s.db().scalar_text("PRAGMA journal_mode") == "wal");
   CHECK(s.active_facts("alice").size() == 1);
   CHECK(s.apply(batch("alice", {add("likes jazz")}, 10000, "k")).replay);
 }
 
 TEST_CASE("apply_group writes several batches in one transaction with per-batch results",
           "[store][memory]") {
-  temp_dir dir;
-  sqlite::memory_store m(opts_for(dir));
+  FOR_EACH_BACKEND(backend);
+  auto& m = backend.memory();
   auto a = batch("a", {add("Likes tea", "other")}, 10000, "ka");
   auto b = batch("b", {add("Has a cat", "other"), add("Likes tea", "other")});
   auto results = m.apply_group({a, b, a});
@@ -337,17 +329,16 @@ TEST_CASE("apply_group writes several batches in one transaction with per-batch 
   // One transaction: a batch that fails leaves none of the group behind, earlier batches and
   // their keys included.
   const auto facts = m.count_facts();
-  m.db().exec(
-      "CREATE TEMP TRIGGER refuse BEFORE INSERT ON facts WHEN NEW.text = 'boom' "
-      "BEGIN SELECT RAISE(ABORT, 'refused'); END");
+  backend.memory_tables().refuse("facts", "text", "boom");
   auto c = batch("c", {add("Likes coffee", "other")}, 10000, "kc");
   auto d = batch("d", {add("Has a dog", "other")});
-  CHECK_THROWS_AS(m.apply_group({c, d, batch("e", {add("boom", "other")})}), sqlite::error);
+  CHECK_THROWS_AS(m.apply_group({c, d, batch("e", {add("boom", "other")})}), std::runtime_error);
   CHECK(m.count_facts() == facts);
   CHECK(m.all_facts("c").empty());
   CHECK(m.events("d").empty());
-  CHECK(m.db().scalar_int("SELECT count(*) FROM applied_batches WHERE batch_key = 'kc'") == 0);
-  m.db().exec("DROP TRIGGER refuse");
+  CHECK(backend.memory_tables().count(
+            "SELECT count(*) FROM applied_batches WHERE batch_key = 'kc'") == 0);
+  backend.memory_tables().allow("facts");
   const auto retried = m.apply_group({c, d});
   REQUIRE(retried.size() == 2);
   CHECK_FALSE(retried[0].replay);
@@ -356,8 +347,8 @@ TEST_CASE("apply_group writes several batches in one transaction with per-batch 
 }
 
 TEST_CASE("remember answers the fact as stored or the one already known", "[store][memory]") {
-  temp_dir dir;
-  sqlite::memory_store s(opts_for(dir));
+  FOR_EACH_BACKEND(backend);
+  auto& s = backend.memory();
   auto f = s.remember("alice", "  Likes tea.", "preferences", 1000);
   REQUIRE(f);
   CHECK(f->text == "Likes tea.");
@@ -377,8 +368,8 @@ TEST_CASE("remember answers the fact as stored or the one already known", "[stor
 }
 
 TEST_CASE("forget deletes an active fact of that user only", "[store][memory]") {
-  temp_dir dir;
-  sqlite::memory_store s(opts_for(dir));
+  FOR_EACH_BACKEND(backend);
+  auto& s = backend.memory();
   auto f = s.remember("alice", "Likes tea", "preferences", 1000);
   REQUIRE(f);
   CHECK_FALSE(s.forget("bob", f->id, 2000));

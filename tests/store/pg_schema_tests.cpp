@@ -54,7 +54,7 @@ TEST_CASE("pg: instances migrating at once do not race", "[pg]") {
         static_cast<std::int64_t>(pg::migrations().size()));
 }
 
-TEST_CASE("pg: errors carry the SQLSTATE; a failed transaction changes nothing", "[pg]") {
+TEST_CASE("pg: errors carry the SQLSTATE, and a failed transaction changes nothing", "[pg]") {
   pg::connection c(testing::fresh_pg_database());
   pg::migrate(c);
   const std::vector<pg::param> row = {std::string("m-1"), std::string("u"), std::string("x"),

@@ -61,12 +61,14 @@ std::string pg_url_with_database(const std::string& url, const std::string& data
   return url.substr(0, slash + 1) + database;
 }
 
-std::string fresh_pg_database() {
+namespace {
+
+std::string create_database(const std::string& server_url) {
   static std::atomic<int> counter{0};
   std::random_device rd;
   const std::string name = "t_" + std::to_string(getpid()) + "_" + std::to_string(++counter) + "_" +
                            std::to_string(rd() % 100000);
-  PGconn* c = PQconnectdb(pg_server_url().c_str());
+  PGconn* c = PQconnectdb(server_url.c_str());
   if (PQstatus(c) != CONNECTION_OK) {
     std::string msg = PQerrorMessage(c);
     PQfinish(c);
@@ -78,12 +80,44 @@ std::string fresh_pg_database() {
   PQclear(r);
   PQfinish(c);
   if (!ok) throw std::runtime_error("CREATE DATABASE " + name + ": " + msg);
-  return pg_url_with_database(pg_server_url(), name);
+  return pg_url_with_database(server_url, name);
+}
+
+}  // namespace
+
+std::string fresh_pg_database() { return create_database(pg_server_url()); }
+
+void drop_pg_database(const std::string& url) {
+  const auto slash = url.rfind('/');
+  const std::string name = url.substr(slash + 1);
+  PGconn* c = PQconnectdb(pg_url_with_database(url, "postgres").c_str());
+  if (PQstatus(c) == CONNECTION_OK)
+    PQclear(PQexec(c, ("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)").c_str()));
+  PQfinish(c);
 }
 
 void restart_pg_server() {
   if (std::system(("bash " + kScript + " restart " + cluster_dir() + " >/dev/null").c_str()) != 0)
     throw std::runtime_error("cannot restart the PostgreSQL test cluster");
+}
+
+private_pg_server::private_pg_server() {
+  static std::atomic<int> counter{0};
+  dir_ = "/tmp/memoryd-pg-private-" + std::to_string(getpid()) + "-" + std::to_string(++counter);
+  if (std::system(("bash " + kScript + " start " + dir_ + " >/dev/null").c_str()) != 0)
+    throw std::runtime_error("cannot start a private PostgreSQL cluster in " + dir_);
+  url_ = read_first_line(dir_ + "/url");
+}
+
+private_pg_server::~private_pg_server() {
+  std::system(("bash " + kScript + " stop " + dir_ + " >/dev/null 2>&1").c_str());
+}
+
+std::string private_pg_server::fresh_database() { return create_database(url_); }
+
+void private_pg_server::restart() {
+  if (std::system(("bash " + kScript + " restart " + dir_ + " >/dev/null").c_str()) != 0)
+    throw std::runtime_error("cannot restart the PostgreSQL cluster in " + dir_);
 }
 
 }  // namespace memoryd::testing
