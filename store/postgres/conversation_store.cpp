@@ -105,8 +105,10 @@ constexpr const char* k_relaxed = "SET LOCAL synchronous_commit TO off";
 // user's share. When the statistics promise ~2 waiting messages per user, the planner prefers
 // a bitmap scan plus a sort, which reads every waiting message of the user: a user who owns
 // half of a 1M backlog then costs hundreds of ms per claim instead of ~1 ms (measured on the
-// test cluster). Off for the claim's transaction only.
-constexpr const char* k_claim_plan = "SET LOCAL enable_bitmapscan TO off";
+// test cluster). Off for the claim's transaction only; and custom plans only, so that the
+// prepared claim never settles on a generic plan that cannot see these parameters.
+constexpr const char* k_claim_plan =
+    "SET LOCAL enable_bitmapscan TO off; SET LOCAL plan_cache_mode TO force_custom_plan";
 
 }  // namespace
 
@@ -186,68 +188,96 @@ conversation_store::conversation_store(const std::string& url, link_options opts
 
 conversation_store::~conversation_store() = default;
 
-std::vector<std::vector<ingest_outcome>> conversation_store::ingest_group(
-    const std::vector<std::vector<new_message>>& requests, millis now) {
-  std::vector<std::vector<ingest_outcome>> out(requests.size());
+namespace {
+
+// Runs the ingest statement for `msgs` (one round trip, its own transaction) and answers each
+// with its new row or, for a stored external_id, the stored row. `gone` collects the indices of
+// duplicates whose stored row was erased between the statement and the read: they can be
+// ingested anew.
+void ingest_once(connection& c, const std::vector<const new_message*>& msgs, millis now,
+                 std::vector<ingest_outcome*>& out, std::vector<std::size_t>& gone) {
   std::vector<const std::string*> ids, users, roles, contents, channels, externals;
   std::vector<std::int64_t> created;
   std::vector<std::string> fresh_ids;
-  std::size_t total = 0;
-  for (const auto& r : requests) total += r.size();
-  fresh_ids.reserve(total);  // stable addresses for `ids`
+  fresh_ids.reserve(msgs.size());  // stable addresses for `ids`
+  for (std::size_t i = 0; i < msgs.size(); ++i) {
+    const auto& m = *msgs[i];
+    fresh_ids.push_back(new_uuid());
+    ids.push_back(&fresh_ids.back());
+    users.push_back(&m.user_id);
+    roles.push_back(&m.role);
+    contents.push_back(&m.content);
+    channels.push_back(&m.channel);
+    externals.push_back(m.external_id.empty() ? nullptr : &m.external_id);
+    created.push_back(m.created_at != 0 ? m.created_at : now);
+  }
+  auto r = c.exec_prepared("ingest", k_ingest_sql,
+                           {text_array(ids), text_array(users), text_array(roles),
+                            text_array(contents), text_array(channels), text_array(externals),
+                            int_array(created)});
+  std::unordered_map<std::string, std::int64_t> inserted;
+  inserted.reserve(static_cast<std::size_t>(r.rows()));
+  for (int i = 0; i < r.rows(); ++i) inserted.emplace(r.text(i, 0), r.integer(i, 1));
+  // The rest were duplicates of a stored external_id: answer with the stored row.
+  std::vector<std::string> duplicates;
+  for (std::size_t i = 0; i < msgs.size(); ++i) {
+    auto it = inserted.find(fresh_ids[i]);
+    if (it != inserted.end()) {
+      *out[i] = {fresh_ids[i], it->second, false};
+    } else {
+      duplicates.push_back(msgs[i]->external_id);
+    }
+  }
+  if (duplicates.empty()) return;
+  auto d = c.exec_prepared("ingest_duplicates", k_duplicates_sql, {text_array(duplicates)});
+  std::unordered_map<std::string, std::pair<std::string, std::int64_t>> stored;
+  for (int i = 0; i < d.rows(); ++i) stored[d.text(i, 0)] = {d.text(i, 1), d.integer(i, 2)};
+  for (std::size_t i = 0; i < msgs.size(); ++i) {
+    if (inserted.count(fresh_ids[i])) continue;
+    auto it = stored.find(msgs[i]->external_id);
+    if (it == stored.end()) {
+      gone.push_back(i);
+    } else {
+      *out[i] = {it->second.first, it->second.second, true};
+    }
+  }
+}
+
+}  // namespace
+
+std::vector<std::vector<ingest_outcome>> conversation_store::ingest_group(
+    const std::vector<std::vector<new_message>>& requests, millis now) {
+  std::vector<std::vector<ingest_outcome>> out(requests.size());
+  std::vector<const new_message*> msgs;
+  std::vector<ingest_outcome*> outcomes;
   for (std::size_t i = 0; i < requests.size(); ++i) {
     out[i].resize(requests[i].size());
     for (std::size_t k = 0; k < requests[i].size(); ++k) {
-      const auto& m = requests[i][k];
-      fresh_ids.push_back(new_uuid());
-      out[i][k].id = fresh_ids.back();
-      ids.push_back(&fresh_ids.back());
-      users.push_back(&m.user_id);
-      roles.push_back(&m.role);
-      contents.push_back(&m.content);
-      channels.push_back(&m.channel);
-      externals.push_back(m.external_id.empty() ? nullptr : &m.external_id);
-      created.push_back(m.created_at != 0 ? m.created_at : now);
+      msgs.push_back(&requests[i][k]);
+      outcomes.push_back(&out[i][k]);
     }
   }
-  if (total == 0) return out;
-  return impl_->db.run([&](connection& c) {
-    auto r = c.exec_prepared("ingest", k_ingest_sql,
-                             {text_array(ids), text_array(users), text_array(roles),
-                              text_array(contents), text_array(channels), text_array(externals),
-                              int_array(created)});
-    std::unordered_map<std::string, std::int64_t> inserted;
-    inserted.reserve(static_cast<std::size_t>(r.rows()));
-    for (int i = 0; i < r.rows(); ++i) inserted.emplace(r.text(i, 0), r.integer(i, 1));
-    // The rest were duplicates of a stored external_id: answer with the stored row.
-    std::vector<std::string> missing;
-    for (auto& req : out)
-      for (auto& o : req) {
-        auto it = inserted.find(o.id);
-        if (it != inserted.end()) o.seq = it->second;
-      }
-    for (std::size_t i = 0; i < requests.size(); ++i)
-      for (std::size_t k = 0; k < requests[i].size(); ++k)
-        if (!inserted.count(out[i][k].id)) missing.push_back(requests[i][k].external_id);
-    if (!missing.empty()) {
-      auto d = c.exec_prepared("ingest_duplicates", k_duplicates_sql, {text_array(missing)});
-      std::unordered_map<std::string, std::pair<std::string, std::int64_t>> stored;
-      for (int i = 0; i < d.rows(); ++i) stored[d.text(i, 0)] = {d.text(i, 1), d.integer(i, 2)};
-      for (std::size_t i = 0; i < requests.size(); ++i)
-        for (std::size_t k = 0; k < requests[i].size(); ++k) {
-          auto& o = out[i][k];
-          if (inserted.count(o.id)) continue;
-          auto it = stored.find(requests[i][k].external_id);
-          if (it == stored.end())
-            throw error("ingest: message " + o.id + " was neither stored nor a duplicate", "",
-                        false);
-          o.id = it->second.first;
-          o.seq = it->second.second;
-          o.duplicate = true;
-        }
+  // A duplicate whose original was erased before it could be read back is no longer a
+  // duplicate: it goes in again (the erasure and this ingest raced; either order is right).
+  // Each round is its own transaction, run (and retried on a deadlock) on its own.
+  for (int round = 0; !msgs.empty(); ++round) {
+    if (round == 3)
+      throw error("ingest: a duplicate's stored message kept disappearing (erased)", "", false);
+    std::vector<std::size_t> gone;
+    impl_->db.run([&](connection& c) {
+      gone.clear();
+      ingest_once(c, msgs, now, outcomes, gone);
+    });
+    std::vector<const new_message*> again;
+    std::vector<ingest_outcome*> again_slots;
+    for (auto i : gone) {
+      again.push_back(msgs[i]);
+      again_slots.push_back(outcomes[i]);
     }
-    return out;
-  });
+    msgs = std::move(again);
+    outcomes = std::move(again_slots);
+  }
+  return out;
 }
 
 std::vector<ingest_outcome> conversation_store::ingest(const std::vector<new_message>& msgs,

@@ -277,7 +277,7 @@ TEST_CASE("llm: a refusal is its own failure with the refusal text", "[extract_l
   CHECK(e.kind() == failure_kind::refused);
 }
 
-TEST_CASE("llm: gzip and deflate answers are decoded; identity is asked for",
+TEST_CASE("llm: gzip and deflate answers are decoded, identity is asked for",
           "[extract_llm][backend]") {
   fake_llm fake;
   for (auto [coding, format] :

@@ -367,7 +367,7 @@ TEST_CASE("handle_request: scoped tokens, 401 without a known token, 403 naming 
   CHECK(as("admin-secret", http::verb::get, "/metrics").result_int() == 200);
 }
 
-TEST_CASE("handle_request: every answer says nosniff and no-store; readyz says webhook_signed") {
+TEST_CASE("handle_request: every answer says nosniff and no-store, readyz says webhook_signed") {
   fake_api api;
   for (auto target : {"/healthz", "/v1/users/u/facts", "/nothing"}) {
     auto r = get(api, target);
