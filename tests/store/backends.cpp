@@ -112,7 +112,7 @@ class pg_tables final : public tables {
     std::vector<std::string> out;
     for (auto& r : rows("SELECT c.table_name FROM information_schema.columns c "
                         "JOIN information_schema.tables t USING (table_schema, table_name) "
-                        "WHERE c.table_schema = 'public' AND t.table_type = 'BASE TABLE' "
+                        "WHERE c.table_schema = current_schema() AND t.table_type = 'BASE TABLE' "
                         "AND c.column_name = '" +
                         column + "' ORDER BY c.table_name"))
       out.push_back(r[0]);
