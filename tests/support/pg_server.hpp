@@ -6,6 +6,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 namespace memoryd::testing {
 
@@ -20,5 +21,42 @@ std::string pg_url_with_database(const std::string& url, const std::string& data
 
 // Restarts the server (same port, same data): open connections break.
 void restart_pg_server();
+
+// A cluster of the test's own, for tests that stop or restart the server: under ctest -j the
+// shared cluster serves other suites at the same time. Started by the constructor, stopped
+// and removed by the destructor (also when a REQUIRE fails). A cluster left behind by a test
+// process that died without its destructors (a ctest timeout) is stopped by the next one.
+class private_pg_cluster {
+ public:
+  private_pg_cluster();
+  ~private_pg_cluster();
+  private_pg_cluster(const private_pg_cluster&) = delete;
+  private_pg_cluster& operator=(const private_pg_cluster&) = delete;
+
+  const std::string& url() const { return url_; }  // .../postgres
+  std::string fresh_database();                    // CREATE DATABASE; its URL
+  void down();     // fast shutdown, data kept: open connections break, new ones are refused
+  void up();       // starts it again on the same port and data
+  void restart();  // down + up
+
+ private:
+  std::string dir_, url_;
+};
+
+// A plain libpq connection for reading what the service stored (independent of memoryd's own
+// PostgreSQL layer). Throws std::runtime_error with the server's message.
+class pg_client {
+ public:
+  explicit pg_client(const std::string& url);
+  ~pg_client();
+  pg_client(const pg_client&) = delete;
+  pg_client& operator=(const pg_client&) = delete;
+  std::vector<std::vector<std::string>> rows(const std::string& sql);  // NULL reads as ""
+  std::string one(const std::string& sql);                             // first column, first row
+  long long number(const std::string& sql) { return std::stoll(one(sql)); }
+
+ private:
+  void* conn_;  // PGconn*
+};
 
 }  // namespace memoryd::testing
