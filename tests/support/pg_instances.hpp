@@ -9,9 +9,12 @@
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>
 
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -86,6 +89,21 @@ class instance_set {
     svcs_.at(static_cast<std::size_t>(i)) =
         std::make_unique<service>(*dirs_.at(static_cast<std::size_t>(i)), env);
     set_port(i, svcs_[static_cast<std::size_t>(i)]->port);
+  }
+  // Sanitizer reports on the stderr of every instance ever started here: a report from a
+  // process that a kill -9 later ended shows nowhere else.
+  std::string sanitizer_reports() const {
+    std::string out;
+    for (const auto& d : dirs_)
+      for (const auto& e : std::filesystem::directory_iterator(d->path())) {
+        if (e.path().filename().string().rfind("stderr.", 0) != 0) continue;
+        std::ifstream in(e.path());
+        for (std::string line; std::getline(in, line);)
+          if (line.find("runtime error:") != std::string::npos ||
+              line.find("Sanitizer") != std::string::npos)
+            out += e.path().string() + ": " + line + "\n";
+      }
+    return out;
   }
   // SIGTERM to each; the exit codes.
   std::vector<int> stop_all() {
