@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <chrono>
 #include <deque>
+#include <functional>
 #include <map>
 #include <random>
 #include <set>
@@ -30,6 +31,7 @@ struct cycle {
   cycle_result result;
   std::int32_t remaining = 0;  // user batches not finished yet
   steady::time_point started;
+  millis lease_until = 0;  // the claim's lease (now_ms time), as the store has it
   std::vector<caf::response_promise> waiters;  // run requests
 };
 
@@ -53,6 +55,9 @@ struct batcher_state {
   std::vector<caf::response_promise> run_waiters;  // for the claim under way
   std::vector<caf::response_promise> drain_waiters;
   std::int32_t releasing = 0;
+  // Outcomes the store could not record (a database outage), sent again on a tick once due;
+  // see record().
+  std::vector<std::pair<millis, std::function<void()>>> unrecorded;  // due (now_ms)
   // Time: wall clock at start plus the actor clock's progress, so simulated time works.
   millis wall_base = 0;
   caf::actor_clock::time_point clock_base;
@@ -132,12 +137,34 @@ void user_finished(self_pointer self, const extract_job& j) {
   finish_drain_if_idle(self);
 }
 
-// Sends a state transition to persistence; accounts once it is durable.
+// Sends a state transition to persistence; accounts once it is durable. When the store
+// cannot record it (the database is down), it is sent again with backoff while the claim's
+// lease lasts: given up at once, the user's messages would wait for the lease to end after
+// the database came back (lease_ms, 10 minutes by default), and the user's later messages
+// behind them. Retries stop at three quarters of the lease, because past its end the
+// messages may belong to another claim; shutting down, nothing is retried (the lease covers
+// it).
 template <class... Ts>
-void record(self_pointer self, std::shared_ptr<extract_job> j, Ts&&... xs) {
-  self->request(self->state.persistence, timeout(self->state.opts), std::forward<Ts>(xs)...)
+void record_with_retry(self_pointer self, std::shared_ptr<extract_job> j,
+                       std::chrono::milliseconds wait, Ts... xs) {
+  self->request(self->state.persistence, timeout(self->state.opts), xs...)
       .then([=] { user_finished(self, *j); },
             [=](caf::error& e) {
+              auto& st = self->state;
+              auto c = st.cycles.find(j->cycle_id);
+              const millis due = now_ms(self) + wait.count();
+              if (!st.draining && c != st.cycles.end() &&
+                  due < c->second.lease_until - st.opts.lease_ms / 4) {
+                log::warn("memory_processor_record_retry", {{"cycle", j->cycle_id},
+                                                            {"user", log::redact(j->batch.user_id)},
+                                                            {"error", self->system().render(e)},
+                                                            {"retry_in_ms", wait.count()}});
+                const auto next =
+                    std::min<std::chrono::milliseconds>(wait * 2, std::chrono::seconds(2));
+                st.unrecorded.emplace_back(due, [=] { record_with_retry(self, j, next, xs...); });
+                self->delayed_send(self, wait, tick_atom_v);
+                return;
+              }
               // The lease will expire and the messages come back: nothing is lost.
               log::error("memory_processor_user_error",
                          {{"cycle", j->cycle_id},
@@ -145,6 +172,28 @@ void record(self_pointer self, std::shared_ptr<extract_job> j, Ts&&... xs) {
                           {"error", "recording outcome: " + self->system().render(e)}});
               user_finished(self, *j);
             });
+}
+
+template <class... Ts>
+void record(self_pointer self, std::shared_ptr<extract_job> j, Ts... xs) {
+  record_with_retry(self, j, std::chrono::milliseconds(250), xs...);
+}
+
+// Outcomes waiting to be recorded again whose time has come (all of them when shutting down).
+void resend_unrecorded(self_pointer self) {
+  auto& st = self->state;
+  const auto now = now_ms(self);
+  std::vector<std::function<void()>> due;
+  auto& list = st.unrecorded;
+  for (auto it = list.begin(); it != list.end();) {
+    if (st.draining || it->first <= now) {
+      due.push_back(std::move(it->second));
+      it = list.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (auto& send : due) send();
 }
 
 void record_metrics(const extract_outcome& out) {
@@ -312,7 +361,7 @@ void release_queue(self_pointer self) {
   }
 }
 
-void on_claimed(self_pointer self, claim_result& res, steady::time_point t0) {
+void on_claimed(self_pointer self, claim_result& res, steady::time_point t0, millis lease_until) {
   auto& st = self->state;
   st.claiming = false;
   auto waiters = std::move(st.run_waiters);
@@ -332,6 +381,7 @@ void on_claimed(self_pointer self, claim_result& res, steady::time_point t0) {
   auto id = st.next_cycle++;
   auto& c = st.cycles[id];
   c.started = t0;
+  c.lease_until = lease_until;
   c.waiters = std::move(waiters);
   c.remaining = static_cast<std::int32_t>(res.users.size());
   c.result.cycle_id = id;
@@ -357,7 +407,7 @@ void claim(self_pointer self) {
   claim_request req{now_ms(self), st.opts.batch_size, st.opts.per_user_batch_size, st.opts.lease_ms,
                     st.opts.max_attempts};
   self->request(st.persistence, timeout(st.opts), claim_atom_v, req)
-      .then([=](claim_result& res) { on_claimed(self, res, t0); },
+      .then([=](claim_result& res) { on_claimed(self, res, t0, req.now + req.lease_ms); },
             [=](caf::error& e) {
               auto& st = self->state;
               st.claiming = false;
@@ -389,6 +439,7 @@ caf::result<bool> on_drain(self_pointer self) {
   auto rp = self->make_response_promise<bool>();
   st.draining = true;
   st.drain_waiters.push_back(rp);
+  resend_unrecorded(self);  // a last attempt each
   release_queue(self);
   finish_drain_if_idle(self);
   return rp;
@@ -418,7 +469,10 @@ batcher_actor::behavior_type batcher(self_pointer self, persistence_actor persis
   st.clock_base = self->clock().now();
   st.rng.seed(opts.seed != 0 ? opts.seed : std::random_device{}());
   return {
-      [=](tick_atom) { maybe_claim(self); },
+      [=](tick_atom) {
+        resend_unrecorded(self);
+        maybe_claim(self);
+      },
       [=](run_atom) { return on_run(self); },
       [=](drain_atom) { return on_drain(self); },
       [=](status_atom) { return on_status(self); },

@@ -5,12 +5,14 @@
 #   scripts/pg_cluster.sh start DIR   prints and writes DIR/url: postgresql://postgres@127.0.0.1:PORT/postgres
 #   scripts/pg_cluster.sh stop DIR    stops the server (fast shutdown) and removes DIR
 #   scripts/pg_cluster.sh restart DIR stops and starts the server on the same port and data
+#   scripts/pg_cluster.sh down DIR    stops the server (fast shutdown), keeps DIR and the data
+#   scripts/pg_cluster.sh up DIR      starts it again after `down`, on the same port and data
 # ctest runs start before and stop after the PostgreSQL suites (a fixture), also when they
 # fail. As root the server runs as the `postgres` user that Debian's package creates (initdb
 # refuses root). scripts/setup.sh installs the package.
 set -euo pipefail
-cmd="${1:?usage: pg_cluster.sh start|stop|restart DIR}"
-dir="${2:?usage: pg_cluster.sh start|stop|restart DIR}"
+cmd="${1:?usage: pg_cluster.sh start|stop|restart|down|up DIR}"
+dir="${2:?usage: pg_cluster.sh start|stop|restart|down|up DIR}"
 bin="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)"
 [ -x "$bin/initdb" ] || { echo "pg_cluster: no PostgreSQL server binaries (run scripts/setup.sh)" >&2; exit 1; }
 
@@ -75,8 +77,14 @@ case "$cmd" in
     stop_server
     start_server "$(cat "$dir/port")"
     ;;
+  down)
+    stop_server
+    ;;
+  up)
+    start_server "$(cat "$dir/port")"
+    ;;
   *)
-    echo "usage: pg_cluster.sh start|stop|restart DIR" >&2
+    echo "usage: pg_cluster.sh start|stop|restart|down|up DIR" >&2
     exit 2
     ;;
 esac

@@ -2,7 +2,7 @@
 // fails as connection_lost (or succeeds), and calls on the same store object succeed again
 // within a bounded wait, with nothing committed before the restart lost.
 //
-// The server restarted here is the test's own (private_pg_server): restarting the shared
+// The server restarted here is the test's own (private_pg_cluster): restarting the shared
 // test cluster would break the connections of the suites ctest runs beside this one.
 #include <catch2/catch.hpp>
 
@@ -46,7 +46,7 @@ int until_it_works(F&& f, std::vector<std::string>& notes,
 
 TEST_CASE("pg: the stores reconnect by themselves after the server restarts",
           "[store][pg][restart]") {
-  private_pg_server server;
+  private_pg_cluster server;
   const auto url = server.fresh_database();
   {
     pg::connection c(url);

@@ -1,12 +1,15 @@
 #include "tests/support/pg_server.hpp"
 
 #include <libpq-fe.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <mutex>
 #include <random>
@@ -51,21 +54,6 @@ std::string cluster_dir() {
   });
   return dir;
 }
-
-}  // namespace
-
-std::string pg_server_url() {
-  const std::string url = read_first_line(cluster_dir() + "/url");
-  if (url.empty()) throw std::runtime_error("no PostgreSQL test cluster in " + cluster_dir());
-  return url;
-}
-
-std::string pg_url_with_database(const std::string& url, const std::string& database) {
-  const std::string base = url.substr(0, url.find('?'));
-  return base.substr(0, base.rfind('/') + 1) + database;
-}
-
-namespace {
 
 PGresult* run(PGconn* c, const std::string& sql) { return PQexec(c, sql.c_str()); }
 
@@ -127,7 +115,37 @@ std::string create_database(const std::string& server_url) {
   return db_url + "?options=-csearch_path%3D" + name;
 }
 
+void cluster_command(const std::string& cmd, const std::string& dir) {
+  if (std::system(("bash " + kScript + " " + cmd + " " + dir + " >/dev/null").c_str()) != 0)
+    throw std::runtime_error("scripts/pg_cluster.sh " + cmd + " " + dir + " failed");
+}
+
+const std::string kPrivatePrefix = "memoryd-pg-private-";
+
+// Private clusters of test processes that are gone (their pid is in the name).
+void stop_orphans() {
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator("/tmp", ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.rfind(kPrivatePrefix, 0) != 0) continue;
+    const auto pid = std::atoi(name.c_str() + kPrivatePrefix.size());
+    if (pid > 0 && pid != getpid() && kill(pid, 0) != 0 && errno == ESRCH)
+      std::system(("bash " + kScript + " stop " + e.path().string() + " >/dev/null 2>&1").c_str());
+  }
+}
+
 }  // namespace
+
+std::string pg_server_url() {
+  const std::string url = read_first_line(cluster_dir() + "/url");
+  if (url.empty()) throw std::runtime_error("no PostgreSQL test cluster in " + cluster_dir());
+  return url;
+}
+
+std::string pg_url_with_database(const std::string& url, const std::string& database) {
+  const std::string base = url.substr(0, url.find('?'));
+  return base.substr(0, base.rfind('/') + 1) + database;
+}
 
 std::string fresh_pg_database() { return create_database(pg_server_url()); }
 
@@ -140,28 +158,55 @@ void drop_pg_database(const std::string& url) {
   PQfinish(c);
 }
 
-void restart_pg_server() {
-  if (std::system(("bash " + kScript + " restart " + cluster_dir() + " >/dev/null").c_str()) != 0)
-    throw std::runtime_error("cannot restart the PostgreSQL test cluster");
-}
+void restart_pg_server() { cluster_command("restart", cluster_dir()); }
 
-private_pg_server::private_pg_server() {
+private_pg_cluster::private_pg_cluster() {
   static std::atomic<int> counter{0};
-  dir_ = "/tmp/memoryd-pg-private-" + std::to_string(getpid()) + "-" + std::to_string(++counter);
-  if (std::system(("bash " + kScript + " start " + dir_ + " >/dev/null").c_str()) != 0)
-    throw std::runtime_error("cannot start a private PostgreSQL cluster in " + dir_);
+  stop_orphans();
+  dir_ = "/tmp/" + kPrivatePrefix + std::to_string(getpid()) + "-" + std::to_string(++counter);
+  cluster_command("start", dir_);
   url_ = read_first_line(dir_ + "/url");
+  if (url_.empty()) throw std::runtime_error("no PostgreSQL URL in " + dir_);
 }
 
-private_pg_server::~private_pg_server() {
+private_pg_cluster::~private_pg_cluster() {
   std::system(("bash " + kScript + " stop " + dir_ + " >/dev/null 2>&1").c_str());
 }
 
-std::string private_pg_server::fresh_database() { return create_database(url_); }
+std::string private_pg_cluster::fresh_database() { return create_database(url_); }
+void private_pg_cluster::down() { cluster_command("down", dir_); }
+void private_pg_cluster::up() { cluster_command("up", dir_); }
+void private_pg_cluster::restart() { cluster_command("restart", dir_); }
 
-void private_pg_server::restart() {
-  if (std::system(("bash " + kScript + " restart " + dir_ + " >/dev/null").c_str()) != 0)
-    throw std::runtime_error("cannot restart the PostgreSQL cluster in " + dir_);
+pg_client::pg_client(const std::string& url) : conn_(PQconnectdb(url.c_str())) {
+  if (PQstatus(static_cast<PGconn*>(conn_)) != CONNECTION_OK) {
+    std::string msg = PQerrorMessage(static_cast<PGconn*>(conn_));
+    PQfinish(static_cast<PGconn*>(conn_));
+    throw std::runtime_error("PostgreSQL: " + msg);
+  }
+}
+
+pg_client::~pg_client() { PQfinish(static_cast<PGconn*>(conn_)); }
+
+std::vector<std::vector<std::string>> pg_client::rows(const std::string& sql) {
+  PGresult* r = PQexec(static_cast<PGconn*>(conn_), sql.c_str());
+  const auto status = PQresultStatus(r);
+  if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) {
+    std::string msg = PQresultErrorMessage(r);
+    PQclear(r);
+    throw std::runtime_error("PostgreSQL: " + sql.substr(0, 80) + ": " + msg);
+  }
+  std::vector<std::vector<std::string>> out(static_cast<std::size_t>(PQntuples(r)));
+  for (int i = 0; i < PQntuples(r); ++i)
+    for (int k = 0; k < PQnfields(r); ++k) out[i].emplace_back(PQgetvalue(r, i, k));
+  PQclear(r);
+  return out;
+}
+
+std::string pg_client::one(const std::string& sql) {
+  auto r = rows(sql);
+  if (r.empty() || r.front().empty()) throw std::runtime_error("no row: " + sql.substr(0, 80));
+  return r.front().front();
 }
 
 }  // namespace memoryd::testing

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 namespace memoryd::testing {
 
@@ -24,28 +25,44 @@ void drop_pg_database(const std::string& url);
 // `url` with its database replaced by `database` (and its options dropped).
 std::string pg_url_with_database(const std::string& url, const std::string& database);
 
-// Restarts the server (same port, same data): open connections break. Under ctest the server
-// is shared with the suites running beside this one: a test that restarts a server should
-// start its own (private_pg_server).
+// Restarts the server (same port, same data): open connections break.
 void restart_pg_server();
 
-// A PostgreSQL server of the caller's own (scripts/pg_cluster.sh in a directory of its own, a
-// port of its own), for tests that restart it without breaking anyone else's connections.
-// Started by the constructor, stopped and removed by the destructor.
-class private_pg_server {
+// A cluster of the test's own, for tests that stop or restart the server: under ctest -j the
+// shared cluster serves other suites at the same time. Started by the constructor, stopped
+// and removed by the destructor (also when a REQUIRE fails). A cluster left behind by a test
+// process that died without its destructors (a ctest timeout) is stopped by the next one.
+class private_pg_cluster {
  public:
-  private_pg_server();
-  ~private_pg_server();
-  private_pg_server(const private_pg_server&) = delete;
-  private_pg_server& operator=(const private_pg_server&) = delete;
+  private_pg_cluster();
+  ~private_pg_cluster();
+  private_pg_cluster(const private_pg_cluster&) = delete;
+  private_pg_cluster& operator=(const private_pg_cluster&) = delete;
 
-  const std::string& url() const { return url_; }  // its postgres database
+  const std::string& url() const { return url_; }  // .../postgres
   std::string fresh_database();                    // as fresh_pg_database()
-  void restart();                                  // as restart_pg_server()
+  void down();     // fast shutdown, data kept: open connections break, new ones are refused
+  void up();       // starts it again on the same port and data
+  void restart();  // down + up
 
  private:
-  std::string dir_;
-  std::string url_;
+  std::string dir_, url_;
+};
+
+// A plain libpq connection for reading what the service stored (independent of memoryd's own
+// PostgreSQL layer). Throws std::runtime_error with the server's message.
+class pg_client {
+ public:
+  explicit pg_client(const std::string& url);
+  ~pg_client();
+  pg_client(const pg_client&) = delete;
+  pg_client& operator=(const pg_client&) = delete;
+  std::vector<std::vector<std::string>> rows(const std::string& sql);  // NULL reads as ""
+  std::string one(const std::string& sql);                             // first column, first row
+  long long number(const std::string& sql) { return std::stoll(one(sql)); }
+
+ private:
+  void* conn_;  // PGconn*
 };
 
 }  // namespace memoryd::testing
