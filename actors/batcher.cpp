@@ -271,7 +271,7 @@ void on_outcome(self_pointer self, std::shared_ptr<extract_job> j, extract_outco
                                                    {"input_tokens", out.input_tokens},
                                                    {"output_tokens", out.output_tokens}});
     }
-    record(self, j, mark_done_atom_v, b.user_id, ids, now, out.error);
+    record(self, j, mark_done_atom_v, b.user_id, ids, now, out.error, b.lease_until);
     return;
   }
   r.errors++;
@@ -288,7 +288,7 @@ void on_outcome(self_pointer self, std::shared_ptr<extract_job> j, extract_outco
                                               {"kind", to_string(*out.failure)},
                                               {"attempts", attempts},
                                               {"action", "dead_letter"}});
-    record(self, j, dead_letter_atom_v, b.user_id, ids, out.error, now);
+    record(self, j, dead_letter_atom_v, b.user_id, ids, out.error, now, b.lease_until);
     return;
   }
   auto delay = backoff_delay(st.opts, attempts, out.retry_after_ms, st.rng());
@@ -302,7 +302,8 @@ void on_outcome(self_pointer self, std::shared_ptr<extract_job> j, extract_outco
                                             {"retry_in_ms", delay}});
   // Wake up when the retry is due instead of waiting for the next tick.
   self->delayed_send(self, std::chrono::milliseconds(delay), tick_atom_v);
-  record(self, j, schedule_retry_atom_v, b.user_id, ids, out.error, now + delay);
+  record(self, j, schedule_retry_atom_v, b.user_id, ids, out.error, now + delay,
+         b.lease_until);
 }
 
 void dispatch(self_pointer self) {
@@ -350,7 +351,7 @@ void release_queue(self_pointer self) {
       finish_drain_if_idle(self);
     };
     self->request(st.persistence, timeout(st.opts), release_atom_v, j->batch.user_id,
-                  ids_of(j->batch))
+                  ids_of(j->batch), j->batch.lease_until)
         .then([=] { done(); },
               [=](caf::error& e) {
                 log::error(

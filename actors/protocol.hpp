@@ -88,7 +88,7 @@ typename Inspector::result_type inspect(Inspector& f, claimed_message& x) {
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, user_batch& x) {
-  return f(caf::meta::type_name("user_batch"), x.user_id, x.messages);
+  return f(caf::meta::type_name("user_batch"), x.user_id, x.messages, x.lease_until);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, claim_result& x) {
@@ -236,13 +236,13 @@ using persistence_actor = caf::typed_actor<
     caf::replies_to<history_atom, history_query>::with<std::vector<stored_message>>,
     caf::replies_to<claim_atom, claim_request>::with<claim_result>,
     // user, ids, now, note (recorded in last_error, still processed)
-    caf::reacts_to<mark_done_atom, std::string, ids, millis, std::string>,
+    caf::reacts_to<mark_done_atom, std::string, ids, millis, std::string, millis>,
     // user, ids, error, retry at
-    caf::reacts_to<schedule_retry_atom, std::string, ids, std::string, millis>,
+    caf::reacts_to<schedule_retry_atom, std::string, ids, std::string, millis, millis>,
     // user, ids, error, now
-    caf::reacts_to<dead_letter_atom, std::string, ids, std::string, millis>,
+    caf::reacts_to<dead_letter_atom, std::string, ids, std::string, millis, millis>,
     // user, ids: back to pending without using an attempt (shutdown)
-    caf::reacts_to<release_atom, std::string, ids>,
+    caf::reacts_to<release_atom, std::string, ids, millis>,
     // Dead letters back to pending (empty: all); how many.
     caf::replies_to<retry_dead_atom, ids>::with<std::int64_t>,
     // Every message of the user; how many.

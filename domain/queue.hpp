@@ -31,6 +31,9 @@ struct claimed_message {
 struct user_batch {
   std::string user_id;
   std::vector<claimed_message> messages;
+  // The claim's lease (now + lease_ms): the token its transitions carry, so that an outcome
+  // that arrives after the lease ended cannot change messages another claim holds now.
+  millis lease_until = 0;
 };
 
 struct claim_result {

@@ -42,17 +42,21 @@ class conversation_store {
   virtual claim_result claim(const claim_request& req) = 0;
 
   // Transitions of claimed messages (ids of one user). Each is idempotent and changes only
-  // messages that are still leased.
+  // messages that are still leased, and with lease_until != 0 only those still under that
+  // lease (the claim's user_batch::lease_until): an outcome that comes after its lease ended
+  // and the messages were claimed again changes nothing. 0: whatever lease (tools, tests).
   // note: recorded in last_error (e.g. "parse: ...") while still counting as processed.
   virtual void mark_done(const std::string& user_id, const std::vector<std::string>& ids,
-                         millis now, const std::string& note = {}) = 0;
+                         millis now, const std::string& note = {}, millis lease_until = 0) = 0;
   // Back to pending, not claimable before retry_at; the user's later messages wait too.
   virtual void schedule_retry(const std::string& user_id, const std::vector<std::string>& ids,
-                              const std::string& error, millis retry_at) = 0;
+                              const std::string& error, millis retry_at,
+                              millis lease_until = 0) = 0;
   virtual void dead_letter(const std::string& user_id, const std::vector<std::string>& ids,
-                           const std::string& error, millis now) = 0;
+                           const std::string& error, millis now, millis lease_until = 0) = 0;
   // Gives claimed messages back without using up an attempt (shutdown).
-  virtual void release(const std::string& user_id, const std::vector<std::string>& ids) = 0;
+  virtual void release(const std::string& user_id, const std::vector<std::string>& ids,
+                       millis lease_until = 0) = 0;
   // Dead-lettered messages back to pending with attempts reset; empty ids: all. Returns how
   // many.
   virtual std::int64_t retry_dead(const std::vector<std::string>& ids, millis now) = 0;

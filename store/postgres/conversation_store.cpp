@@ -166,9 +166,14 @@ struct conversation_store::impl {
 
   // One transition of the user's leased messages: the queue row is locked first (the order
   // every writer keeps: queue row, then messages), the messages changed, the row refreshed.
+  // `sql` binds $1 ids, $2 user, then `extra`; the lease token (0: any lease) is added last.
   void transition(const std::string& user, const std::vector<std::string>& ids,
-                  const char* name, const char* sql, std::vector<param> extra) {
+                  millis lease_until, const char* name, const char* sql,
+                  std::vector<param> extra) {
     if (ids.empty()) return;
+    const std::string n = "$" + std::to_string(3 + extra.size());
+    const std::string guarded =
+        std::string(sql) + " AND (" + n + "::bigint = 0 OR lease_until = " + n + ")";
     db.run([&](connection& c) {
       transaction tx(c);
       c.exec(k_relaxed);
@@ -177,7 +182,9 @@ struct conversation_store::impl {
           {user});
       std::vector<param> ps = {text_array(ids), user};
       for (auto& e : extra) ps.push_back(e);
-      if (c.exec_prepared(name, sql, ps).affected() > 0) refresh_user(c, user, lock.rows() == 1);
+      ps.push_back(num(lease_until));
+      if (c.exec_prepared(name, guarded, ps).affected() > 0)
+        refresh_user(c, user, lock.rows() == 1);
       tx.commit();
     });
   }
@@ -341,6 +348,7 @@ claim_result conversation_store::claim(const claim_request& req) {
         if (remaining <= 0) continue;  // locked by this chunk, not needed: left as it is
         user_batch batch;
         batch.user_id = user;
+        batch.lease_until = lease_until;
         bool dead_lettered = false;
         const std::int32_t cap = std::min(req.per_user_batch_size, remaining);
         auto full = [&] { return static_cast<std::int32_t>(batch.messages.size()) >= cap; };
@@ -399,8 +407,8 @@ claim_result conversation_store::claim(const claim_request& req) {
 }
 
 void conversation_store::mark_done(const std::string& user_id, const std::vector<std::string>& ids,
-                                   millis now, const std::string& note) {
-  impl_->transition(user_id, ids, "mark_done",
+                                   millis now, const std::string& note, millis lease_until) {
+  impl_->transition(user_id, ids, lease_until, "mark_done",
                     "UPDATE messages SET status = 'done', lease_until = 0, "
                     "memory_processed_at = $3, last_error = $4 "
                     "WHERE id = ANY($1::text[]) AND user_id = $2 AND status = 'leased'",
@@ -409,8 +417,9 @@ void conversation_store::mark_done(const std::string& user_id, const std::vector
 
 void conversation_store::schedule_retry(const std::string& user_id,
                                         const std::vector<std::string>& ids,
-                                        const std::string& error, millis retry_at) {
-  impl_->transition(user_id, ids, "schedule_retry",
+                                        const std::string& error, millis retry_at,
+                                        millis lease_until) {
+  impl_->transition(user_id, ids, lease_until, "schedule_retry",
                     "UPDATE messages SET status = 'pending', lease_until = 0, "
                     "next_attempt_at = $3, last_error = $4 "
                     "WHERE id = ANY($1::text[]) AND user_id = $2 AND status = 'leased'",
@@ -419,15 +428,16 @@ void conversation_store::schedule_retry(const std::string& user_id,
 
 void conversation_store::dead_letter(const std::string& user_id,
                                      const std::vector<std::string>& ids, const std::string& error,
-                                     millis /*now*/) {
-  impl_->transition(user_id, ids, "dead_letter",
+                                     millis /*now*/, millis lease_until) {
+  impl_->transition(user_id, ids, lease_until, "dead_letter",
                     "UPDATE messages SET status = 'dead', lease_until = 0, last_error = $3 "
                     "WHERE id = ANY($1::text[]) AND user_id = $2 AND status = 'leased'",
                     {error});
 }
 
-void conversation_store::release(const std::string& user_id, const std::vector<std::string>& ids) {
-  impl_->transition(user_id, ids, "release",
+void conversation_store::release(const std::string& user_id, const std::vector<std::string>& ids,
+                                 millis lease_until) {
+  impl_->transition(user_id, ids, lease_until, "release",
                     "UPDATE messages SET status = 'pending', lease_until = 0, "
                     "attempts = GREATEST(attempts - 1, 0) "
                     "WHERE id = ANY($1::text[]) AND user_id = $2 AND status = 'leased'",

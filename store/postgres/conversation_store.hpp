@@ -32,12 +32,13 @@ class conversation_store final : public memoryd::conversation_store {
   std::vector<stored_message> history(const history_query& q) override;
   claim_result claim(const claim_request& req) override;
   void mark_done(const std::string& user_id, const std::vector<std::string>& ids, millis now,
-                 const std::string& note = {}) override;
+                 const std::string& note = {}, millis lease_until = 0) override;
   void schedule_retry(const std::string& user_id, const std::vector<std::string>& ids,
-                      const std::string& error, millis retry_at) override;
+                      const std::string& error, millis retry_at, millis lease_until = 0) override;
   void dead_letter(const std::string& user_id, const std::vector<std::string>& ids,
-                   const std::string& error, millis now) override;
-  void release(const std::string& user_id, const std::vector<std::string>& ids) override;
+                   const std::string& error, millis now, millis lease_until = 0) override;
+  void release(const std::string& user_id, const std::vector<std::string>& ids,
+               millis lease_until = 0) override;
   std::int64_t retry_dead(const std::vector<std::string>& ids, millis now) override;
   std::int64_t erase_user(const std::string& user_id) override;
   queue_stats stats(millis now) override;

@@ -78,6 +78,9 @@ constexpr const char* k_claim_messages_sql =
     "INDEXED BY messages_user_seq "
     "WHERE user_id = ?1 AND seq > ?3 AND status IN ('pending','leased') ORDER BY seq LIMIT ?2";
 
+// A transition's lease token (?9): 0 matches any lease.
+constexpr const char* k_same_lease = " AND (?9 = 0 OR lease_until = ?9)";
+
 using use = statement_use;
 
 }  // namespace
@@ -257,10 +260,11 @@ struct conversation_store::impl {
     q->exec();
   }
 
-  // Applies `sql` (bound: ?1 id, ?2 user_id, then extra) to each leased message of the user.
+  // Applies `sql` (bound: ?1 id, ?2 user_id, then extra; ?9 the lease token, see
+  // k_same_lease) to each leased message of the user.
   template <typename Bind>
   void transition(const std::string& user_id, const std::vector<std::string>& ids,
-                  const std::string& sql, Bind&& bind_extra) {
+                  millis lease_until, const std::string& sql, Bind&& bind_extra) {
     if (ids.empty()) return;
     relaxed_sync relaxed(db, full);
     transaction tx(db);
@@ -268,7 +272,7 @@ struct conversation_store::impl {
     bool changed = false;
     for (const auto& id : ids) {
       use q(st);
-      q->bind(1, id).bind(2, user_id);
+      q->bind(1, id).bind(2, user_id).bind(9, static_cast<std::int64_t>(lease_until));
       bind_extra(*q);
       q->exec();
       changed = changed || db.changes() > 0;
@@ -379,6 +383,7 @@ claim_result conversation_store::claim(const claim_request& req) {
       const std::int32_t cap = std::min(req.per_user_batch_size, remaining);
       user_batch batch;
       batch.user_id = user_id;
+      batch.lease_until = lease_until;
       bool dead_lettered = false;
       // Expired leases at max_attempts are dead-lettered, which frees room: read on after
       // the last seen seq until the cap is reached or nothing more waits.
@@ -434,11 +439,12 @@ claim_result conversation_store::claim(const claim_request& req) {
 }
 
 void conversation_store::mark_done(const std::string& user_id, const std::vector<std::string>& ids,
-                                   millis now, const std::string& note) {
-  impl_->transition(user_id, ids,
-                    "UPDATE messages SET status = 'done', lease_until = 0, "
-                    "memory_processed_at = ?3, last_error = ?4 "
-                    "WHERE id = ?1 AND user_id = ?2 AND status = 'leased'",
+                                   millis now, const std::string& note, millis lease_until) {
+  impl_->transition(user_id, ids, lease_until,
+                    std::string("UPDATE messages SET status = 'done', lease_until = 0, "
+                                "memory_processed_at = ?3, last_error = ?4 "
+                                "WHERE id = ?1 AND user_id = ?2 AND status = 'leased'") +
+                        k_same_lease,
                     [&](statement& s) {
                       s.bind(3, static_cast<std::int64_t>(now));
                       if (note.empty())
@@ -450,11 +456,13 @@ void conversation_store::mark_done(const std::string& user_id, const std::vector
 
 void conversation_store::schedule_retry(const std::string& user_id,
                                         const std::vector<std::string>& ids,
-                                        const std::string& error, millis retry_at) {
-  impl_->transition(user_id, ids,
-                    "UPDATE messages SET status = 'pending', lease_until = 0, "
-                    "next_attempt_at = ?3, last_error = ?4 "
-                    "WHERE id = ?1 AND user_id = ?2 AND status = 'leased'",
+                                        const std::string& error, millis retry_at,
+                                        millis lease_until) {
+  impl_->transition(user_id, ids, lease_until,
+                    std::string("UPDATE messages SET status = 'pending', lease_until = 0, "
+                                "next_attempt_at = ?3, last_error = ?4 "
+                                "WHERE id = ?1 AND user_id = ?2 AND status = 'leased'") +
+                        k_same_lease,
                     [&](statement& s) {
                       s.bind(3, static_cast<std::int64_t>(retry_at));
                       s.bind(4, error);
@@ -463,18 +471,22 @@ void conversation_store::schedule_retry(const std::string& user_id,
 
 void conversation_store::dead_letter(const std::string& user_id,
                                      const std::vector<std::string>& ids, const std::string& error,
-                                     millis /*now*/) {
-  impl_->transition(user_id, ids,
-                    "UPDATE messages SET status = 'dead', lease_until = 0, last_error = ?3 "
-                    "WHERE id = ?1 AND user_id = ?2 AND status = 'leased'",
+                                     millis /*now*/, millis lease_until) {
+  impl_->transition(user_id, ids, lease_until,
+                    std::string("UPDATE messages SET status = 'dead', lease_until = 0, "
+                                "last_error = ?3 WHERE id = ?1 AND user_id = ?2 AND "
+                                "status = 'leased'") +
+                        k_same_lease,
                     [&](statement& s) { s.bind(3, error); });
 }
 
-void conversation_store::release(const std::string& user_id, const std::vector<std::string>& ids) {
-  impl_->transition(user_id, ids,
-                    "UPDATE messages SET status = 'pending', lease_until = 0, "
-                    "attempts = max(attempts - 1, 0) "
-                    "WHERE id = ?1 AND user_id = ?2 AND status = 'leased'",
+void conversation_store::release(const std::string& user_id, const std::vector<std::string>& ids,
+                                 millis lease_until) {
+  impl_->transition(user_id, ids, lease_until,
+                    std::string("UPDATE messages SET status = 'pending', lease_until = 0, "
+                                "attempts = max(attempts - 1, 0) "
+                                "WHERE id = ?1 AND user_id = ?2 AND status = 'leased'") +
+                        k_same_lease,
                     [](statement&) {});
 }
 

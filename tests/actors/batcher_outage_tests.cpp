@@ -42,24 +42,24 @@ struct switchable_store : conversation_store {
     return in->claim(r);
   }
   void mark_done(const std::string& u, const std::vector<std::string>& ids, millis now,
-                 const std::string& note) override {
+                 const std::string& note, millis lease) override {
     ++mark_done_calls;
     check();
-    in->mark_done(u, ids, now, note);
+    in->mark_done(u, ids, now, note, lease);
   }
   void schedule_retry(const std::string& u, const std::vector<std::string>& ids,
-                      const std::string& e, millis at) override {
+                      const std::string& e, millis at, millis lease) override {
     check();
-    in->schedule_retry(u, ids, e, at);
+    in->schedule_retry(u, ids, e, at, lease);
   }
   void dead_letter(const std::string& u, const std::vector<std::string>& ids, const std::string& e,
-                   millis now) override {
+                   millis now, millis lease) override {
     check();
-    in->dead_letter(u, ids, e, now);
+    in->dead_letter(u, ids, e, now, lease);
   }
-  void release(const std::string& u, const std::vector<std::string>& ids) override {
+  void release(const std::string& u, const std::vector<std::string>& ids, millis lease) override {
     check();
-    in->release(u, ids);
+    in->release(u, ids, lease);
   }
   std::int64_t retry_dead(const std::vector<std::string>& ids, millis now) override {
     check();

@@ -26,6 +26,34 @@ TEST_CASE("mark_done records processed time and the note", "[store][conversation
   CHECK(s.claim(req_at(10000)).users.empty());
 }
 
+TEST_CASE("an outcome that comes after its lease ended changes nothing of the next claim's",
+          "[store][conversation]") {
+  FOR_EACH_BACKEND(backend);
+  auto& s = backend.conversations();
+  s.ingest({msg("alice", "a1"), msg("alice", "a2")}, 1000);
+  auto first = s.claim(req_at(1000, 100, 25, 100));
+  REQUIRE(users_of(first) == std::vector<std::string>{"alice"});
+  CHECK(first.users[0].lease_until == 1100);
+  // The first extraction outlives its lease; another claim (another instance) takes alice.
+  auto second = s.claim(req_at(1100, 100, 25, 100));
+  REQUIRE(users_of(second) == std::vector<std::string>{"alice"});
+  CHECK(second.users[0].lease_until == 1200);
+  const auto ids = ids_of(first.users[0]);
+  const auto before = backend.conversation_tables().dump("messages") + backend.conversation_tables().dump("user_queue");
+  // Every late outcome of the first claim finds nothing under its lease.
+  s.schedule_retry("alice", ids, "late", 9000, first.users[0].lease_until);
+  s.dead_letter("alice", ids, "late", 1150, first.users[0].lease_until);
+  s.release("alice", ids, first.users[0].lease_until);
+  s.mark_done("alice", ids, 1150, "", first.users[0].lease_until);
+  CHECK(backend.conversation_tables().dump("messages") + backend.conversation_tables().dump("user_queue") == before);
+  CHECK(s.claim(req_at(1150, 100, 25, 100)).users.empty());  // still gated by the second
+  // The current claim's outcome lands.
+  s.mark_done("alice", ids, 1160, "", second.users[0].lease_until);
+  CHECK(by_content(s, "alice", "a1").status == message_status::done);
+  CHECK(by_content(s, "alice", "a2").status == message_status::done);
+  CHECK(s.stats(1200).users_waiting == 0);
+}
+
 TEST_CASE("schedule_retry blocks the user and their later messages until retry_at",
           "[store][conversation]") {
   FOR_EACH_BACKEND(backend);

@@ -154,7 +154,9 @@ void drop_pg_database(const std::string& url) {
   if (at == std::string::npos) return;
   const std::string schema = url.substr(at + std::string("search_path%3D").size());
   PGconn* c = PQconnectdb(url.substr(0, url.find('?')).c_str());
-  if (PQstatus(c) == CONNECTION_OK) PQclear(run(c, "DROP SCHEMA IF EXISTS " + schema + " CASCADE"));
+  if (PQstatus(c) == CONNECTION_OK)
+    PQclear(
+        run(c, "SET client_min_messages = warning; DROP SCHEMA IF EXISTS " + schema + " CASCADE"));
   PQfinish(c);
 }
 
