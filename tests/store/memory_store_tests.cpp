@@ -311,10 +311,10 @@ TEST_CASE("memory store migrations re-open an existing file", "[store][memory]")
   {
     sqlite::memory_store s(opts_for(dir));
     s.apply(batch("alice", {add("likes jazz")}, 10000, "k"));
-    CHECK(s.db().scalar_int("PRAGMA user_version") == 2);
+    CHECK(s.db().scalar_int("PRAGMA user_version") == 3);
   }
   sqlite::memory_store s(opts_for(dir));
-  CHECK(s.db().scalar_int("PRAGMA user_version") == 2);
+  CHECK(s.db().scalar_int("PRAGMA user_version") == 3);
   CHECK(s.db().scalar_text("PRAGMA journal_mode") == "wal");
   CHECK(s.active_facts("alice").size() == 1);
   CHECK(s.apply(batch("alice", {add("likes jazz")}, 10000, "k")).replay);
