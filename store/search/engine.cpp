@@ -19,6 +19,23 @@ constexpr double prefix_weight = 0.5;
 // A fact gains this share of the better score of the facts written just before and after it:
 // facts written together come from one conversation and tend to be about one thing.
 constexpr double neighbour_share = 0.2;
+// Times in a question ("in July", "last year", "on 16 August, 2023") say when, not what: facts
+// rarely repeat them, and a fact that happens to mention a month is no better an answer.
+constexpr double time_word_weight = 0.3;
+
+bool time_word(std::string_view w) {
+  static const std::unordered_set<std::string_view> words = {
+      "ago",      "yesterday", "today",    "tonight",   "tomorrow", "last",      "next",
+      "recently", "recent",    "lately",   "soon",      "week",     "weeks",     "weekend",
+      "weekends", "month",     "months",   "year",      "years",    "day",       "days",
+      "morning",  "evening",   "night",    "afternoon", "since",    "january",   "february",
+      "march",    "april",     "may",      "june",      "july",     "august",    "september",
+      "october",  "november",  "december", "monday",    "tuesday",  "wednesday", "thursday",
+      "friday",   "saturday",  "sunday",   "summer",    "winter",   "spring",    "fall",
+      "autumn",   "earlier",   "later"};
+  return words.count(w) > 0 ||
+         std::all_of(w.begin(), w.end(), [](unsigned char c) { return c >= '0' && c <= '9'; });
+}
 
 bool alphabetic(std::string_view w) {
   return std::all_of(w.begin(), w.end(), [](unsigned char c) { return c >= 'a' && c <= 'z'; });
@@ -105,6 +122,10 @@ std::vector<query_key> plan_query(std::string_view query, const lexicon& lex) {
     const std::string w = content_word(std::move(word));
     if (w.empty()) continue;
     const std::string s = stem(w);
+    if (time_word(w)) {
+      plan.add(s, time_word_weight);
+      continue;
+    }
     plan.add(s, 1);
     if (auto forms = lex.irregular(w))
       for (const auto& f : *forms) plan.add(stem(f), 1);

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "store/postgres/connection.hpp"
+#include "store/search/context.hpp"
 #include "store/search/lexicon.hpp"
 #include "store/sqlite/database.hpp"
 #include "tests/store/search_backend.hpp"
@@ -171,4 +172,33 @@ TEST_CASE("opening a store indexes the facts stored before the index existed", "
   // And the index keeps working for new facts.
   b.store->apply(adds("eve", {"Collects vinyl records"}));
   CHECK(top(*b.reader, "eve", "records") == "Collects vinyl records");
+}
+
+TEST_CASE("the memory block: relevant, remembered, recent, each once, cut at a fact", "[search]") {
+  search_backend b(GENERATE(as<std::string>{}, "sqlite", "postgres"));
+  b.store->apply(adds("fay", {"Plays the cello", "Has a cat named Miso"}, 1000));
+  b.store->remember("fay", "Is vegetarian", "health", 2000);
+  b.store->apply(adds("fay", {"Started a new job at a bakery"}, 3000));
+  auto c = search::build_context(*b.reader, {"fay", "What should I say to her?", 2000});
+  // Nothing relevant: remembered first, then the most recent.
+  REQUIRE(c.facts.size() == 4);
+  CHECK(c.facts[0].reason == "remembered");
+  CHECK(c.facts[0].f.text == "Is vegetarian");
+  CHECK(c.facts[1].reason == "recent");
+  CHECK(c.facts[1].f.text == "Started a new job at a bakery");
+  CHECK(c.text.rfind("- Is vegetarian\n- Started a new job at a bakery\n- ", 0) == 0);
+
+  c = search::build_context(*b.reader, {"fay", "Does she have pets? A cat?", 2000});
+  REQUIRE(c.facts.size() == 4);  // the cat once, as relevant
+  CHECK(c.facts[0].f.text == "Has a cat named Miso");
+  CHECK(c.facts[0].reason == "relevant");
+  CHECK(c.facts[0].score > 0);
+  CHECK(std::count_if(c.facts.begin(), c.facts.end(),
+                      [](auto& f) { return f.f.text == "Has a cat named Miso"; }) == 1);
+
+  // Whole facts only: "- Has a cat named Miso" is 22 bytes, the next line would pass 30.
+  c = search::build_context(*b.reader, {"fay", "cat", 30});
+  CHECK(c.text == "- Has a cat named Miso");
+  CHECK(c.facts.size() == 1);
+  CHECK(search::build_context(*b.reader, {"nobody", "cat", 2000}).facts.empty());
 }
