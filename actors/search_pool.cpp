@@ -3,6 +3,7 @@
 #include "core/log.hpp"
 #include "core/metrics.hpp"
 #include "store/search/context.hpp"
+#include "store/search/lexicon.hpp"
 
 namespace memoryd {
 namespace {
@@ -47,6 +48,7 @@ void search_pool::submit(job j) {
 }
 
 void search_pool::work() {
+  search::lexicon::shared();  // WordNet is read at start, not by the first search
   std::unique_ptr<fact_search> reader;
   for (;;) {
     job j;

@@ -160,7 +160,6 @@ void timed(const options& o, const char* kind, int calls, F&& call) {
       "\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"max_ms\":%.3f,\"mean_results\":%.1f}\n",
       o.storage.backend.c_str(), kind, calls, bench::percentile(ms, 0.5),
       bench::percentile(ms, 0.99), bench::percentile(ms, 1.0), results / calls);
-  std::fflush(stdout);
 }
 
 void paths(const options& o) {
@@ -211,6 +210,7 @@ options parse(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // each result line as it comes
   const options o = parse(argc, argv);
   const std::int64_t facts = std::int64_t(o.users) * o.facts + o.heavy;
   if (!o.skip_load) {

@@ -49,8 +49,8 @@ void erase_user(connection& c, const std::string& user_id) {
 std::int64_t build_next_user(connection& c) {
   transaction tx(c);
   auto next = c.exec(
-      "SELECT user_id FROM facts WHERE status = 'active' AND terms IS NULL LIMIT 1 "
-      "FOR UPDATE SKIP LOCKED");
+      "SELECT user_id FROM facts WHERE status = 'active' AND terms IS NULL ORDER BY user_id "
+      "LIMIT 1 FOR UPDATE SKIP LOCKED");
   if (next.rows() == 0) return -1;
   const std::string user = next.text(0, 0);
   c.exec_prepared("lock_user", "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", {user});

@@ -46,6 +46,35 @@ void raw_sql(search_backend& b, const std::string& sqlite_sql, const std::string
   }
 }
 
+// The first column of the first row of a query on the backend behind `b`.
+std::int64_t raw_int(search_backend& b, const std::string& sql) {
+  if (b.opts.backend == "postgres")
+    return pg::connection(b.opts.database_url).exec(sql).integer(0, 0);
+  sqlite::database db(b.opts.memory_db, "normal", 1000);
+  return db.scalar_int(sql);
+}
+
+// The index holds exactly the user's active facts: the totals BM25 uses count them, and (on
+// PostgreSQL, where the index is a column) no ended fact keeps tokens.
+void check_index_matches(search_backend& b, const std::string& user) {
+  INFO(b.opts.backend << " " << user);
+  const auto active = raw_int(b,
+                              "SELECT count(*) FROM facts WHERE status = 'active' AND "
+                              "user_id = '" +
+                                  user + "'");
+  CHECK(raw_int(b, "SELECT coalesce(sum(facts), 0) FROM search_users WHERE user_id = '" + user +
+                       "'") == active);
+  CHECK(raw_int(
+            b, "SELECT coalesce(sum(terms), 0) FROM search_users WHERE user_id = '" + user + "'") ==
+        raw_int(b,
+                "SELECT coalesce(sum(length(terms) - length(replace(terms, ' ', '')) + 1), 0) "
+                "FROM facts WHERE status = 'active' AND terms <> '' AND user_id = '" +
+                    user + "'"));
+  if (b.opts.backend == "postgres")
+    CHECK(raw_int(b, "SELECT count(*) FROM facts WHERE tokens IS NOT NULL AND user_id = '" + user +
+                         "'") == active);
+}
+
 }  // namespace
 
 TEST_CASE("search ranks the fact that answers the question first", "[search]") {
@@ -120,6 +149,7 @@ TEST_CASE("search follows updates, deletes, erasures and remembered facts", "[se
 
   REQUIRE(b.store->forget("dee", r.fact_ids[1], 30'000));
   CHECK(ask(*b.reader, "dee", "oolong").empty());
+  check_index_matches(b, "dee");
 
   auto kept = b.store->remember("dee", "Is learning Portuguese", "interests", 40'000);
   REQUIRE(kept);
@@ -132,7 +162,9 @@ TEST_CASE("search follows updates, deletes, erasures and remembered facts", "[se
   CHECK(recent[0].text == "Is learning Portuguese");  // most recently observed first
 
   b.store->apply(adds("stays", {"Lives in Boston"}));
+  check_index_matches(b, "dee");
   b.store->erase_user("dee");
+  CHECK(raw_int(b, "SELECT count(*) FROM search_users WHERE user_id = 'dee'") == 0);
   CHECK(ask(*b.reader, "dee", "boston portuguese").empty());
   CHECK(b.reader->recent_facts("dee", 5, false).empty());
   CHECK(ask(*b.reader, "stays", "boston").size() == 1);
@@ -163,6 +195,7 @@ TEST_CASE("opening a store indexes the facts stored before the index existed", "
   CHECK_THROWS(b.reader->search({"eve", "bees", "", 10}));
 
   b.reopen();
+  check_index_matches(b, "eve");
   CHECK(top(*b.reader, "eve", "Does she keep bees?") == "Keeps bees in the garden");
   CHECK(top(*b.reader, "eve", "choir") == "Sings in a choir");
   CHECK(ask(*b.reader, "eve", "sailboat").empty());          // deleted before: never indexed
