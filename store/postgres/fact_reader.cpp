@@ -41,10 +41,20 @@ class index_reader final : public search::index_reader {
                                           const std::vector<std::string>& tokens) override {
     std::string query;  // tokens are [a-z2-7]: nothing to escape
     for (const auto& t : tokens) query += (query.empty() ? "'" : " | '") + t + "'";
-    return read_candidates(c_.exec_prepared(
-        "search_matching",
-        k_candidates + "WHERE tokens @@ $2::tsquery AND user_id = $1 AND status = 'active'",
-        {user_id, query}));
+    auto r = c_.exec_prepared("search_matching",
+                              "SELECT id, category, observed_at, pos, terms FROM facts WHERE "
+                              "tokens @@ $2::tsquery AND user_id = $1 AND status = 'active'",
+                              {user_id, query});
+    std::vector<search::candidate> out(static_cast<std::size_t>(r.rows()));
+    for (int i = 0; i < r.rows(); ++i) {
+      auto& c = out[static_cast<std::size_t>(i)];
+      c.f.id = r.text(i, 0);
+      c.f.category = r.text(i, 1);
+      c.f.observed_at = r.integer(i, 2);
+      c.pos = r.integer(i, 3);
+      c.terms = r.text(i, 4);
+    }
+    return out;
   }
 
   std::vector<search::candidate> at_positions(const std::string& user_id,

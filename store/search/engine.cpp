@@ -71,6 +71,7 @@ class plan_builder {
 struct scored {
   const candidate* c;
   double base = 0, final = 0;
+  bool whole = false;  // c is a whole fact (from at_positions), not only its index data
 };
 
 bool better(const scored& x, const scored& y) {
@@ -167,11 +168,17 @@ std::vector<scored_fact> run_search(index_reader& reader, const lexicon& lex,
   std::vector<scored> ranked;
   for (std::size_t i = 0; i < cands.size(); ++i)
     if (wanted(cands[i])) ranked.push_back({&cands[i], base[i], base[i] + near(cands[i].pos)});
-  std::sort(ranked.begin(), ranked.end(), better);
+  const auto limit = static_cast<std::size_t>(r.limit);
+  auto keep_best = [&] {  // the best `limit` first, in order; the rest dropped
+    const auto n = std::min(limit, ranked.size());
+    std::partial_sort(ranked.begin(), ranked.begin() + static_cast<std::ptrdiff_t>(n), ranked.end(),
+                      better);
+    ranked.resize(n);
+  };
+  keep_best();
 
   // Facts that match nothing themselves can still rank through a neighbour, but only above
   // the last fact kept: fetch the neighbours of the facts whose share could get them there.
-  const auto limit = static_cast<std::size_t>(r.limit);
   const double bar = ranked.size() >= limit ? ranked[limit - 1].final : 0.0;
   std::vector<std::int64_t> missing;
   std::vector<std::size_t> by_base(cands.size());
@@ -186,14 +193,23 @@ std::vector<scored_fact> run_search(index_reader& reader, const lexicon& lex,
   const auto extra =
       missing.empty() ? std::vector<candidate>{} : reader.at_positions(r.user_id, missing);
   for (const auto& c : extra)
-    if (wanted(c)) ranked.push_back({&c, 0, near(c.pos)});
-  std::sort(ranked.begin(), ranked.end(), better);
-  if (ranked.size() > limit) ranked.resize(limit);
+    if (wanted(c)) ranked.push_back({&c, 0, near(c.pos), true});
+  keep_best();
+  while (!ranked.empty() && ranked.back().final <= 0) ranked.pop_back();
 
+  // The whole facts of the results that came from matching() (a fact ended since is left out).
+  std::vector<std::int64_t> light;
+  for (const auto& s : ranked)
+    if (!s.whole) light.push_back(s.c->pos);
+  const auto whole =
+      light.empty() ? std::vector<candidate>{} : reader.at_positions(r.user_id, light);
+  std::unordered_map<std::int64_t, const fact*> by_pos;
+  for (const auto& c : whole) by_pos[c.pos] = &c.f;
+  for (const auto& c : extra) by_pos[c.pos] = &c.f;
   std::vector<scored_fact> out;
   out.reserve(ranked.size());
   for (const auto& s : ranked)
-    if (s.final > 0) out.push_back({s.c->f, s.final});
+    if (auto it = by_pos.find(s.c->pos); it != by_pos.end()) out.push_back({*it->second, s.final});
   return out;
 }
 

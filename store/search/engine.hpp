@@ -23,7 +23,8 @@ struct user_index {
   std::int64_t next_pos = 0;  // the position the user's next fact gets
 };
 
-// An active fact as the ranking needs it.
+// An active fact as the ranking needs it. From matching() only f.id, f.category and
+// f.observed_at are set (the rest is read for the facts that make the results).
 struct candidate {
   fact f;
   std::int64_t pos = 0;  // the user's write order (neighbours are pos - 1 and pos + 1)
@@ -35,10 +36,11 @@ class index_reader {
  public:
   virtual ~index_reader() = default;
   virtual std::optional<user_index> user(const std::string& user_id) = 0;
-  // The user's active facts whose index entry holds any of `tokens` (every one of them).
+  // The user's active facts whose index entry holds any of `tokens` (every one of them),
+  // without their text (see candidate).
   virtual std::vector<candidate> matching(const std::string& user_id,
                                           const std::vector<std::string>& tokens) = 0;
-  // The user's active facts at these positions (the ones that exist).
+  // The user's active facts at these positions (the ones that exist), whole.
   virtual std::vector<candidate> at_positions(const std::string& user_id,
                                               const std::vector<std::int64_t>& positions) = 0;
 };

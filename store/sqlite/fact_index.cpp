@@ -128,4 +128,11 @@ std::int64_t fact_index::build_pending(std::int64_t max_facts) {
   return done;
 }
 
+bool fact_index::compact(int max_segments) {
+  if (db_.scalar_int("SELECT count(DISTINCT segid) FROM facts_fts_idx") <= max_segments)
+    return false;
+  db_.exec("INSERT INTO facts_fts (facts_fts) VALUES ('optimize')");
+  return true;
+}
+
 }  // namespace memoryd::sqlite

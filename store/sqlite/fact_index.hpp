@@ -37,6 +37,10 @@ class fact_index {
   // Indexes up to `max_facts` active facts stored before the index existed (whole users, in
   // write order); returns how many it indexed. Call inside a write transaction.
   std::int64_t build_pending(std::int64_t max_facts);
+  // Merges the FTS5 segments into one when there are more than `max_segments`: a search looks
+  // each token up in every segment, so their number is what a search costs (docs/
+  // PERFORMANCE.md, "Fact search"). Returns whether it merged. Outside a transaction.
+  bool compact(int max_segments);
 
  private:
   std::string tokens_of(const std::string& key, std::string_view terms) const;

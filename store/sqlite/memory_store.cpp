@@ -9,6 +9,7 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <chrono>
 #include <stdexcept>
 #include <unordered_map>
 
@@ -73,6 +74,11 @@ CREATE INDEX applied_batches_user ON applied_batches(user_id);
 
 // Facts indexed per transaction when migration 3 indexes the facts stored before it.
 constexpr std::int64_t k_index_build_batch = 5000;
+// FTS5 adds a segment per transaction and merges them only in steps (up to ~20 at 1M facts),
+// and a search pays for each: the writer merges them into one when there are more than this,
+// at most once per interval (about a second of work at 1M facts, docs/PERFORMANCE.md).
+constexpr int k_max_index_segments = 4;
+constexpr std::chrono::seconds k_compact_interval{60};
 
 using use = statement_use;
 
@@ -83,6 +89,7 @@ struct memory_store::impl {
   const std::chrono::milliseconds busy_budget;  // how long an erasure waits to truncate
   fact_index index{db};
   fact_reader reader{db};
+  std::chrono::steady_clock::time_point next_compact{};
 
   explicit impl(const store_options& o)
       : db(o.path, o.synchronous, o.busy_timeout_ms), busy_budget(o.busy_timeout_ms) {
@@ -93,6 +100,14 @@ struct memory_store::impl {
       tx.commit();
       if (n == 0) break;
     }
+    maybe_compact();
+  }
+
+  void maybe_compact() {
+    const auto now = std::chrono::steady_clock::now();
+    if (now < next_compact) return;
+    next_compact = now + k_compact_interval;
+    index.compact(k_max_index_segments);
   }
 
   statement& stmt(const std::string& sql) { return db.cached(sql); }
@@ -231,6 +246,10 @@ std::vector<apply_result> memory_store::apply_group(const std::vector<fact_batch
   out.reserve(batches.size());
   for (auto& b : batches) out.push_back(apply_fact_batch(r, b));
   tx.commit();
+  try {
+    impl_->maybe_compact();
+  } catch (const error&) {  // busy: the batches are committed; the next interval retries
+  }
   return out;
 }
 
