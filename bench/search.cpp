@@ -122,7 +122,7 @@ void index_size(const options& o, std::int64_t facts) {
   };
   if (o.storage.backend == "postgres") {
     pg::connection c(o.storage.database_url);
-    for (const char* rel : {"facts_tokens", "search_users", "facts_user_pos", "facts_user_observed",
+    for (const char* rel : {"facts_tokens", "search_users", "facts_user_pos",
                             "facts_user_remembered", "facts_unindexed"})
       add(rel, c.exec(std::string("SELECT pg_total_relation_size('") + rel + "')").integer(0, 0));
     add("facts.terms+pos+tokens",
@@ -132,8 +132,8 @@ void index_size(const options& o, std::int64_t facts) {
   } else {
     sqlite::database db(o.storage.memory_db, "normal", 60000);
     add("facts_fts", db.scalar_int("SELECT sum(pgsize) FROM dbstat WHERE name LIKE 'facts_fts%'"));
-    for (const char* name : {"search_users", "sqlite_autoindex_search_users_1", "facts_user_pos",
-                             "facts_user_observed", "facts_user_remembered", "facts_unindexed"})
+    for (const char* name :
+         {"search_users", "facts_user_pos", "facts_user_remembered", "facts_unindexed"})
       add(name, db.scalar_int(std::string("SELECT coalesce(sum(pgsize), 0) FROM dbstat WHERE "
                                           "name = '") +
                               name + "'"));

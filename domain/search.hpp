@@ -35,7 +35,7 @@ struct context_request {
 };
 
 // One fact of the block and why it is there: "relevant" (to the query), "remembered"
-// (stored through the API), "recent" (most recently observed).
+// (stored through the API), "recent" (among the latest written).
 struct context_fact {
   fact f;
   std::string reason;

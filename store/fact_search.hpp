@@ -19,8 +19,9 @@ class fact_search {
   // at most r.limit, only r.category when it is set; none for an unknown user or a query of
   // stop words only.
   virtual std::vector<scored_fact> search(const search_request& r) = 0;
-  // The user's active facts, most recently observed first; with remembered_only, only those
-  // stored through the API ("remember this").
+  // The user's active facts, most recent first: in the user's write order, which is the order
+  // of observation (the processor takes a user's messages in arrival order, DESIGN §2.3); with
+  // remembered_only, only those stored through the API ("remember this").
   virtual std::vector<fact> recent_facts(const std::string& user_id, std::int32_t limit,
                                          bool remembered_only) = 0;
 };

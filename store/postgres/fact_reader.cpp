@@ -99,7 +99,7 @@ std::vector<fact> fact_reader::recent_facts(const std::string& user_id, std::int
                              std::string("SELECT ") + k_fact_columns +
                                  " FROM facts WHERE user_id = $1 AND " + "status = 'active'" +
                                  (remembered_only ? " AND origin = 'api'" : "") +
-                                 " ORDER BY observed_at DESC LIMIT $2",
+                                 " ORDER BY pos DESC LIMIT $2",
                              {user_id, std::to_string(limit)});
     std::vector<fact> out;
     for (int i = 0; i < r.rows(); ++i) out.push_back(read_fact(r, i));

@@ -120,8 +120,7 @@ CREATE INDEX facts_tokens ON facts USING gin (tokens) WITH (fastupdate = off)
   WHERE tokens IS NOT NULL;
 CREATE INDEX facts_unindexed ON facts (user_id) WHERE status = 'active' AND terms IS NULL;
 CREATE INDEX facts_user_pos ON facts (user_id, pos) WHERE status = 'active';
-CREATE INDEX facts_user_observed ON facts (user_id, observed_at) WHERE status = 'active';
-CREATE INDEX facts_user_remembered ON facts (user_id, observed_at)
+CREATE INDEX facts_user_remembered ON facts (user_id, pos)
   WHERE status = 'active' AND origin = 'api';
 )sql",
   };

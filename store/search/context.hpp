@@ -13,7 +13,7 @@ inline constexpr std::int32_t context_remembered = 5;
 inline constexpr std::int32_t context_recent = 5;
 
 // The facts most relevant to r.query (none without one), then the ones remembered through the
-// API, then the most recently observed, each once, in that order: the block reads from what
+// API, then the most recent, each once, in that order: the block reads from what
 // matters for this message to the general background. Whole facts only: the first fact that
 // would take the text past r.max_chars bytes ends it.
 memory_context build_context(fact_search& facts, const context_request& r);

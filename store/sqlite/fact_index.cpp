@@ -21,12 +21,11 @@ CREATE TABLE search_users (
   facts INTEGER NOT NULL DEFAULT 0,
   terms INTEGER NOT NULL DEFAULT 0,
   next_pos INTEGER NOT NULL DEFAULT 0
-);
+) WITHOUT ROWID;
 CREATE VIRTUAL TABLE facts_fts USING fts5(tokens, content='', columnsize=0, detail=none);
 CREATE INDEX facts_unindexed ON facts(user_id) WHERE status = 'active' AND terms IS NULL;
 CREATE INDEX facts_user_pos ON facts(user_id, pos) WHERE status = 'active';
-CREATE INDEX facts_user_observed ON facts(user_id, observed_at) WHERE status = 'active';
-CREATE INDEX facts_user_remembered ON facts(user_id, observed_at)
+CREATE INDEX facts_user_remembered ON facts(user_id, pos)
   WHERE status = 'active' AND origin = 'api';
 )sql";
 
@@ -42,16 +41,30 @@ std::string fact_index::tokens_of(const std::string& key, std::string_view terms
 
 fact_index::entry fact_index::enter(const std::string& user_id, const std::string& text) {
   const auto stems = search::analyze(text);
-  use q(db_.cached(
-      "INSERT INTO search_users (user_id, key, facts, terms, next_pos) VALUES (?1, ?2, 1, ?3, 1) "
-      "ON CONFLICT (user_id) DO UPDATE SET facts = facts + 1, terms = terms + ?3, "
-      "next_pos = next_pos + 1 RETURNING key, next_pos - 1"));
-  q->bind(1, user_id).bind(2, search::new_user_key()).bind(3, static_cast<int>(stems.size()));
-  if (!q->step()) throw error(SQLITE_ERROR, "search_users: upsert returned no row");
+  const int n = static_cast<int>(stems.size());
   entry e;
   e.terms = search::join_terms(stems);
-  e.pos = q->col_int(1);
-  e.tokens = tokens_of(q->col_text(0), e.terms);
+  // Read, then update: an UPDATE ... RETURNING opens a statement journal on every call.
+  use q(db_.cached("SELECT key, next_pos FROM search_users WHERE user_id = ?1"));
+  q->bind(1, user_id);
+  if (q->step()) {
+    e.pos = q->col_int(1);
+    e.tokens = tokens_of(q->col_text(0), e.terms);
+    use u(db_.cached(
+        "UPDATE search_users SET facts = facts + 1, terms = terms + ?2, next_pos = next_pos + 1 "
+        "WHERE user_id = ?1"));
+    u->bind(1, user_id).bind(2, n);
+    u->exec();
+    return e;
+  }
+  // The user's first fact: a key from the system's random source, only now.
+  const std::string key = search::new_user_key();
+  use add(db_.cached(
+      "INSERT INTO search_users (user_id, key, facts, terms, next_pos) VALUES (?1, ?2, 1, ?3, 1)"));
+  add->bind(1, user_id).bind(2, key).bind(3, n);
+  add->exec();
+  e.pos = 0;
+  e.tokens = tokens_of(key, e.terms);
   return e;
 }
 

@@ -101,8 +101,7 @@ std::vector<fact> fact_reader::recent_facts(const std::string& user_id, std::int
                                             bool remembered_only) {
   use q(db_.cached(std::string("SELECT ") + k_fact_columns +
                    " FROM facts WHERE user_id = ?1 AND status = 'active'" +
-                   (remembered_only ? " AND origin = 'api'" : "") +
-                   " ORDER BY observed_at DESC LIMIT ?2"));
+                   (remembered_only ? " AND origin = 'api'" : "") + " ORDER BY pos DESC LIMIT ?2"));
   q->bind(1, user_id).bind(2, limit);
   std::vector<fact> out;
   while (q->step()) out.push_back(read_fact(*q));

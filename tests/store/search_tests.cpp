@@ -159,7 +159,7 @@ TEST_CASE("search follows updates, deletes, erasures and remembered facts", "[se
   CHECK(remembered[0].id == kept->id);
   auto recent = b.reader->recent_facts("dee", 5, false);
   REQUIRE(recent.size() == 2);
-  CHECK(recent[0].text == "Is learning Portuguese");  // most recently observed first
+  CHECK(recent[0].text == "Is learning Portuguese");  // the latest first
 
   b.store->apply(adds("stays", {"Lives in Boston"}));
   check_index_matches(b, "dee");
@@ -183,7 +183,7 @@ TEST_CASE("opening a store indexes the facts stored before the index existed", "
   // Back to schema version 2: no search columns, tables or indexes.
   const std::string common =
       "DROP TABLE search_users; DROP INDEX facts_unindexed; DROP INDEX facts_user_pos; "
-      "DROP INDEX facts_user_observed; DROP INDEX facts_user_remembered; ";
+      "DROP INDEX facts_user_remembered; ";
   raw_sql(b,
           common +
               "DROP TABLE facts_fts; ALTER TABLE facts DROP COLUMN terms; "
