@@ -177,7 +177,7 @@ ingress_actor::behavior_type ingress(self_pointer self, std::shared_ptr<http_ser
 ingress_handle start_ingress(caf::actor_system& sys, ingress_targets targets, ingress_options opts,
                              spawn_mode mode) {
   auto api = std::make_shared<ingress_api>(sys, opts.request_timeout, opts.cycle_timeout,
-                                           targets.persistence, targets.queue);
+                                           targets.persistence, targets.queue, targets.search);
   auto server = std::make_shared<http_server>(opts.http, api);
   auto actor = mode == spawn_mode::detached
                    ? sys.spawn<caf::detached>(ingress, server, std::move(targets), opts)

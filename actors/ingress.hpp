@@ -15,6 +15,7 @@
 namespace memoryd {
 
 class ingress_queue;
+class search_pool;
 
 struct ingress_options {
   server_options http;
@@ -30,6 +31,8 @@ struct ingress_targets {
   batcher_actor batcher;
   // Ingests from the io threads go here; `persistence` must have been spawned with it.
   std::shared_ptr<ingress_queue> queue;
+  // Fact search and the memory block (reader threads of their own); null: those answer 503.
+  std::shared_ptr<search_pool> search;
 };
 
 struct ingress_handle {

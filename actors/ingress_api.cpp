@@ -4,6 +4,7 @@
 
 #include "actors/ingress_queue.hpp"
 #include "actors/request_error.hpp"
+#include "actors/search_pool.hpp"
 
 namespace memoryd {
 namespace {
@@ -35,12 +36,13 @@ void bridge(caf::event_based_actor* self, ingress_actor target, std::chrono::mil
 
 ingress_api::ingress_api(caf::actor_system& sys, std::chrono::milliseconds timeout,
                          std::chrono::milliseconds cycle_timeout, persistence_actor persistence,
-                         std::shared_ptr<ingress_queue> queue)
+                         std::shared_ptr<ingress_queue> queue, std::shared_ptr<search_pool> search)
     : sys_(sys),
       timeout_(timeout),
       cycle_timeout_(cycle_timeout),
       persistence_(std::move(persistence)),
-      queue_(std::move(queue)) {}
+      queue_(std::move(queue)),
+      search_(std::move(search)) {}
 
 void ingress_api::set_ingress(ingress_actor ingress) { ingress_ = std::move(ingress); }
 
@@ -86,5 +88,14 @@ void ingress_api::retry_dead(std::vector<std::string> ids, callback<std::int64_t
 }
 void ingress_api::ready(callback<health_report> done) {
   call(timeout_, std::move(done), ready_atom_v);
+}
+void ingress_api::search_facts(search_request r, callback<std::vector<scored_fact>> done) {
+  if (!search_)
+    return done(outcome<std::vector<scored_fact>>::fail({503, "unavailable", "no search"}));
+  search_->search(std::move(r), std::move(done));
+}
+void ingress_api::context(context_request r, callback<memory_context> done) {
+  if (!search_) return done(outcome<memory_context>::fail({503, "unavailable", "no search"}));
+  search_->context(std::move(r), std::move(done));
 }
 }  // namespace memoryd

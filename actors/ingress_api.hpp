@@ -16,12 +16,13 @@
 namespace memoryd {
 
 class ingress_queue;
+class search_pool;
 
 class ingress_api final : public service_api {
  public:
   ingress_api(caf::actor_system& sys, std::chrono::milliseconds timeout,
               std::chrono::milliseconds cycle_timeout, persistence_actor persistence,
-              std::shared_ptr<ingress_queue> queue);
+              std::shared_ptr<ingress_queue> queue, std::shared_ptr<search_pool> search);
   // The ingress is spawned with the server that calls this, so it comes second.
   void set_ingress(ingress_actor ingress);
 
@@ -37,6 +38,10 @@ class ingress_api final : public service_api {
   void status(callback<status_report> done) override;
   void retry_dead(std::vector<std::string> ids, callback<std::int64_t> done) override;
   void ready(callback<health_report> done) override;
+  // Straight to the search pool's reader threads, like an ingest to its queue: no actor in
+  // between.
+  void search_facts(search_request r, callback<std::vector<scored_fact>> done) override;
+  void context(context_request r, callback<memory_context> done) override;
 
  private:
   template <class T, class... Ts>
@@ -47,6 +52,7 @@ class ingress_api final : public service_api {
   const std::chrono::milliseconds cycle_timeout_;
   persistence_actor persistence_;
   std::shared_ptr<ingress_queue> queue_;
+  std::shared_ptr<search_pool> search_;  // null: search answers 503
   ingress_actor ingress_;
 };
 

@@ -1,5 +1,6 @@
 #include "app/commands.hpp"
 
+#include <cstdio>
 #include <fstream>
 #include <iostream>
 
@@ -7,6 +8,7 @@
 #include "core/clock.hpp"
 #include "http/json_render.hpp"
 #include "http/request_parsing.hpp"
+#include "http/search_params.hpp"
 
 namespace memoryd {
 namespace {
@@ -81,6 +83,30 @@ int run_facts(const config& cfg, const std::string& user_id, bool json, bool his
     std::cout << "  " << e.kind << ": ";
     if (!e.old_text.empty()) std::cout << e.old_text << " -> ";
     std::cout << e.new_text << " [" << e.cause << "]\n";
+  }
+  return 0;
+}
+
+int run_search(const config& cfg, const std::string& user_id, const std::string& query,
+               const std::string& limit, bool json) {
+  query_params params{{"q", query}};
+  if (!limit.empty()) params.emplace_back("limit", limit);
+  auto parsed = parse_search_params(params, user_id);
+  if (parsed.error) {
+    std::cerr << "memoryd: " << parsed.error->message << "\n";
+    return 2;
+  }
+  auto store = open_memory_store(storage_options_of(cfg));
+  const auto found = store->search(parsed.request);
+  if (json) {
+    std::cout << render_search(user_id, parsed.request.query, found) << "\n";
+    return 0;
+  }
+  if (found.empty()) std::cout << "no matching facts for " << user_id << "\n";
+  for (const auto& s : found) {
+    char score[32];
+    std::snprintf(score, sizeof score, "%7.3f", s.score);
+    std::cout << score << "  " << s.f.text << " (" << s.f.category << ")\n";
   }
   return 0;
 }

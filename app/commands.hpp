@@ -16,6 +16,12 @@ int run_import(const config& cfg, const std::string& file);
 // A user's active facts (and their history with `history`), as text or JSON.
 int run_facts(const config& cfg, const std::string& user_id, bool json, bool history);
 
+// The user's facts ranked by relevance to `query` (the search the API runs), as text
+// ("score  text (category)" lines) or the API's JSON. `limit` is "" (10) or 1..100; anything
+// else is a usage error (exit 2).
+int run_search(const config& cfg, const std::string& user_id, const std::string& query,
+               const std::string& limit, bool json);
+
 // Queue counts by status and the number of facts, as text or JSON.
 int run_stats(const config& cfg, bool json);
 

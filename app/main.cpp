@@ -45,6 +45,9 @@ Usage:
                                       external_id?}; "-" for stdin); idempotent on external_id
   memoryd facts USER_ID [--json] [--history]
                                       a user's facts
+  memoryd search USER_ID QUERY [--limit N] [--json]
+                                      a user's facts ranked by relevance to QUERY (N: 1-100,
+                                      default 10)
   memoryd stats [--json]              queue counts by status and the number of facts
   memoryd migrate                     bring the databases' schema up to date and exit (run it
                                       once before starting several instances of a new version)
@@ -65,10 +68,12 @@ struct cli {
   std::vector<std::string> positional;
   config_sources sources;
   bool help = false, version = false, json = false, history = false;
+  std::string limit;  // search --limit
 };
 
 bool is_command(const std::string& a) {
-  for (auto c : {"serve", "process-once", "extract", "import", "facts", "stats", "migrate"})
+  for (auto c :
+       {"serve", "process-once", "extract", "import", "facts", "search", "stats", "migrate"})
     if (a == c) return true;
   return false;
 }
@@ -77,6 +82,7 @@ bool is_command(const std::string& a) {
 std::pair<std::size_t, std::size_t> positional_range(const std::string& command) {
   if (command == "extract") return {0, 1};
   if (command == "import" || command == "facts") return {1, 1};
+  if (command == "search") return {2, 2};
   return {0, 0};
 }
 
@@ -94,6 +100,9 @@ cli parse_cli(int argc, char** argv) {
       c.json = true;
     } else if (a == "--history") {
       c.history = true;
+    } else if (a == "--limit" || a.rfind("--limit=", 0) == 0) {
+      if (a == "--limit" && i + 1 >= argc) throw config_error("limit", "--limit needs a value");
+      c.limit = a == "--limit" ? argv[++i] : a.substr(8);
     } else if (a.rfind("--", 0) == 0) {
       std::string key = a.substr(2), value;
       auto eq = key.find('=');
@@ -290,6 +299,8 @@ int run(int argc, char** argv) {
   try {
     if (c.command == "import") return run_import(cfg, c.positional[0]);
     if (c.command == "facts") return run_facts(cfg, c.positional[0], c.json, c.history);
+    if (c.command == "search")
+      return run_search(cfg, c.positional[0], c.positional[1], c.limit, c.json);
     if (c.command == "stats") return run_stats(cfg, c.json);
     if (c.command == "migrate") return run_migrate(cfg);
   } catch (const std::exception& e) {

@@ -9,6 +9,7 @@
 #include "actors/ingress_queue.hpp"
 #include "actors/persistence.hpp"
 #include "actors/protocol.hpp"
+#include "actors/search_pool.hpp"
 #include "actors/ticker.hpp"
 #include "app/storage.hpp"
 #include "core/log.hpp"
@@ -84,8 +85,13 @@ pipeline start_pipeline(caf::actor_system& sys, const config& cfg, pipeline_mode
   io.shutdown_grace = std::chrono::milliseconds(cfg.server.shutdown_grace_ms);
   // A backstop behind the pipeline's own deadlines (request_timeout, the ingress queue's).
   io.http.reply_timeout = io.request_timeout + std::chrono::seconds(5);
+  // One search reader per io thread: each can have a search in flight (docs/ARCHITECTURE.md,
+  // "Search"). The memory store above has migrated the schema the readers expect.
+  auto search =
+      std::make_shared<search_pool>([o = storage_options_of(cfg)] { return open_fact_search(o); },
+                                    static_cast<int>(cfg.server.io_threads), io.request_timeout);
   try {
-    auto h = start_ingress(sys, {p.persistence, p.fact_writer, p.batcher, queue}, io,
+    auto h = start_ingress(sys, {p.persistence, p.fact_writer, p.batcher, queue, search}, io,
                            spawn_mode::detached);
     p.ingress = h.actor;
     p.port = h.port;

@@ -8,6 +8,8 @@
 //   bench_load --port N --target twilio|api|raw [--connections C] [--threads T]
 //              [--duration S] [--warmup S] [--requests N] [--senders K] [--run-id ID]
 //              [--label key=value]...
+//   bench_load --port N --target get --paths FILE ...   GETs of the request targets in FILE
+//                                                       (one a line, taken in turn)
 //
 // Latency is send -> whole response read, per request. Prints ONE JSON line:
 // {"bench":"ingest","target":..,"connections":C,"seconds":S,"requests":N,"errors":E,
@@ -31,6 +33,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <functional>
 #include <iostream>
 #include <memory>
@@ -50,7 +53,7 @@ namespace http = beast::http;
 using tcp = asio::ip::tcp;
 using clock_type = std::chrono::steady_clock;
 
-enum class target_kind { twilio, api, raw };
+enum class target_kind { twilio, api, raw, get };
 
 struct options {
   std::uint16_t port = 0;
@@ -65,6 +68,7 @@ struct options {
   std::string run_id;
   std::vector<std::pair<std::string, std::string>> labels;
   std::chrono::milliseconds request_timeout{10000};
+  std::vector<std::string> paths;  // --target get
 };
 
 // Shared, read-only while the run is under way.
@@ -205,6 +209,13 @@ class connection : public std::enable_shared_from_this<connection> {
         content_type = "application/x-www-form-urlencoded";
         body = "From=%2B15550000000&Body=hello&MessageSid=SM" + std::string(id);
         break;
+      case target_kind::get: {
+        // Connections start at different places in the list, so they do not ask in step.
+        const auto& p = opt_.paths[(n * 7919 + static_cast<std::uint64_t>(index_) * 104729) %
+                                   opt_.paths.size()];
+        request_ = "GET " + p + " HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: bench_load\r\n\r\n";
+        return;
+      }
     }
     request_.clear();
     request_ +=
@@ -303,8 +314,14 @@ options parse_args(int argc, char** argv) {
           o.target = target_kind::api;
         else if (o.target_name == "raw")
           o.target = target_kind::raw;
+        else if (o.target_name == "get")
+          o.target = target_kind::get;
         else
           usage("unknown target " + o.target_name);
+      } else if (a == "--paths") {
+        std::ifstream in(value());
+        for (std::string line; std::getline(in, line);)
+          if (!line.empty()) o.paths.push_back(line);
       } else if (a == "--connections") {
         o.connections = std::stoi(value());
       } else if (a == "--threads") {
@@ -334,6 +351,7 @@ options parse_args(int argc, char** argv) {
     }
   }
   if (o.port == 0) usage("--port is required");
+  if (o.target == target_kind::get && o.paths.empty()) usage("--target get needs --paths FILE");
   if (o.connections < 1 || o.connections > 4096) usage("--connections must be 1..4096");
   if (o.threads < 1 || o.threads > 16) usage("--threads must be 1..16");
   if (!(o.duration_s > 0 && o.duration_s <= 3600)) usage("--duration must be in (0, 3600]");
@@ -461,11 +479,11 @@ int main(int argc, char** argv) {
   std::ostringstream out;
   out.setf(std::ios::fixed);
   out.precision(3);
-  out << "{\"bench\":\"ingest\",\"target\":\"" << opt.target_name
-      << "\",\"connections\":" << opt.connections << ",\"client_threads\":" << threads
-      << ",\"seconds\":" << seconds << ",\"requests\":" << total.ok
-      << ",\"errors\":" << total.errors << ",\"non_2xx\":" << total.non_2xx
-      << ",\"transport_errors\":" << total.transport_errors;
+  out << "{\"bench\":\"" << (opt.target == target_kind::get ? "http_get" : "ingest")
+      << "\",\"target\":\"" << opt.target_name << "\",\"connections\":" << opt.connections
+      << ",\"client_threads\":" << threads << ",\"seconds\":" << seconds
+      << ",\"requests\":" << total.ok << ",\"errors\":" << total.errors
+      << ",\"non_2xx\":" << total.non_2xx << ",\"transport_errors\":" << total.transport_errors;
   out.precision(1);
   out << ",\"req_per_s\":" << (seconds > 0 ? total.ok / seconds : 0.0);
   out.precision(3);

@@ -32,6 +32,8 @@ const std::vector<definition>& definitions() {
        {}},
       {"memoryd_http_request_duration_seconds", kind::histogram,
        "Time from a complete request to its answer", latency_buckets},
+      {"memoryd_search_duration_seconds", kind::histogram,
+       "Time a search reader spends on a search or memory block", latency_buckets},
       {"memoryd_messages_ingested_total", kind::counter, "Messages committed, by channel", {}},
       {"memoryd_messages_duplicate_total",
        kind::counter,

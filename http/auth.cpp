@@ -66,6 +66,8 @@ unsigned required_scope(route r, http::verb method, bool under_v1, const server_
     case route::messages:
       return scope_ingest;
     case route::user_messages:
+    case route::user_facts_search:
+    case route::user_context:
       return scope_read;
     case route::user_facts:
       return method == http::verb::get ? scope_read : scope_admin_only;  // POST: remember

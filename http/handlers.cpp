@@ -5,7 +5,6 @@
 #include "core/log.hpp"
 #include "core/metrics.hpp"
 
-#include <charconv>
 #include <cstdint>
 #include <string_view>
 #include <utility>
@@ -15,6 +14,7 @@
 #include "http/json_render.hpp"
 #include "http/request_parsing.hpp"
 #include "http/responses.hpp"
+#include "http/search_handlers.hpp"
 #include "http/twilio_signature.hpp"
 
 namespace memoryd {
@@ -127,13 +127,6 @@ void handle_post_messages(const request& req, service_api& api, reply_fn reply) 
   ingest(api, std::move(parsed.messages), false, std::move(reply));
 }
 
-std::optional<std::int64_t> parse_integer(std::string_view s) {
-  std::int64_t v = 0;
-  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || end != s.data() + s.size() || s.empty()) return std::nullopt;
-  return v;
-}
-
 response bad_param(std::string_view name, std::string_view what) {
   return error_response(http::status::bad_request, "invalid_parameter",
                         std::string(name) + ": " + std::string(what));
@@ -206,9 +199,9 @@ void handle_add_fact(const request& req, std::string user_id, service_api& api, 
 void handle_delete_fact(std::string user_id, std::string fact_id, service_api& api,
                         reply_fn reply) {
   if (fact_id.empty() || fact_id.size() > kMaxFactIdBytes || !is_storable_text(fact_id)) {
-    return reply(error_response(
-        http::status::bad_request, "invalid_field",
-        "fact_id: must be 1 to " + std::to_string(kMaxFactIdBytes) + " bytes of UTF-8 without NUL"));
+    return reply(error_response(http::status::bad_request, "invalid_field",
+                                "fact_id: must be 1 to " + std::to_string(kMaxFactIdBytes) +
+                                    " bytes of UTF-8 without NUL"));
   }
   api.delete_fact(std::move(user_id), std::move(fact_id),
                   [reply = std::move(reply)](outcome<bool> o) {
@@ -365,6 +358,10 @@ void handle_request(const request& req, std::optional<target>& t, const server_o
       return handle_facts(t->url, std::move(seg[2]), api, std::move(reply));
     case route::user_fact:
       return handle_delete_fact(std::move(seg[2]), std::move(seg[4]), api, std::move(reply));
+    case route::user_facts_search:
+      return handle_search(t->url, std::move(seg[2]), api, std::move(reply));
+    case route::user_context:
+      return handle_context(t->url, std::move(seg[2]), api, std::move(reply));
     case route::processor_run:
       return handle_run_cycle(api, std::move(reply));
     case route::processor_status:

@@ -175,6 +175,34 @@ std::string render_facts(std::string_view user_id, const fact_listing& listing, 
   return json::serialize(out);
 }
 
+std::string render_search(std::string_view user_id, std::string_view query,
+                          const std::vector<scored_fact>& results) {
+  json::array a;
+  a.reserve(results.size());
+  for (const auto& r : results) {
+    auto o = to_json(r.f);
+    o["score"] = std::round(r.score * 10000) / 10000;
+    a.push_back(std::move(o));
+  }
+  return json::serialize(
+      json::object{{"user_id", user_id}, {"query", query}, {"results", std::move(a)}});
+}
+
+std::string render_context(std::string_view user_id, std::string_view query,
+                           const memory_context& context) {
+  json::array a;
+  a.reserve(context.facts.size());
+  for (const auto& c : context.facts) {
+    auto o = to_json(c.f);
+    o["reason"] = c.reason;
+    if (c.reason == "relevant") o["score"] = std::round(c.score * 10000) / 10000;
+    a.push_back(std::move(o));
+  }
+  json::value q = query.empty() ? json::value(nullptr) : json::value(query);
+  return json::serialize(json::object{
+      {"user_id", user_id}, {"query", q}, {"text", context.text}, {"facts", std::move(a)}});
+}
+
 std::string render_health(const health_report& health) {
   if (health.ok) return R"({"status":"ok"})";
   return json::serialize(json::object{{"status", "unavailable"}, {"detail", health.detail}});

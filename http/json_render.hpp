@@ -12,6 +12,7 @@
 #include "domain/message.hpp"
 #include "domain/processing.hpp"
 #include "domain/queue.hpp"
+#include "domain/search.hpp"
 #include "http/service_api.hpp"
 
 namespace memoryd {
@@ -28,6 +29,15 @@ std::string render_history(std::string_view user_id, const std::vector<stored_me
 
 // {"user_id":"...","facts":[...]} plus "events":[...] when with_history.
 std::string render_facts(std::string_view user_id, const fact_listing& listing, bool with_history);
+
+// GET /v1/users/{id}/facts/search: {"user_id","query","results":[fact + "score"]}, best first.
+std::string render_search(std::string_view user_id, std::string_view query,
+                          const std::vector<scored_fact>& results);
+
+// GET /v1/users/{id}/context: {"user_id","query","text","facts":[fact + "reason" (relevant,
+// remembered, recent) + "score" (relevant only)]}; query is null without one.
+std::string render_context(std::string_view user_id, std::string_view query,
+                           const memory_context& context);
 
 // {"status":"ok"} or {"status":"unavailable","detail":"..."}
 std::string render_health(const health_report& health);

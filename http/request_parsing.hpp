@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -57,6 +58,9 @@ struct parsed_retry {
   std::optional<api_failure> error;
 };
 parsed_retry parse_retry_json(std::string_view body);
+
+// A whole string of decimal digits (optionally signed) as an integer; nullopt otherwise.
+std::optional<std::int64_t> parse_integer(std::string_view s);
 
 // "+15551234567" -> "***4567": what may appear in info logs.
 std::string redact_user_id(std::string_view user_id);

@@ -31,6 +31,10 @@ const char* pattern_of(route r) {
       return "/v1/users/{id}/facts";
     case route::user_fact:
       return "/v1/users/{id}/facts/{fact_id}";
+    case route::user_facts_search:
+      return "/v1/users/{id}/facts/search";
+    case route::user_context:
+      return "/v1/users/{id}/context";
     case route::processor_run:
       return "/v1/processor/run";
     case route::processor_status:
@@ -65,6 +69,9 @@ route match_route(const std::vector<std::string>& seg) {
     if (seg.size() == 3) return route::user;
     if (seg.size() == 4 && seg[3] == "messages") return route::user_messages;
     if (seg.size() == 4 && seg[3] == "facts") return route::user_facts;
+    if (seg.size() == 4 && seg[3] == "context") return route::user_context;
+    // Fact ids are UUIDs: "search" is never one.
+    if (seg.size() == 5 && seg[3] == "facts" && seg[4] == "search") return route::user_facts_search;
     if (seg.size() == 5 && seg[3] == "facts") return route::user_fact;
   }
   return route::none;
@@ -89,6 +96,8 @@ const char* allowed_methods(route r) {
     case route::processor_retry:
       return "POST";
     case route::user_messages:
+    case route::user_facts_search:
+    case route::user_context:
     case route::processor_status:
     case route::healthz:
     case route::readyz:

@@ -21,6 +21,8 @@ enum class route {
   user_messages,
   user_facts,
   user_fact,
+  user_facts_search,
+  user_context,
   processor_run,
   processor_status,
   processor_retry,

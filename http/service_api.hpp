@@ -14,6 +14,7 @@
 #include "domain/message.hpp"
 #include "domain/processing.hpp"
 #include "domain/queue.hpp"
+#include "domain/search.hpp"
 
 namespace memoryd {
 
@@ -83,6 +84,14 @@ class service_api {
   virtual void status(callback<status_report> done) { not_implemented(std::move(done)); }
   // Dead-lettered messages back to pending (empty ids: all). Answers how many.
   virtual void retry_dead(std::vector<std::string> /*ids*/, callback<std::int64_t> done) {
+    not_implemented(std::move(done));
+  }
+  // The user's active facts ranked by relevance to r.query (GET .../facts/search).
+  virtual void search_facts(search_request /*r*/, callback<std::vector<scored_fact>> done) {
+    not_implemented(std::move(done));
+  }
+  // The prompt-ready memory block (GET .../context).
+  virtual void context(context_request /*r*/, callback<memory_context> done) {
     not_implemented(std::move(done));
   }
   // Readiness: databases open and the pipeline running.

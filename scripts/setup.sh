@@ -9,6 +9,7 @@ packages=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libspdlog-dev libsqlite3-dev libssl-dev libtomlplusplus-dev zlib1g-dev
   libpq-dev postgresql
+  libstemmer-dev wordnet-base
   catch2
   sqlite3 curl python3
 )

@@ -73,7 +73,7 @@ void apply_add(fact_rows& rows, const fact_batch& b, const fact_op& op, apply_re
   f.observed_at = op.observed_at != 0 ? op.observed_at : b.now;
   f.created_at = b.now;
   f.source_ids = op.source_ids;
-  rows.insert(f, norm);
+  rows.insert(f, norm, b.cause);
   rows.record_event(event_of(b, "add", f.id, {}, {}, text, op));
   ++r.added;
   r.fact_ids.push_back(f.id);
@@ -118,7 +118,7 @@ void apply_update(fact_rows& rows, const fact_batch& b, const fact_op& op, apply
   f.created_at = b.now;
   f.source_ids = op.source_ids;
   rows.end(old->f.id, "superseded", f.id, b.now);
-  rows.insert(f, norm);
+  rows.insert(f, norm, b.cause);
   rows.record_event(event_of(b, "update", old->f.id, f.id, old->f.text, text, op));
   ++r.updated;
   r.fact_ids.push_back(f.id);

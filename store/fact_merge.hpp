@@ -26,7 +26,8 @@ class fact_rows {
                                                     const std::string& norm) = 0;
   virtual void set_sources(const std::string& id, const std::vector<std::string>& ids,
                            millis now) = 0;
-  virtual void insert(const fact& f, const std::string& norm) = 0;  // status active
+  // A new active fact; `cause` is the batch's ("api" facts are the explicitly remembered).
+  virtual void insert(const fact& f, const std::string& norm, const std::string& cause) = 0;
   virtual void end(const std::string& id, const char* status, const std::string& superseded_by,
                    millis now) = 0;
   virtual void record_event(const fact_event& e) = 0;

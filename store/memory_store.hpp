@@ -11,13 +11,14 @@
 #include <vector>
 
 #include "domain/fact.hpp"
+#include "store/fact_search.hpp"
 
 namespace memoryd {
 
-class memory_store {
+// Every memory store also searches (fact_search), on its own connection: the CLI and tests use
+// that; the service reads through open_fact_search's readers instead.
+class memory_store : public fact_search {
  public:
-  virtual ~memory_store() = default;
-
   // Applies several batches in one transaction (group commit), each idempotently; results in
   // order. If any batch fails, nothing is written and the exception propagates.
   // - a batch_key seen before changes nothing (result.replay = true);
@@ -30,6 +31,8 @@ class memory_store {
   // - delete of an unknown / inactive id: unchanged; else the fact becomes `deleted`.
   // Every change writes a fact_event with old and new text, cause, extractor, source ids,
   // observed_at. Unknown categories become "other"; empty or over-long text is rejected.
+  // The search index changes in the same transaction: a new active fact is searchable once
+  // the group commits, and a superseded or deleted one is no longer found.
   virtual std::vector<apply_result> apply_group(const std::vector<fact_batch>& batches) = 0;
   // One batch in its own transaction.
   apply_result apply(const fact_batch& batch) { return apply_group({batch}).front(); }
@@ -46,9 +49,9 @@ class memory_store {
   virtual std::vector<fact> active_facts(const std::string& user_id) = 0;
   virtual std::vector<fact> all_facts(const std::string& user_id) = 0;  // any status
   virtual std::vector<fact_event> events(const std::string& user_id) = 0;
-  // Deletes every fact, fact event and applied-batch record of the user. Nothing of the
-  // user is kept; keeping work that was in flight from writing facts again is the fact
-  // writer's job (it remembers recent erasures).
+  // Deletes every fact, fact event and applied-batch record of the user, and the user's search
+  // index entries and key. Nothing of the user is kept; keeping work that was in flight from
+  // writing facts again is the fact writer's job (it remembers recent erasures).
   virtual erase_report erase_user(const std::string& user_id) = 0;
 
   virtual std::int64_t count_facts() = 0;

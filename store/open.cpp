@@ -5,9 +5,11 @@
 
 #include "store/postgres/connection.hpp"
 #include "store/postgres/conversation_store.hpp"
+#include "store/postgres/fact_reader.hpp"
 #include "store/postgres/memory_store.hpp"
 #include "store/postgres/schema.hpp"
 #include "store/sqlite/conversation_store.hpp"
+#include "store/sqlite/fact_reader.hpp"
 #include "store/sqlite/memory_store.hpp"
 
 namespace memoryd {
@@ -57,6 +59,16 @@ std::shared_ptr<memory_store> open_memory_store(const storage_options& o) {
     return std::make_shared<pg::memory_store>(o.database_url);
   }
   return open_sqlite<sqlite::memory_store>("storage.memory_db", o, o.memory_db);
+}
+
+std::unique_ptr<fact_search> open_fact_search(const storage_options& o) {
+  if (o.backend == "postgres") return pg::open_fact_reader(o.database_url);
+  try {
+    return sqlite::open_fact_reader({o.memory_db, o.synchronous, o.busy_timeout_ms});
+  } catch (const std::exception& e) {
+    throw std::runtime_error("cannot open storage.memory_db '" + o.memory_db +
+                             "' for search: " + e.what());
+  }
 }
 
 migration_report migrate_stores(const storage_options& o) {

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "store/conversation_store.hpp"
+#include "store/fact_search.hpp"
 #include "store/memory_store.hpp"
 
 namespace memoryd {
@@ -31,6 +32,10 @@ struct stores {
 stores open_stores(const storage_options& opts);
 std::shared_ptr<conversation_store> open_conversation_store(const storage_options& opts);
 std::shared_ptr<memory_store> open_memory_store(const storage_options& opts);
+
+// A search reader with a connection of its own (the schema must be migrated: open the memory
+// store first). Throws like open_memory_store.
+std::unique_ptr<fact_search> open_fact_search(const storage_options& opts);
 
 // Brings the schema up to date and reports what was done: SQLite migrates each file as it
 // opens it; PostgreSQL applies the numbered migrations under an advisory lock.

@@ -6,28 +6,14 @@
 
 #include "domain/fact_text.hpp"
 #include "store/fact_merge.hpp"
+#include "store/postgres/fact_columns.hpp"
+#include "store/postgres/fact_index.hpp"
+#include "store/postgres/fact_reader.hpp"
 
 namespace memoryd::pg {
 namespace {
 
-constexpr const char* k_fact_columns =
-    "id, user_id, text, category, status, observed_at, created_at, updated_at, source_ids";
-
 std::string num(std::int64_t v) { return std::to_string(v); }
-
-fact read_fact(const result& r, int i) {
-  fact f;
-  f.id = r.text(i, 0);
-  f.user_id = r.text(i, 1);
-  f.text = r.text(i, 2);
-  f.category = r.text(i, 3);
-  f.status = r.text(i, 4);
-  f.observed_at = r.integer(i, 5);
-  f.created_at = r.integer(i, 6);
-  f.updated_at = r.integer(i, 7);
-  f.source_ids = decode_ids(r.text(i, 8));
-  return f;
-}
 
 param text_or_null(const std::string& v) { return v.empty() ? param{} : param{v}; }
 
@@ -52,7 +38,12 @@ bool sources_exist(connection& c, const fact_batch& b) {
 
 struct memory_store::impl {
   link db;
-  impl(const std::string& url, link_options o) : db(url, o) {}
+  fact_reader reader;
+  impl(const std::string& url, link_options o) : db(url, o), reader(db) {
+    // Facts stored before the search index existed (migration 3), one user at a time.
+    while (db.run([](connection& c) { return fact_index::build_next_user(c); }) >= 0) {
+    }
+  }
 };
 
 class memory_store::rows final : public fact_rows {
@@ -81,31 +72,36 @@ class memory_store::rows final : public fact_rows {
                      {id, encode_ids(ids), num(now)});
   }
 
-  void insert(const fact& f, const std::string& norm) override {
+  void insert(const fact& f, const std::string& norm, const std::string& cause) override {
+    auto e = fact_index::enter(c_, f.user_id, f.text);
     c_.exec_prepared("fact_insert",
                      "INSERT INTO facts (id, user_id, text, norm, category, status, observed_at, "
-                     "created_at, updated_at, source_ids) "
-                     "VALUES ($1, $2, $3, $4, $5, 'active', $6, $7, $7, $8)",
+                     "created_at, updated_at, source_ids, terms, pos, origin, tokens) "
+                     "VALUES ($1, $2, $3, $4, $5, 'active', $6, $7, $7, $8, $9, $10, $11, "
+                     "array_to_tsvector($12::text[]))",
                      {f.id, f.user_id, f.text, norm, f.category, num(f.observed_at),
-                      num(f.created_at), encode_ids(f.source_ids)});
+                      num(f.created_at), encode_ids(f.source_ids), e.terms, num(e.pos),
+                      std::string(cause == "api" ? "api" : "extractor"), e.tokens});
   }
 
   void end(const std::string& id, const char* status, const std::string& superseded_by,
            millis now) override {
+    fact_index::leave(c_, id);
     c_.exec_prepared(
-        "fact_end", "UPDATE facts SET status = $2, superseded_by = $3, updated_at = $4 WHERE id = $1",
+        "fact_end",
+        "UPDATE facts SET status = $2, superseded_by = $3, updated_at = $4 WHERE id = $1",
         {id, std::string(status), text_or_null(superseded_by), num(now)});
   }
 
   void record_event(const fact_event& e) override {
-    c_.exec_prepared("fact_event",
-                     "INSERT INTO fact_events (fact_id, new_fact_id, user_id, kind, old_text, "
-                     "new_text, cause, extractor, source_ids, observed_at, at) "
-                     "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-                     {e.fact_id, text_or_null(e.new_fact_id), e.user_id, e.kind,
-                      text_or_null(e.old_text), text_or_null(e.new_text), e.cause,
-                      text_or_null(e.extractor), encode_ids(e.source_ids), num(e.observed_at),
-                      num(e.at)});
+    c_.exec_prepared(
+        "fact_event",
+        "INSERT INTO fact_events (fact_id, new_fact_id, user_id, kind, old_text, "
+        "new_text, cause, extractor, source_ids, observed_at, at) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        {e.fact_id, text_or_null(e.new_fact_id), e.user_id, e.kind, text_or_null(e.old_text),
+         text_or_null(e.new_text), e.cause, text_or_null(e.extractor), encode_ids(e.source_ids),
+         num(e.observed_at), num(e.at)});
   }
 
   std::optional<apply_result> applied(const std::string& batch_key) override {
@@ -136,7 +132,7 @@ class memory_store::rows final : public fact_rows {
  private:
   static std::optional<stored_fact> one(const result& r) {
     if (r.rows() == 0) return std::nullopt;
-    return stored_fact{read_fact(r, 0), r.text(0, 9)};
+    return stored_fact{read_fact(r, 0), r.text(0, k_fact_column_count)};
   }
   connection& c_;
 };
@@ -265,6 +261,7 @@ erase_report memory_store::erase_user(const std::string& user_id) {
         c.exec_prepared("erase_events", "DELETE FROM fact_events WHERE user_id = $1", {user_id})
             .affected();
     c.exec_prepared("erase_batches", "DELETE FROM applied_batches WHERE user_id = $1", {user_id});
+    fact_index::erase_user(c, user_id);
     tx.commit();
     return r;
   });
@@ -273,6 +270,15 @@ erase_report memory_store::erase_user(const std::string& user_id) {
 std::int64_t memory_store::count_facts() {
   return impl_->db.run(
       [](connection& c) { return c.exec("SELECT count(*) FROM facts").integer(0, 0); });
+}
+
+std::vector<scored_fact> memory_store::search(const search_request& r) {
+  return impl_->reader.search(r);
+}
+
+std::vector<fact> memory_store::recent_facts(const std::string& user_id, std::int32_t limit,
+                                             bool remembered_only) {
+  return impl_->reader.recent_facts(user_id, limit, remembered_only);
 }
 
 void memory_store::ping() {

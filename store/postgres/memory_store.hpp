@@ -35,6 +35,9 @@ class memory_store final : public memoryd::memory_store {
   erase_report erase_user(const std::string& user_id) override;
   std::int64_t count_facts() override;
   void ping() override;
+  std::vector<scored_fact> search(const search_request& r) override;
+  std::vector<fact> recent_facts(const std::string& user_id, std::int32_t limit,
+                                 bool remembered_only) override;
 
  private:
   class rows;  // fact_rows for the merge rules (store/fact_merge.hpp)

@@ -100,6 +100,29 @@ CREATE INDEX messages_retry ON messages (user_id, next_attempt_at)
   WHERE status = 'pending' AND next_attempt_at > 0;
 ALTER TABLE facts ADD COLUMN ord BIGSERIAL;
 )sql",
+      // 3: fact search (store/postgres/fact_index.hpp): the analyzed text, the user's write
+      // order, whether the fact was remembered through the API, and its tokens, under a GIN
+      // index updated in place (fastupdate off: a pending list would be scanned by every
+      // search). Facts stored before this are indexed by fact_index::build_next_user.
+      R"sql(
+ALTER TABLE facts ADD COLUMN terms TEXT, ADD COLUMN pos BIGINT,
+  ADD COLUMN origin TEXT NOT NULL DEFAULT 'extractor', ADD COLUMN tokens tsvector;
+UPDATE facts SET origin = 'api'
+  WHERE id IN (SELECT fact_id FROM fact_events WHERE kind = 'add' AND cause = 'api');
+CREATE TABLE search_users (
+  user_id TEXT PRIMARY KEY,
+  key TEXT NOT NULL,
+  facts BIGINT NOT NULL DEFAULT 0,
+  terms BIGINT NOT NULL DEFAULT 0,
+  next_pos BIGINT NOT NULL DEFAULT 0
+);
+CREATE INDEX facts_tokens ON facts USING gin (tokens) WITH (fastupdate = off)
+  WHERE tokens IS NOT NULL;
+CREATE INDEX facts_unindexed ON facts (user_id) WHERE status = 'active' AND terms IS NULL;
+CREATE INDEX facts_user_pos ON facts (user_id, pos) WHERE status = 'active';
+CREATE INDEX facts_user_remembered ON facts (user_id, pos)
+  WHERE status = 'active' AND origin = 'api';
+)sql",
   };
   return all;
 }

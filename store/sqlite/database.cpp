@@ -228,7 +228,11 @@ void transaction::commit() {
   done_ = true;
 }
 
-// ---------------------------------------------------------------------------------------
-
+read_transaction::~read_transaction() {
+  try {
+    db_.exec("COMMIT");
+  } catch (...) {  // a read-only transaction has nothing to lose
+  }
+}
 
 }  // namespace memoryd::sqlite

@@ -124,4 +124,17 @@ class transaction {
   bool done_ = false;
 };
 
+// BEGIN (deferred) on construction, COMMIT in the destructor: the statements in between read
+// one snapshot, held only as long as the object lives.
+class read_transaction {
+ public:
+  explicit read_transaction(database& db) : db_(db) { db_.exec("BEGIN"); }
+  ~read_transaction();
+  read_transaction(const read_transaction&) = delete;
+  read_transaction& operator=(const read_transaction&) = delete;
+
+ private:
+  database& db_;
+};
+
 }  // namespace memoryd::sqlite

@@ -2,8 +2,14 @@
 
 #include "domain/fact_text.hpp"
 #include "store/fact_merge.hpp"
+#include "store/sqlite/fact_columns.hpp"
+#include "store/sqlite/fact_index.hpp"
+#include "store/sqlite/fact_reader.hpp"
+
+#include <sqlite3.h>
 
 #include <algorithm>
+#include <chrono>
 #include <stdexcept>
 #include <unordered_map>
 
@@ -62,10 +68,17 @@ CREATE TABLE applied_batches (
     R"sql(
 CREATE INDEX applied_batches_user ON applied_batches(user_id);
 )sql",
+    // 3: fact search (store/sqlite/fact_index.hpp).
+    search_index_migration,
 };
 
-constexpr const char* k_fact_columns =
-    "id, user_id, text, category, status, observed_at, created_at, updated_at, source_ids";
+// Facts indexed per transaction when migration 3 indexes the facts stored before it.
+constexpr std::int64_t k_index_build_batch = 5000;
+// FTS5 adds a segment per transaction and merges them only in steps (up to ~20 at 1M facts),
+// and a search pays for each: the writer merges them into one when there are more than this,
+// at most once per interval (about a second of work at 1M facts, docs/PERFORMANCE.md).
+constexpr int k_max_index_segments = 4;
+constexpr std::chrono::seconds k_compact_interval{60};
 
 using use = statement_use;
 
@@ -74,31 +87,34 @@ using use = statement_use;
 struct memory_store::impl {
   database db;
   const std::chrono::milliseconds busy_budget;  // how long an erasure waits to truncate
+  fact_index index{db};
+  fact_reader reader{db};
+  std::chrono::steady_clock::time_point next_compact{};
 
   explicit impl(const store_options& o)
       : db(o.path, o.synchronous, o.busy_timeout_ms), busy_budget(o.busy_timeout_ms) {
     db.migrate(k_migrations);
+    for (;;) {  // facts stored before the index existed (migration 3)
+      transaction tx(db);
+      const auto n = index.build_pending(k_index_build_batch);
+      tx.commit();
+      if (n == 0) break;
+    }
+    maybe_compact();
+  }
+
+  void maybe_compact() {
+    const auto now = std::chrono::steady_clock::now();
+    if (now < next_compact) return;
+    next_compact = now + k_compact_interval;
+    index.compact(k_max_index_segments);
   }
 
   statement& stmt(const std::string& sql) { return db.cached(sql); }
 
-  static fact read_fact(statement& s) {
-    fact f;
-    f.id = s.col_text(0);
-    f.user_id = s.col_text(1);
-    f.text = s.col_text(2);
-    f.category = s.col_text(3);
-    f.status = s.col_text(4);
-    f.observed_at = s.col_int(5);
-    f.created_at = s.col_int(6);
-    f.updated_at = s.col_int(7);
-    f.source_ids = decode_ids(s.col_text(8));
-    return f;
-  }
-
   std::optional<stored_fact> one_fact(statement& q) {
     if (!q.step()) return std::nullopt;
-    return stored_fact{read_fact(q), q.col_text(9)};
+    return stored_fact{read_fact(q), q.col_text(k_fact_column_count)};
   }
 };
 
@@ -128,19 +144,24 @@ class memory_store::rows final : public fact_rows {
     q->exec();
   }
 
-  void insert(const fact& f, const std::string& norm) override {
+  void insert(const fact& f, const std::string& norm, const std::string& cause) override {
+    auto e = d_.index.enter(f.user_id, f.text);
     use q(d_.stmt(
         "INSERT INTO facts (id, user_id, text, norm, category, status, observed_at, created_at, "
-        "updated_at, source_ids) VALUES (?1, ?2, ?3, ?4, ?5, 'active', ?6, ?7, ?7, ?8)"));
+        "updated_at, source_ids, terms, pos, origin) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, 'active', ?6, ?7, ?7, ?8, ?9, ?10, ?11)"));
     q->bind(1, f.id).bind(2, f.user_id).bind(3, f.text).bind(4, norm).bind(5, f.category);
     q->bind(6, static_cast<std::int64_t>(f.observed_at))
         .bind(7, static_cast<std::int64_t>(f.created_at))
         .bind(8, encode_ids(f.source_ids));
+    q->bind(9, e.terms).bind(10, e.pos).bind(11, cause == "api" ? "api" : "extractor");
     q->exec();
+    d_.index.post(sqlite3_last_insert_rowid(d_.db.handle()), e.tokens);
   }
 
   void end(const std::string& id, const char* status, const std::string& superseded_by,
            millis now) override {
+    d_.index.leave(id);
     use q(
         d_.stmt("UPDATE facts SET status = ?2, superseded_by = ?3, updated_at = ?4 WHERE id = ?1"));
     q->bind(1, id).bind(2, status);
@@ -153,10 +174,10 @@ class memory_store::rows final : public fact_rows {
   }
 
   void record_event(const fact_event& e) override {
-    use q(d_.stmt(
-        "INSERT INTO fact_events (fact_id, new_fact_id, user_id, kind, old_text, new_text, "
-        "cause, extractor, source_ids, observed_at, at) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"));
+    use q(
+        d_.stmt("INSERT INTO fact_events (fact_id, new_fact_id, user_id, kind, old_text, new_text, "
+                "cause, extractor, source_ids, observed_at, at) "
+                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"));
     auto text_or_null = [&](int i, const std::string& v) {
       if (v.empty())
         q->bind_null(i);
@@ -225,6 +246,10 @@ std::vector<apply_result> memory_store::apply_group(const std::vector<fact_batch
   out.reserve(batches.size());
   for (auto& b : batches) out.push_back(apply_fact_batch(r, b));
   tx.commit();
+  try {
+    impl_->maybe_compact();
+  } catch (const error&) {  // busy: the batches are committed; the next interval retries
+  }
   return out;
 }
 
@@ -234,7 +259,7 @@ std::vector<fact> memory_store::active_facts(const std::string& user_id) {
                     "ORDER BY created_at, rowid"));
   q->bind(1, user_id);
   std::vector<fact> out;
-  while (q->step()) out.push_back(impl::read_fact(*q));
+  while (q->step()) out.push_back(read_fact(*q));
   return out;
 }
 
@@ -243,7 +268,7 @@ std::vector<fact> memory_store::all_facts(const std::string& user_id) {
                     " FROM facts WHERE user_id = ?1 ORDER BY created_at, rowid"));
   q->bind(1, user_id);
   std::vector<fact> out;
-  while (q->step()) out.push_back(impl::read_fact(*q));
+  while (q->step()) out.push_back(read_fact(*q));
   return out;
 }
 
@@ -282,6 +307,7 @@ erase_report memory_store::erase_user(const std::string& user_id) {
     q->exec();
     return static_cast<std::int64_t>(d.db.changes());
   };
+  d.index.erase_user(user_id);
   r.facts = run("DELETE FROM facts WHERE user_id = ?1");
   r.fact_events = run("DELETE FROM fact_events WHERE user_id = ?1");
   run("DELETE FROM applied_batches WHERE user_id = ?1");
@@ -315,6 +341,15 @@ bool memory_store::forget(const std::string& user_id, const std::string& fact_id
   b.now = now;
   b.ops.push_back({"delete", fact_id, "", "", now, {}});
   return apply_group({b}).front().deleted == 1;
+}
+
+std::vector<scored_fact> memory_store::search(const search_request& r) {
+  return impl_->reader.search(r);
+}
+
+std::vector<fact> memory_store::recent_facts(const std::string& user_id, std::int32_t limit,
+                                             bool remembered_only) {
+  return impl_->reader.recent_facts(user_id, limit, remembered_only);
 }
 
 void memory_store::ping() {

@@ -27,6 +27,9 @@ class memory_store final : public memoryd::memory_store {
   erase_report erase_user(const std::string& user_id) override;
   std::int64_t count_facts() override;
   void ping() override;
+  std::vector<scored_fact> search(const search_request& r) override;
+  std::vector<fact> recent_facts(const std::string& user_id, std::int32_t limit,
+                                 bool remembered_only) override;
 
   database& db();  // SQLite only: tests and diagnostics
 

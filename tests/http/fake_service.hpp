@@ -124,6 +124,16 @@ class fake_api : public service_api {
     answer(std::move(done), ready_result);
   }
 
+  void search_facts(search_request r, callback<std::vector<scored_fact>> done) override {
+    record([&] { searches_.push_back(std::move(r)); });
+    answer(std::move(done), search_result);
+  }
+
+  void context(context_request r, callback<memory_context> done) override {
+    record([&] { contexts_.push_back(std::move(r)); });
+    answer(std::move(done), context_result);
+  }
+
   struct added_fact {
     std::string user_id, text, category;
   };
@@ -138,6 +148,8 @@ class fake_api : public service_api {
   std::vector<stored_message> history_result;
   fact_listing facts_result;
   health_report health_result;
+  std::vector<scored_fact> search_result;
+  memory_context context_result;
 
   int calls() {
     std::lock_guard lk(mutex_);
@@ -170,6 +182,14 @@ class fake_api : public service_api {
   std::vector<std::vector<std::string>> retried() {
     std::lock_guard lk(mutex_);
     return retried_;
+  }
+  std::vector<search_request> searches() {
+    std::lock_guard lk(mutex_);
+    return searches_;
+  }
+  std::vector<context_request> contexts() {
+    std::lock_guard lk(mutex_);
+    return contexts_;
   }
   // Waits (bounded) until the service has been called `n` times in all.
   bool wait_for_calls(int n, std::chrono::milliseconds limit = std::chrono::seconds(5)) {
@@ -209,6 +229,8 @@ class fake_api : public service_api {
   std::vector<std::pair<std::string, std::string>> deleted_;
   std::vector<std::string> erased_;
   std::vector<std::vector<std::string>> retried_;
+  std::vector<search_request> searches_;
+  std::vector<context_request> contexts_;
   std::vector<std::thread> threads_;
 };
 

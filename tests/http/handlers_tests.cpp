@@ -319,6 +319,8 @@ TEST_CASE("handle_request: scoped tokens, 401 without a known token, 403 naming 
        "ingest"},
       {http::verb::get, "/v1/users/u/messages", "", "read"},
       {http::verb::get, "/v1/users/u/facts", "", "read"},
+      {http::verb::get, "/v1/users/u/facts/search?q=tea", "", "read"},
+      {http::verb::get, "/v1/users/u/context?q=tea", "", "read"},
       {http::verb::post, "/v1/users/u/facts", R"({"text":"Likes tea"})", "admin"},
       {http::verb::delete_, "/v1/users/u/facts/f1", "", "admin"},
       {http::verb::delete_, "/v1/users/u", "", "admin"},

@@ -70,8 +70,9 @@ TEST_CASE("erasing a user's facts leaves nothing of them in memory.db", "[store]
   m.apply(keyed);
   m.apply(batch_of("kept", "extractor", 1000, {"Likes tea"}));
   const auto kept_rows = t.rows_of("kept");
-  REQUIRE(t.rows_of("gone") == std::map<std::string, std::int64_t>{
-                                   {"applied_batches", 1}, {"fact_events", 2}, {"facts", 2}});
+  REQUIRE(t.rows_of("gone") ==
+          std::map<std::string, std::int64_t>{
+              {"applied_batches", 1}, {"fact_events", 2}, {"facts", 2}, {"search_users", 1}});
   auto r = m.erase_user("gone");
   CHECK(t.rows_of("gone").empty());
   CHECK(t.rows_of("kept") == kept_rows);
@@ -135,4 +136,33 @@ TEST_CASE("an erasure that cannot truncate the WAL fails, and succeeds when retr
   auto again = m.erase_user("gone");  // the caller's retry (DELETE is idempotent)
   CHECK(again.facts == 0);
   CHECK(testing::occurrences_in_files(dir.path(), {"flumberwick"}).empty());
+}
+
+// The search index (docs/ARCHITECTURE.md, "Search"): the FTS5 shadow tables hold only keyed
+// tokens, never words, and the key that made them goes with the user, under the same
+// secure_delete and WAL truncation as the facts.
+TEST_CASE("an erasure leaves none of the user's words or token key in the search index") {
+  testing::temp_dir dir;
+  sqlite::memory_store m({dir.file("m.db"), "normal", 1000});
+  for (int i = 0; i < 50; ++i)  // other users' facts, commits and FTS segments around it
+    m.apply(batch_of("kept-" + std::to_string(i), "extractor", 1000, {"Likes tea", "Has a dog"}));
+  m.apply(batch_of("gone-zq", "extractor", 1000, {"Breeds quokkazorbs", "Plays the theremin"}));
+  m.apply(batch_of("kept-0", "extractor", 1000, {"Reads novels"}));
+  const std::string key =
+      m.db().scalar_text("SELECT key FROM search_users WHERE user_id = 'gone-zq'");
+  REQUIRE(key.size() == 32);
+  // The stems are in facts.terms (like the text); the FTS tables hold tokens only.
+  const std::vector<std::string> needles{"gone-zq", "quokkazorb", "theremin", key};
+  REQUIRE(testing::occurrences_in_files(dir.path(), needles).size() >= 4);  // can fail
+  CHECK(m.db().scalar_int("SELECT count(*) FROM facts_fts_data WHERE instr(block, 'theremin')") ==
+        0);
+  REQUIRE(m.search({"gone-zq", "theremin", "", 10}).size() == 2);  // and its neighbour
+
+  m.erase_user("gone-zq");
+  CHECK(testing::occurrences_in_files(dir.path(), needles).empty());
+  CHECK(m.search({"gone-zq", "theremin", "", 10}).empty());
+  // The index is still consistent, and serves everyone else.
+  m.db().exec("INSERT INTO facts_fts (facts_fts) VALUES ('integrity-check')");
+  CHECK(m.search({"kept-0", "novels", "", 1}).at(0).f.text == "Reads novels");
+  CHECK(m.search({"kept-7", "dog", "", 1}).at(0).f.text == "Has a dog");
 }
