@@ -468,7 +468,7 @@ void idle_connections(std::uint16_t port, int count) {
 }  // namespace
 
 TEST_CASE("hostile clients leave memory bounded, connections closed and p99 low",
-          "[reliability][hostile]") {
+          "[reliability][hostile][serial]") {
   const bool full = full_run();
   int idle_count = 2000;
   rlim_t nofile = raise_nofile();

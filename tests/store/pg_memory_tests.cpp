@@ -151,7 +151,7 @@ TEST_CASE("pg: an extraction batch writes only while one of its source messages 
 // the memory erasure that follows.
 TEST_CASE("pg: an erasure waits for an extraction batch in flight, or the batch writes nothing",
           "[store][pg][concurrency]") {
-  const migrated_pg_database db;
+  const migrated_pg_database db(true);  // counts lock waits, takes an advisory lock
   const auto& url = db.url();
   pg::conversation_store conversations(url);
   pg::memory_store writer(url);

@@ -30,7 +30,7 @@ pg::link_options bounded() {
 // claimed in its FIFO place, not stranded behind a head that never saw it.
 TEST_CASE("pg: a lower seq committed after a higher one was claimed is still processed",
           "[store][pg][concurrency]") {
-  const migrated_pg_database db;
+  const migrated_pg_database db(true);  // counts lock waits
   const auto& url = db.url();
   pg::conversation_store a(url, bounded()), b(url, bounded());
   pg::connection test(url), watch(url);
@@ -85,7 +85,7 @@ TEST_CASE("pg: a lower seq committed after a higher one was claimed is still pro
 // waiting, delete the row once A let go of it, and strand A's message.
 TEST_CASE("pg: a transition waits for an ingest holding the user's queue row",
           "[store][pg][concurrency]") {
-  const migrated_pg_database db;
+  const migrated_pg_database db(true);  // counts lock waits
   const auto& url = db.url();
   pg::conversation_store a(url, bounded()), b(url, bounded());
   pg::connection test(url), watch(url);

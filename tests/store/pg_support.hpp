@@ -15,10 +15,13 @@
 
 namespace memoryd::testing {
 
-// A fresh database on the test cluster with the schema applied, dropped at the end.
+// A fresh namespace on the test cluster with the schema applied, dropped at the end: a schema
+// in the shared test database, or with `own_database` a database of its own (for the tests
+// that count lock waits or take advisory locks, see fresh_pg_private_database).
 class migrated_pg_database {
  public:
-  migrated_pg_database() : url_(fresh_pg_database()) {
+  explicit migrated_pg_database(bool own_database = false)
+      : url_(own_database ? fresh_pg_private_database() : fresh_pg_database()) {
     pg::connection c(url_);
     pg::migrate(c);
   }
@@ -31,7 +34,8 @@ class migrated_pg_database {
   std::string url_;
 };
 
-// How many backends of this database wait for a lock (row, transaction, advisory).
+// How many backends of this database wait for a lock (row, transaction, advisory): right only
+// in a database of the test's own (migrated_pg_database(true)).
 inline std::int64_t lock_waiters(pg::connection& c) {
   return c
       .exec(

@@ -149,9 +149,38 @@ std::string pg_url_with_database(const std::string& url, const std::string& data
 
 std::string fresh_pg_database() { return create_database(pg_server_url()); }
 
+std::string fresh_pg_private_database() {
+  static std::atomic<int> counter{0};
+  std::random_device rd;
+  const std::string name = "p_" + std::to_string(getpid()) + "_" + std::to_string(++counter) +
+                           "_" + std::to_string(rd() % 100000);
+  const std::string server_url = pg_server_url();
+  for (int attempt = 0;; ++attempt) {
+    PGconn* c = PQconnectdb(server_url.c_str());
+    PGresult* r = run(c, "CREATE DATABASE " + name);
+    const bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    std::string msg = PQresultErrorMessage(r);
+    PQclear(r);
+    PQfinish(c);
+    if (ok) return pg_url_with_database(server_url, name);
+    // Another process copying template1 at the same moment: try again.
+    if (attempt == 20) throw std::runtime_error("CREATE DATABASE " + name + ": " + msg);
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+}
+
 void drop_pg_database(const std::string& url) {
   const auto at = url.find("search_path%3D");
-  if (at == std::string::npos) return;
+  if (at == std::string::npos) {  // a private database
+    const std::string base = url.substr(0, url.find('?'));
+    const std::string database = base.substr(base.rfind('/') + 1);
+    if (database.rfind("p_", 0) != 0) return;
+    PGconn* c = PQconnectdb(pg_url_with_database(url, "postgres").c_str());
+    if (PQstatus(c) == CONNECTION_OK)
+      PQclear(run(c, "DROP DATABASE IF EXISTS " + database + " WITH (FORCE)"));
+    PQfinish(c);
+    return;
+  }
   const std::string schema = url.substr(at + std::string("search_path%3D").size());
   PGconn* c = PQconnectdb(url.substr(0, url.find('?')).c_str());
   if (PQstatus(c) == CONNECTION_OK)

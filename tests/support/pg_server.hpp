@@ -18,8 +18,13 @@ std::string pg_server_url();
 // only its own tables. (A database per test cost ~0.4 s to create and ~1.6 s to drop.)
 std::string fresh_pg_database();
 
-// Drops what fresh_pg_database made for `url` (its schema, with everything in it); errors are
-// ignored.
+// A database of its own, for the tests that watch pg_locks or take advisory locks: both are
+// per database, so in the shared test database other suites' lock waits and advisory keys
+// ("bob") would be counted and collide. Costs ~2 s (create + drop); use only where needed.
+std::string fresh_pg_private_database();
+
+// Drops what fresh_pg_database or fresh_pg_private_database made for `url` (its schema or its
+// database, with everything in it); errors are ignored.
 void drop_pg_database(const std::string& url);
 
 // `url` with its database replaced by `database` (and its options dropped).
