@@ -137,18 +137,18 @@ void user_finished(self_pointer self, const extract_job& j) {
   finish_drain_if_idle(self);
 }
 
-// Sends a state transition to persistence; accounts once it is durable. When the store
-// cannot record it (the database is down), it is sent again with backoff while the claim's
-// lease lasts: given up at once, the user's messages would wait for the lease to end after
-// the database came back (lease_ms, 10 minutes by default), and the user's later messages
-// behind them. Retries stop at three quarters of the lease, because past its end the
-// messages may belong to another claim; shutting down, nothing is retried (the lease covers
-// it).
+// Sends a state transition to persistence; once it is durable, `then` (accounting for the
+// user, or the user's next transition). When the store cannot record it (the database is
+// down), it is sent again with backoff while the claim's lease lasts: given up at once, the
+// user's messages would wait for the lease to end after the database came back (lease_ms, 10
+// minutes by default), and the user's later messages behind them. Retries stop at three
+// quarters of the lease, because past its end the messages may belong to another claim;
+// shutting down, nothing is retried (the lease covers it).
 template <class... Ts>
 void record_with_retry(self_pointer self, std::shared_ptr<extract_job> j,
-                       std::chrono::milliseconds wait, Ts... xs) {
+                       std::chrono::milliseconds wait, std::function<void()> then, Ts... xs) {
   self->request(self->state.persistence, timeout(self->state.opts), xs...)
-      .then([=] { user_finished(self, *j); },
+      .then([=] { then(); },
             [=](caf::error& e) {
               auto& st = self->state;
               auto c = st.cycles.find(j->cycle_id);
@@ -161,7 +161,8 @@ void record_with_retry(self_pointer self, std::shared_ptr<extract_job> j,
                                                             {"retry_in_ms", wait.count()}});
                 const auto next =
                     std::min<std::chrono::milliseconds>(wait * 2, std::chrono::seconds(2));
-                st.unrecorded.emplace_back(due, [=] { record_with_retry(self, j, next, xs...); });
+                st.unrecorded.emplace_back(due,
+                                           [=] { record_with_retry(self, j, next, then, xs...); });
                 self->delayed_send(self, wait, tick_atom_v);
                 return;
               }
@@ -176,7 +177,15 @@ void record_with_retry(self_pointer self, std::shared_ptr<extract_job> j,
 
 template <class... Ts>
 void record(self_pointer self, std::shared_ptr<extract_job> j, Ts... xs) {
-  record_with_retry(self, j, std::chrono::milliseconds(250), xs...);
+  record_with_retry(
+      self, j, std::chrono::milliseconds(250), [self, j] { user_finished(self, *j); }, xs...);
+}
+
+// Records xs..., then calls `then` (which records the user's other transition).
+template <class... Ts>
+void record_then(self_pointer self, std::shared_ptr<extract_job> j, std::function<void()> then,
+                 Ts... xs) {
+  record_with_retry(self, j, std::chrono::milliseconds(250), std::move(then), xs...);
 }
 
 // Outcomes waiting to be recorded again whose time has come (all of them when shutting down).
@@ -276,34 +285,59 @@ void on_outcome(self_pointer self, std::shared_ptr<extract_job> j, extract_outco
   }
   r.errors++;
   st.totals.errors++;
-  auto attempts = attempts_of(b);
-  bool give_up = *out.failure == failure_kind::permanent ||
-                 *out.failure == failure_kind::truncated || attempts >= st.opts.max_attempts;
-  if (give_up) {
-    r.dead_lettered += static_cast<std::int32_t>(ids.size());
-    metrics::inc("memoryd_messages_dead_lettered_total", "", double(ids.size()));
+  // Attempts run out per message: a retry also claims the user's messages that arrived
+  // meanwhile, so a batch can hold messages with fewer attempts than its oldest. Those are
+  // retried (after their own backoff), not dead-lettered with the ones out of attempts.
+  const bool final_failure =
+      *out.failure == failure_kind::permanent || *out.failure == failure_kind::truncated;
+  std::vector<std::string> dead, retry;
+  std::int32_t attempts = 0;  // the most any message to retry has had
+  for (auto& m : b.messages) {
+    if (final_failure || m.attempts >= st.opts.max_attempts) {
+      dead.push_back(m.id);
+    } else {
+      retry.push_back(m.id);
+      attempts = std::max(attempts, m.attempts);
+    }
+  }
+  if (!dead.empty()) {
+    r.dead_lettered += static_cast<std::int32_t>(dead.size());
+    metrics::inc("memoryd_messages_dead_lettered_total", "", double(dead.size()));
     log::warn("memory_processor_user_error", {{"cycle", j->cycle_id},
                                               {"user", log::redact(b.user_id)},
                                               {"error", out.error},
                                               {"kind", to_string(*out.failure)},
-                                              {"attempts", attempts},
+                                              {"attempts", attempts_of(b)},
+                                              {"messages", dead.size()},
                                               {"action", "dead_letter"}});
-    record(self, j, dead_letter_atom_v, b.user_id, ids, out.error, now, b.lease_until);
+  }
+  if (retry.empty()) {
+    record(self, j, dead_letter_atom_v, b.user_id, dead, out.error, now, b.lease_until);
     return;
   }
   auto delay = backoff_delay(st.opts, attempts, out.retry_after_ms, st.rng());
-  r.retries_scheduled += static_cast<std::int32_t>(ids.size());
+  r.retries_scheduled += static_cast<std::int32_t>(retry.size());
   log::warn("memory_processor_user_error", {{"cycle", j->cycle_id},
                                             {"user", log::redact(b.user_id)},
                                             {"error", out.error},
                                             {"kind", to_string(*out.failure)},
                                             {"attempts", attempts},
+                                            {"messages", retry.size()},
                                             {"action", "retry"},
                                             {"retry_in_ms", delay}});
   // Wake up when the retry is due instead of waiting for the next tick.
   self->delayed_send(self, std::chrono::milliseconds(delay), tick_atom_v);
-  record(self, j, schedule_retry_atom_v, b.user_id, ids, out.error, now + delay,
-         b.lease_until);
+  auto schedule = [self, j, retry, error = out.error, retry_at = now + delay] {
+    record(self, j, schedule_retry_atom_v, j->batch.user_id, retry, error, retry_at,
+           j->batch.lease_until);
+  };
+  if (dead.empty()) {
+    schedule();
+    return;
+  }
+  // The dead letters first: the user's head moves past them, then the rest waits its backoff.
+  record_then(self, j, schedule, dead_letter_atom_v, b.user_id, dead, out.error, now,
+              b.lease_until);
 }
 
 void dispatch(self_pointer self) {

@@ -125,6 +125,38 @@ TEST_CASE_METHOD(pipeline_fixture,
   CHECK(backend->calls["bad"] == 3);
 }
 
+// A retry claims the user's messages that arrived meanwhile along with the failed ones, so a
+// batch can hold messages with different attempts. Running out of attempts is each message's
+// own: the oldest is dead-lettered, the one that joined later is retried. (Found by the LLM
+// faults suite on PostgreSQL, where ingest timing made such batches fail three times.)
+TEST_CASE_METHOD(pipeline_fixture,
+                 "only the messages out of attempts are dead-lettered, the later ones retried") {
+  auto backend = std::make_shared<scripted_backend>();
+  backend->fail["u"] = failure_kind::transient;
+  with_backend(backend, 1);
+  say("u", "I like tea.");
+  ask<cycle_result>(batcher, run_atom_v);  // tea: attempt 1 fails
+  say("u", "I like coffee.");              // joins the retry
+  advance(1100ms);                         // tea 2, coffee 1: fails (backoff 500..1000 ms)
+  CHECK(backend->calls["u"] == 2);
+  advance(2100ms);  // tea 3, coffee 2: fails (backoff 1000..2000 ms)
+  CHECK(backend->calls["u"] == 3);
+  auto m = messages("u");
+  REQUIRE(m.size() == 2);
+  CHECK(m[0].status == "dead");
+  CHECK(m[0].attempts == 3);
+  CHECK(m[1].status == "pending");
+  CHECK(m[1].attempts == 2);
+  backend->fail.clear();
+  advance(2100ms);  // coffee's last attempt, after its own backoff (1000..2000 ms)
+  CHECK(backend->calls["u"] == 4);
+  m = messages("u");
+  CHECK(m[0].status == "dead");
+  CHECK(m[1].status == "done");
+  CHECK(m[1].attempts == 3);
+  CHECK(fact_texts("u") == std::vector<std::string>{"Likes coffee"});
+}
+
 TEST_CASE_METHOD(
     pipeline_fixture,
     "a permanent failure dead-letters at once and garbage is processed with its error") {

@@ -3,6 +3,10 @@
 // provider, and the fixture's messages must end with the expected status, attempts,
 // last_error and facts, after exactly the expected number of LLM calls.
 //
+// SQLite only: the corpus is about how answers are read (about 50 s under ctest, a service
+// per section); the outcomes they lead to (done, retry, dead, attempts, last_error) are the
+// store's transitions that llm_tests.cpp and llm_faults_tests.cpp run on both backends.
+//
 // A fixture: {"shape", "provider": "openai" | "anthropic", "messages": [text...],
 //   "answers": [{"status", "content_type", "headers": {name: value}, "body": string | JSON,
 //                "encoding": "gzip" | "zlib" | "raw" (compress the body; the fixture's

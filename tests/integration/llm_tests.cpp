@@ -1,9 +1,12 @@
-// The real binary with an LLM backend, against a fake LLM server on 127.0.0.1.
+// The real binary with an LLM backend, against a fake LLM server on 127.0.0.1. The cases whose
+// outcome is a stored status (dead letter, retry) run on both storage backends; the request
+// shapes of the providers and the dry run do not depend on storage and run once.
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>
 
 #include "tests/support/fake_llm.hpp"
 #include "tests/support/memoryd_service.hpp"
+#include "tests/support/stored_db.hpp"
 
 #include <thread>
 
@@ -16,13 +19,13 @@ const std::string ops_answer =
     R"({"operations":[{"op":"add","text":"Has a dog named Max","category":"relationships"},)"
     R"({"op":"add","text":"Is allergic to peanuts","category":"health"}]})";
 
-std::map<std::string, std::string> llm_env(const temp_dir& dir, const std::string& backend,
-                                           const fake_llm& llm) {
-  auto env = env_for(dir);
-  env["EXTRACTOR"] = backend;
+// `env` (env_for(dir) or env_for(b, dir)) with the extractor of `provider` at the fake LLM.
+std::map<std::string, std::string> llm_env(std::map<std::string, std::string> env,
+                                           const std::string& provider, const fake_llm& llm) {
+  env["EXTRACTOR"] = provider;
   env["EXTRACTOR_POOL_SIZE"] = "2";
   env["LLM_TIMEOUT_MS"] = "5000";
-  if (backend == "openai") {
+  if (provider == "openai") {
     env["OPENAI_BASE_URL"] = llm.url() + "/v1";
     env["OPENAI_MODEL"] = "test-model";
     env["OPENAI_API_KEY"] = "";
@@ -46,7 +49,7 @@ TEST_CASE("openai-compatible backend: facts land and the request is what the API
   temp_dir dir;
   fake_llm llm;
   llm.push(openai_reply(ops_answer, 321, 45));
-  service svc(dir, llm_env(dir, "openai", llm));
+  service svc(dir, llm_env(env_for(dir), "openai", llm));
   CHECK(twilio(svc.port, dog_form).status == 200);
   auto cycle = run_cycle(svc.port);
   CHECK(cycle.at("facts_written").as_int64() == 2);
@@ -73,7 +76,7 @@ TEST_CASE("anthropic backend: facts land with the API key header") {
   temp_dir dir;
   fake_llm llm;
   llm.push(anthropic_reply("Here you go:\n```json\n" + ops_answer + "\n```"));
-  service svc(dir, llm_env(dir, "anthropic", llm));
+  service svc(dir, llm_env(env_for(dir), "anthropic", llm));
   CHECK(twilio(svc.port, dog_form).status == 200);
   CHECK(run_cycle(svc.port).at("facts_written").as_int64() == 2);
   auto reqs = llm.requests();
@@ -85,10 +88,11 @@ TEST_CASE("anthropic backend: facts land with the API key header") {
 }
 
 TEST_CASE("a wrong key dead-letters at once and garbage is processed with its error") {
+  FOR_EACH_SERVICE_BACKEND(b);
   temp_dir dir;
   fake_llm llm;
   llm.push(error_reply(401, "invalid x-api-key"));
-  service svc(dir, llm_env(dir, "anthropic", llm));
+  service svc(dir, llm_env(env_for(b, dir), "anthropic", llm));
   CHECK(twilio(svc.port, dog_form).status == 200);
   auto cycle = run_cycle(svc.port);
   CHECK(cycle.at("dead_lettered").as_int64() == 1);
@@ -108,16 +112,21 @@ TEST_CASE("a wrong key dead-letters at once and garbage is processed with its er
   CHECK(g[0].at("status").as_string() == "done");
   CHECK(std::string(g[0].at("last_error").as_string().c_str()).find("parse") != std::string::npos);
   CHECK(svc.stop() == 0);
+  auto dead = stored_db(b, dir).messages("status = 'dead'");
+  REQUIRE(dead.size() == 1);
+  CHECK(dead[0].user_id == "+15551234567");
+  CHECK(dead[0].attempts == 1);
 }
 
 TEST_CASE("a server error is retried later, not dead-lettered") {
+  FOR_EACH_SERVICE_BACKEND(b);
   temp_dir dir;
   fake_llm llm;
   // Both answers are queued up front: the retry may come before this thread looks again
   // (under ThreadSanitizer it did), and it must find the good answer, not an empty queue.
   llm.push(error_reply(529, "overloaded"));
   llm.push(anthropic_reply(ops_answer));
-  auto env = llm_env(dir, "anthropic", llm);
+  auto env = llm_env(env_for(b, dir), "anthropic", llm);
   env["MEMORY_PROCESSOR_RETRY_BASE_MS"] = "100";
   service svc(dir, env);
   CHECK(twilio(svc.port, dog_form).status == 200);
@@ -133,13 +142,17 @@ TEST_CASE("a server error is retried later, not dead-lettered") {
   CHECK(fact_texts(svc.port, "%2B15551234567").size() == 2);
   CHECK(llm.requests().size() == 2);
   CHECK(svc.stop() == 0);
+  auto msgs_stored = stored_db(b, dir).messages();
+  REQUIRE(msgs_stored.size() == 1);
+  CHECK(msgs_stored[0].status == "done");
+  CHECK(msgs_stored[0].attempts == 2);  // the failed call and the good one
 }
 
 TEST_CASE("extract dry run works with an LLM backend") {
   temp_dir dir;
   fake_llm llm;
   llm.push(openai_reply(ops_answer));
-  auto r = run_command({binary, "extract"}, llm_env(dir, "openai", llm),
+  auto r = run_command({binary, "extract"}, llm_env(env_for(dir), "openai", llm),
                        R"({"id":"a","user_id":"u","messages":["I have a dog named Max."]})"
                        "\n");
   REQUIRE(r.exit_code == 0);
@@ -153,7 +166,7 @@ TEST_CASE("extract dry run shows a failed record's error and exits 1") {
   fake_llm llm;
   llm.push(openai_reply("Sorry, I can only answer in prose."));
   llm.push(openai_reply(ops_answer));
-  auto r = run_command({binary, "extract"}, llm_env(dir, "openai", llm),
+  auto r = run_command({binary, "extract"}, llm_env(env_for(dir), "openai", llm),
                        R"({"id":"a","user_id":"u","messages":["I have a dog named Max."]})"
                        "\n"
                        R"({"id":"b","user_id":"u","messages":["I have a dog named Max."]})"

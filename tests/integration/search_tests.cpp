@@ -5,21 +5,11 @@
 #include <catch2/catch.hpp>
 
 #include "tests/support/memoryd_service.hpp"
-#include "tests/support/pg_server.hpp"
 
 using namespace memoryd::testing;
 namespace json = boost::json;
 
 namespace {
-
-std::map<std::string, std::string> env_of(const temp_dir& dir, const std::string& backend) {
-  auto env = env_for(dir);
-  if (backend == "postgres") {
-    env["MEMORYD_STORAGE"] = "postgres";
-    env["DATABASE_URL"] = fresh_pg_database();
-  }
-  return env;
-}
 
 std::vector<std::string> found(std::uint16_t port, const std::string& target,
                                const std::map<std::string, std::string>& headers = {}) {
@@ -34,9 +24,9 @@ std::vector<std::string> found(std::uint16_t port, const std::string& target,
 }  // namespace
 
 TEST_CASE("extracted facts are searchable once the cycle has written them") {
-  const std::string backend = GENERATE(as<std::string>{}, "sqlite", "postgres");
+  FOR_EACH_SERVICE_BACKEND(b);
   temp_dir dir;
-  auto env = env_of(dir, backend);
+  auto env = env_for(b, dir);
   service svc(dir, env);
   CHECK(found(svc.port, "/v1/users/ana/facts/search?q=dog").empty());
   http_request(svc.port, "POST", "/v1/messages",
@@ -67,6 +57,7 @@ TEST_CASE("extracted facts are searchable once the cycle has written them") {
   CHECK(run_command({binary, "search", "ana"}, env).exit_code == 2);
 }
 
+// SQLite only: token scopes are the HTTP layer's.
 TEST_CASE("search and context need the read scope") {
   temp_dir dir;
   auto env = env_for(dir);

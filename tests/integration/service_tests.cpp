@@ -1,4 +1,7 @@
-// The real memoryd binary on a free loopback port with temporary databases.
+// The real memoryd binary on a free loopback port with temporary databases. The cases about
+// what the service stores run on both backends (FOR_EACH_SERVICE_BACKEND); the command line,
+// the dry run and the token and signature checks of the HTTP layer touch no storage and run
+// once, on SQLite.
 #include <signal.h>
 
 #include <boost/json.hpp>
@@ -11,16 +14,21 @@
 
 #include "tests/support/http_client.hpp"
 #include "tests/support/memoryd_service.hpp"
+#include "tests/support/pg_server.hpp"
 #include "tests/support/process.hpp"
+#include "tests/support/stored_db.hpp"
 #include "tests/support/temp_dir.hpp"
 
 using namespace std::chrono_literals;
 using namespace memoryd::testing;
 namespace json = boost::json;
 
+using counts = std::map<std::string, long long>;
+
 TEST_CASE("a WhatsApp message becomes facts after one cycle of the running service") {
+  FOR_EACH_SERVICE_BACKEND(b);
   temp_dir dir;
-  auto env = env_for(dir);
+  auto env = env_for(b, dir);
   env["MEMORY_PROCESSOR_ENABLED"] = "true";
   env["MEMORY_PROCESSOR_INTERVAL_MS"] = "200";
   service svc(dir, env);
@@ -46,11 +54,15 @@ TEST_CASE("a WhatsApp message becomes facts after one cycle of the running servi
   CHECK(out.find("15551234567") == std::string::npos);
   CHECK(out.find("memory_processor_complete") != std::string::npos);
   CHECK(svc.stop() == 0);
+  stored_db db(b, dir);
+  CHECK(db.messages_by_status() == counts{{"done", 1}});
+  CHECK(db.fact_texts().size() == 2);
 }
 
 TEST_CASE("process-once processes what the service stored and prints the cycle as JSON") {
+  FOR_EACH_SERVICE_BACKEND(b);
   temp_dir dir;
-  auto env = env_for(dir);
+  auto env = env_for(b, dir);
   {
     service svc(dir, env);
     CHECK(twilio(svc.port, dog_form).status == 200);
@@ -76,20 +88,26 @@ TEST_CASE("process-once processes what the service stored and prints the cycle a
   CHECK(svc.stop() == 0);
   auto again = run_command({binary, "process-once"}, env);
   CHECK(json::parse(again.out).at("messages_processed").as_int64() == 0);
+  // The assistant's message is not queued for extraction.
+  CHECK(stored_db(b, dir).messages_by_status() == counts{{"done", 2}, {"skipped", 1}});
 }
 
 TEST_CASE("a repeated MessageSid adds no row and still answers 200") {
+  FOR_EACH_SERVICE_BACKEND(b);
   temp_dir dir;
-  service svc(dir, env_for(dir));
+  service svc(dir, env_for(b, dir));
   CHECK(twilio(svc.port, dog_form).status == 200);
   CHECK(twilio(svc.port, dog_form).status == 200);
   CHECK(messages_of(svc.port, "%2B15551234567").size() == 1);
   CHECK(svc.stop() == 0);
+  CHECK(stored_db(b, dir).count(stored::conversations,
+                                "SELECT count(*) FROM messages WHERE external_id = 'SM0001'") == 1);
 }
 
 TEST_CASE("malformed bodies get a 4xx with a JSON error and write nothing") {
+  FOR_EACH_SERVICE_BACKEND(b);
   temp_dir dir;
-  service svc(dir, env_for(dir));
+  service svc(dir, env_for(b, dir));
   struct bad {
     std::string target, body, type;
   };
@@ -120,11 +138,15 @@ TEST_CASE("malformed bodies get a 4xx with a JSON error and write nothing") {
   CHECK(messages_of(svc.port, "x").empty());
   CHECK(messages_of(svc.port, "%2B1555").empty());
   CHECK(svc.stop() == 0);
+  stored_db db(b, dir);
+  CHECK(db.count(stored::conversations, "SELECT count(*) FROM messages") == 0);
+  CHECK(db.count(stored::conversations, "SELECT count(*) FROM user_queue") == 0);
 }
 
 TEST_CASE("SIGTERM exits cleanly and every acknowledged message is there after a restart") {
+  FOR_EACH_SERVICE_BACKEND(b);
   temp_dir dir;
-  auto env = env_for(dir);
+  auto env = env_for(b, dir);
   env["MEMORYD_SYNCHRONOUS"] = "full";
   int acked = 0;
   {
@@ -140,6 +162,8 @@ TEST_CASE("SIGTERM exits cleanly and every acknowledged message is there after a
     CHECK(svc.proc.out().find("server_stopped") != std::string::npos);
   }
   CHECK(acked == 20);
+  CHECK(stored_db(b, dir).count(stored::conversations,
+                                "SELECT count(*) FROM messages WHERE user_id = ?1", {"d"}) == 20);
   service svc(dir, env);
   CHECK(messages_of(svc.port, "d").size() == 20);
   CHECK(svc.stop() == 0);
@@ -208,8 +232,9 @@ TEST_CASE("with an API token every v1 route needs it and the webhook does not") 
 
 TEST_CASE(
     "no anonymous writers: beyond loopback without TWILIO_AUTH_TOKEN serve refuses to start") {
+  FOR_EACH_SERVICE_BACKEND(b);
   temp_dir dir;
-  auto env = env_for(dir);
+  auto env = env_for(b, dir);
   env["MEMORYD_LISTEN"] = "0.0.0.0:0";  // refused before anything listens
   env["MEMORYD_API_TOKEN"] = "admin-token-0123456789";
   auto refused = run_command({binary, "serve"}, env);
@@ -217,6 +242,9 @@ TEST_CASE(
   CHECK(refused.err.find("twilio.auth_token") != std::string::npos);
   CHECK(refused.err.find("TWILIO_ALLOW_UNSIGNED") != std::string::npos);
   CHECK_FALSE(std::filesystem::exists(dir.file("conversation.db")));  // nothing was opened
+  if (b.postgres())  // not even a connection: no migration ran
+    CHECK(pg_client(b.url()).number("SELECT count(*) FROM information_schema.tables "
+                                    "WHERE table_schema = current_schema()") == 0);
   env.erase("MEMORYD_API_TOKEN");
   env["TWILIO_AUTH_TOKEN"] = "tw";
   auto no_api = run_command({binary, "serve"}, env);

@@ -1,6 +1,7 @@
 // The real memoryd binary serving HTTPS: requests over TLS, SIGHUP reloading the certificate
 // (a good one is served to new connections, a broken one is logged and the old one kept), and
-// TLS configuration errors exiting 2 naming the key.
+// TLS configuration errors exiting 2 naming the key. SQLite only: TLS is the HTTP layer's,
+// the same in front of either backend.
 #include <openssl/ssl.h>
 #include <signal.h>
 

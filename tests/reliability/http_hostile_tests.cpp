@@ -6,6 +6,10 @@
 //
 // Default: one round of each attack (about 10 s). MEMORYD_RELIABILITY_FULL=1: more rounds and
 // more slow clients.
+//
+// SQLite only: the attacks are on the HTTP server, the same code in front of either backend;
+// ingest on PostgreSQL under load and faults is multi_instance_tests.cpp and
+// pg_outage_tests.cpp.
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <fcntl.h>

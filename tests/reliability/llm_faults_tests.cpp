@@ -2,8 +2,8 @@
 // resets, timeouts), decided per call by a seeded hash of the call's messages and how often
 // they were sent. Short configuration by default (500 messages, 50 users);
 // MEMORYD_RELIABILITY_FULL=1 runs 10,000 messages from 500 users. MEMORYD_RELIABILITY_SEED
-// changes the fault pattern.
-#include <sqlite3.h>
+// changes the fault pattern. Runs on both storage backends (FOR_EACH_SERVICE_BACKEND): the
+// statuses, attempts and facts are read from the store with stored_db.
 
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>
@@ -19,7 +19,7 @@
 #include "tests/support/fault_llm.hpp"
 #include "tests/support/memoryd_service.hpp"
 #include "tests/support/reliability.hpp"
-#include "tests/support/ro_db.hpp"
+#include "tests/support/stored_db.hpp"
 
 using namespace memoryd::testing;
 namespace json = boost::json;
@@ -44,6 +44,7 @@ enum class fault { none, server_error, rate_limited, reset, timeout };
 }  // namespace
 
 TEST_CASE("LLM faults: every message processed or dead-lettered with bounded retries") {
+  FOR_EACH_SERVICE_BACKEND(b);
   const bool full = full_run();
   const int messages = full ? 10000 : 500;
   const int users = full ? 500 : 50;
@@ -96,7 +97,7 @@ TEST_CASE("LLM faults: every message processed or dead-lettered with bounded ret
       });
 
   temp_dir dir;
-  auto env = env_for(dir);
+  auto env = env_for(b, dir);
   env["EXTRACTOR"] = "openai";
   env["OPENAI_BASE_URL"] = llm.url() + "/v1";
   env["OPENAI_MODEL"] = "test-model";
@@ -173,24 +174,24 @@ TEST_CASE("LLM faults: every message processed or dead-lettered with bounded ret
   std::map<std::string, std::string> status;
   int done = 0, dead = 0, mismatched = 0;
   std::ostringstream notes;
-  for (auto& r :
-       ro_db(dir.file("conversation.db")).rows("SELECT content, status, attempts FROM messages")) {
-    auto m = tokens(r[0], "msg-").at(0);
-    status[m] = r[1];
+  stored_db db(b, dir);
+  for (auto& sm : db.messages()) {
+    auto m = tokens(sm.content, "msg-").at(0);
+    status[m] = sm.status;
     const auto& cs = calls_of[m];
     const bool last_ok = !cs.empty() && ok(cs.back());
     bool good = false;
-    if (r[1] == "done") {
+    if (sm.status == "done") {
       good = last_ok;
       done++;
-    } else if (r[1] == "dead") {
+    } else if (sm.status == "dead") {
       good = !last_ok && static_cast<int>(cs.size()) == max_attempts;
       dead++;
     }
-    good = good && std::stoi(r[2]) == static_cast<int>(cs.size());
+    good = good && sm.attempts == static_cast<long long>(cs.size());
     if (!good && ++mismatched <= 5)
-      notes << "message " << m << ": " << r[1] << ", attempts " << r[2] << ", " << cs.size()
-            << " calls, last ok " << last_ok << "\n";
+      notes << "message " << m << ": " << sm.status << ", attempts " << sm.attempts << ", "
+            << cs.size() << " calls, last ok " << last_ok << "\n";
   }
   CHECK(static_cast<int>(status.size()) == messages);
   CHECK(done + dead == messages);
@@ -201,11 +202,9 @@ TEST_CASE("LLM faults: every message processed or dead-lettered with bounded ret
   notes.str("");
 
   // 2. No duplicate facts: one per done message, none for a dead one.
-  check_no_duplicate_facts(dir.file("memory.db"));
+  db.check_no_duplicate_facts();
   std::set<std::string> facts;
-  for (auto& r :
-       ro_db(dir.file("memory.db")).rows("SELECT text FROM facts WHERE status = 'active'"))
-    facts.insert(r[0]);
+  for (auto& t : db.fact_texts()) facts.insert(t);
   int wrong_facts = 0;
   for (auto& [m, st] : status) wrong_facts += facts.count(fact_of(m)) != (st == "done" ? 1u : 0u);
   CHECK(wrong_facts == 0);
@@ -263,15 +262,13 @@ TEST_CASE("LLM faults: every message processed or dead-lettered with bounded ret
   }
   CHECK(mixed == 0);
 
-  WARN("LLM faults: seed=" << s << " messages=" << messages << " users=" << users
-                           << " calls=" << calls.size() << " ok=" << injected[fault::none]
-                           << " 5xx=" << injected[fault::server_error] << " 429="
-                           << injected[fault::rate_limited] << " reset=" << injected[fault::reset]
-                           << " timeout=" << injected[fault::timeout]
-                           << " resent_after_reset=" << resent.size() << " done=" << done
-                           << " dead=" << dead << " retries_checked=" << retries
-                           << " min_gap_over_backoff=" << min_ratio << " max_ms_beyond_backoff="
-                           << max_late_ms << " max_in_flight=" << st.max_in_flight
-                           << " max_in_flight_per_user=" << st.max_in_flight_per_key
-                           << " seconds=" << seconds);
+  WARN("LLM faults ("
+       << b.name() << "): seed=" << s << " messages=" << messages << " users=" << users
+       << " calls=" << calls.size() << " ok=" << injected[fault::none]
+       << " 5xx=" << injected[fault::server_error] << " 429=" << injected[fault::rate_limited]
+       << " reset=" << injected[fault::reset] << " timeout=" << injected[fault::timeout]
+       << " resent_after_reset=" << resent.size() << " done=" << done << " dead=" << dead
+       << " retries_checked=" << retries << " min_gap_over_backoff=" << min_ratio
+       << " max_ms_beyond_backoff=" << max_late_ms << " max_in_flight=" << st.max_in_flight
+       << " max_in_flight_per_user=" << st.max_in_flight_per_key << " seconds=" << seconds);
 }

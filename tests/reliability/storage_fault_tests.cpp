@@ -5,6 +5,9 @@
 //
 // The faults need root (mount, FS_IOC_SETFLAGS). Where a mechanism is unavailable the case
 // warns and passes without running.
+//
+// SQLite only: each fault is one of SQLite's files (its disk, its lock, its file flags).
+// PostgreSQL's faults (the server restarting or gone during ingest) are pg_outage_tests.cpp.
 #include <fcntl.h>
 #include <linux/fs.h>
 #include <sqlite3.h>

@@ -1,5 +1,6 @@
 // The real memoryd binary, started for a test on a free loopback port with temporary
-// databases, and stopped with SIGTERM.
+// databases (SQLite files in the test's directory, or a PostgreSQL namespace: env_for(b, dir)),
+// and stopped with SIGTERM.
 #pragma once
 
 #include <signal.h>
@@ -14,6 +15,7 @@
 
 #include "tests/support/http_client.hpp"
 #include "tests/support/process.hpp"
+#include "tests/support/service_backend.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace memoryd::testing {
@@ -22,12 +24,21 @@ using namespace std::chrono_literals;
 
 inline const std::string binary = MEMORYD_BINARY;
 
+// SQLite files in `dir` (whatever MEMORYD_STORAGE the test runner's environment has).
 inline std::map<std::string, std::string> env_for(const temp_dir& dir) {
   return {{"CONVERSATION_DB_PATH", dir.file("conversation.db")},
           {"MEMORY_DB_PATH", dir.file("memory.db")},
+          {"MEMORYD_STORAGE", "sqlite"},
           {"MEMORYD_LISTEN", "127.0.0.1:0"},
           {"MEMORY_PROCESSOR_ENABLED", "false"},
           {"MEMORYD_SYNCHRONOUS", "normal"}};
+}
+
+// The same on backend `b`: its files in `dir`, or its PostgreSQL namespace.
+inline std::map<std::string, std::string> env_for(const service_backend& b, const temp_dir& dir) {
+  auto env = env_for(dir);
+  for (auto& [key, value] : b.storage_env(dir)) env[key] = value;
+  return env;
 }
 
 // A running memoryd; the port comes from its "server_started" log line.

@@ -220,7 +220,17 @@ pg_client::pg_client(const std::string& url) : conn_(PQconnectdb(url.c_str())) {
 pg_client::~pg_client() { PQfinish(static_cast<PGconn*>(conn_)); }
 
 std::vector<std::vector<std::string>> pg_client::rows(const std::string& sql) {
-  PGresult* r = PQexec(static_cast<PGconn*>(conn_), sql.c_str());
+  return rows(sql, {});
+}
+
+std::vector<std::vector<std::string>> pg_client::rows(const std::string& sql,
+                                                      const std::vector<std::string>& params) {
+  std::vector<const char*> values;
+  for (const auto& p : params) values.push_back(p.c_str());
+  PGresult* r = params.empty() ? PQexec(static_cast<PGconn*>(conn_), sql.c_str())
+                               : PQexecParams(static_cast<PGconn*>(conn_), sql.c_str(),
+                                              static_cast<int>(values.size()), nullptr,
+                                              values.data(), nullptr, nullptr, 0);
   const auto status = PQresultStatus(r);
   if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) {
     std::string msg = PQresultErrorMessage(r);

@@ -63,7 +63,10 @@ class pg_client {
   pg_client(const pg_client&) = delete;
   pg_client& operator=(const pg_client&) = delete;
   std::vector<std::vector<std::string>> rows(const std::string& sql);  // NULL reads as ""
-  std::string one(const std::string& sql);                             // first column, first row
+  // The same with `params` bound, as text, to $1, $2, ...
+  std::vector<std::vector<std::string>> rows(const std::string& sql,
+                                             const std::vector<std::string>& params);
+  std::string one(const std::string& sql);  // first column, first row
   long long number(const std::string& sql) { return std::stoll(one(sql)); }
 
  private:

@@ -1,13 +1,12 @@
 // A read-only SQLite connection for tests that inspect memoryd's files from outside (after a
-// crash, a stop, a fault): nothing is written, so the files stay as memoryd left them. And the
-// checks on those files that several suites make.
+// crash, a stop, a fault): nothing is written, so the files stay as memoryd left them. Checks
+// that hold on both backends read through stored_db (tests/support/stored_db.hpp).
 #pragma once
 
 #include <sqlite3.h>
 
 #include <catch2/catch.hpp>
 
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -56,23 +55,5 @@ class ro_db {
  private:
   sqlite3* db_ = nullptr;
 };
-
-// No fact stored twice for a user (whatever its status), no text added twice: what a replayed
-// extraction would leave in memory.db.
-inline void check_no_duplicate_facts(const std::string& memory_db) {
-  ro_db mem(memory_db);
-  auto dup_facts = mem.rows(
-      "SELECT user_id, norm, count(*) FROM facts GROUP BY user_id, norm HAVING count(*) > 1");
-  auto dup_adds = mem.rows(
-      "SELECT user_id, new_text, count(*) FROM fact_events WHERE kind = 'add' "
-      "GROUP BY user_id, new_text HAVING count(*) > 1");
-  std::ostringstream notes;
-  for (auto& r : dup_facts)
-    notes << "duplicate fact " << r[0] << " / " << r[1] << " x" << r[2] << "\n";
-  for (auto& r : dup_adds) notes << "added twice " << r[0] << " / " << r[1] << " x" << r[2] << "\n";
-  INFO(notes.str());
-  CHECK(dup_facts.empty());
-  CHECK(dup_adds.empty());
-}
 
 }  // namespace memoryd::testing
