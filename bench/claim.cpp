@@ -17,6 +17,22 @@
 // claims (VmRSS) and its peak during the claims (VmHWM, reset after the fill through
 // /proc/self/clear_refs). Then, untimed, 5 more claims report how many WAL pages a claim and
 // its mark_done write (checkpoint before each, PRAGMA wal_checkpoint after).
+//
+// PostgreSQL (issue 15):
+//   bench_claim --backend postgres --url URL [--pending 1000000] [--users 1000,100000]
+//               [--layout spread,one_user_half] [--claims 200] [--claimers 1,2]
+//               [--batch 100] [--per-user 25] [--explain]
+// For each N, U and layout, a schema of its own (bench_claim_*, dropped afterwards) is
+// migrated and filled straight in SQL with what the store's ingest would have written: N
+// pending user messages (INSERT ... SELECT generate_series, seq in arrival order, one
+// statement) and one user_queue row per user (head_seq = the user's oldest message,
+// available_at 0), then VACUUM ANALYZE and CHECKPOINT (the fill is not what is measured; a
+// live database gets the same from autovacuum). Then for each claimer count C, C threads
+// with a store (a connection) each run K claims, each followed by mark_done of every user
+// batch it got (the batcher's outcome path, timed per call and per claim). One JSON line per
+// (N, U, layout, C): claim p50 / p99 / max, mark_done p50 / p99 per call and per claim,
+// claims/s and messages/s over all threads, WAL bytes per claim + its mark_dones.
+// --explain prints the claim's plan (EXPLAIN with the first chunk's parameters) to stderr.
 #include <unistd.h>
 
 #include <algorithm>
@@ -29,9 +45,13 @@
 #include <memory>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "bench/bench_util.hpp"
+#include "store/postgres/connection.hpp"
+#include "store/postgres/conversation_store.hpp"
+#include "store/postgres/schema.hpp"
 #include "store/sqlite/conversation_store.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -61,6 +81,13 @@ double proc_status_mb(const std::string& key) {
     }
   }
   return -1;
+}
+
+double load_avg() {
+  std::ifstream in("/proc/loadavg");
+  double v = -1;
+  in >> v;
+  return v;
 }
 
 void reset_peak_rss() {
@@ -116,8 +143,12 @@ double wal_frames(memoryd::sqlite::conversation_store& store) {
 }
 
 struct options {
+  std::string backend = "sqlite";
+  std::string url;  // postgres
+  bool explain = false;
+  std::vector<int> claimers{1};  // postgres
   std::vector<std::int64_t> pending{10000, 100000, 1000000};
-  std::int64_t users = 1000;
+  std::vector<std::int64_t> users{1000};
   std::vector<std::string> layouts{"spread", "one_user_half"};
   std::vector<std::string> syncs{"full", "normal"};
   int claims = 50;
@@ -127,9 +158,189 @@ struct options {
 };
 
 int usage() {
-  std::cerr << "usage: bench_claim [--pending N,...] [--users U] [--layout spread,one_user_half] "
-               "[--sync full,normal] [--claims K] [--batch B] [--per-user P] [--dir DIR]\n";
+  std::cerr << "usage: bench_claim [--pending N,...] [--users U,...] "
+               "[--layout spread,one_user_half] [--sync full,normal] [--claims K] [--batch B] "
+               "[--per-user P] [--dir DIR]\n"
+               "       bench_claim --backend postgres --url URL [--pending N,...] [--users U,...] "
+               "[--layout ...] [--claims K] [--claimers C,...] [--batch B] [--per-user P] "
+               "[--explain]\n";
   return 2;
+}
+
+// ---- PostgreSQL ----
+
+// `url` without its query, with search_path set to `schema`.
+std::string schema_url(const std::string& url, const std::string& schema) {
+  return url.substr(0, url.find('?')) + "?options=-csearch_path%3D" + schema;
+}
+
+// What the store's ingest writes for n pending user messages in the layout, in one
+// statement each: messages in arrival order (seq = 1..n, created_at increasing, a
+// time-ordered UUIDv7-shaped id, no external id), then a user_queue row per user at their
+// oldest message.
+double fill_pg(memoryd::pg::connection& c, std::int64_t n, std::int64_t users,
+               const std::string& layout) {
+  const auto t0 = clock_type::now();
+  const std::string user_expr = layout == "spread" ? "i % " + std::to_string(users)
+                                                   : "CASE WHEN i < " + std::to_string(n / 2) +
+                                                         " THEN 0 ELSE 1 + i % " +
+                                                         std::to_string(users - 1) + " END";
+  const std::string base = std::to_string(wall_ms() - n);
+  std::string contents = "ARRAY[";
+  const std::size_t k = sizeof k_contents / sizeof k_contents[0];
+  for (std::size_t j = 0; j < k; ++j) {
+    std::string text = k_contents[j];
+    std::string quoted;
+    for (char ch : text) quoted += ch == '\'' ? std::string("''") : std::string(1, ch);
+    contents += (j ? ",'" : "'") + quoted + "'";
+  }
+  contents += "]";
+  c.exec(
+      "INSERT INTO messages (seq, id, user_id, role, content, channel, created_at, status) "
+      "SELECT i + 1, substr(h, 1, 8) || '-' || substr(h, 9, 4) || '-7' || substr(h, 14, 3) || "
+      "'-' || substr(h, 17, 4) || '-' || substr(h, 21, 12), "
+      "'+1555' || (1000000 + " +
+      user_expr + "), 'user', (" + contents + ")[1 + i % " + std::to_string(k) + "], 'sms', " +
+      base +
+      " + i, 'pending' "
+      "FROM generate_series(0, " +
+      std::to_string(n - 1) +
+      ") AS i, "
+      "LATERAL (SELECT lpad(to_hex(" +
+      base +
+      " + i), 12, '0') || md5(i::text) AS h) AS x "
+      "ORDER BY i");
+  c.exec("SELECT setval(pg_get_serial_sequence('messages', 'seq'), " + std::to_string(n) + ")");
+  c.exec(
+      "INSERT INTO user_queue (user_id, head_seq) "
+      "SELECT user_id, min(seq) FROM messages WHERE status = 'pending' GROUP BY user_id");
+  c.exec("VACUUM ANALYZE messages");
+  c.exec("VACUUM ANALYZE user_queue");
+  c.exec("CHECKPOINT");
+  return ms_since(t0);
+}
+
+struct pg_thread_result {
+  std::vector<double> claim_ms, done_call_ms, done_claim_ms;
+  std::int64_t claimed = 0, empty = 0, users = 0;
+  std::string error;
+};
+
+void pg_claimer(const std::string& url, const options& o, pg_thread_result& out) {
+  try {
+    memoryd::pg::conversation_store store(url);
+    for (int k = 0; k < o.claims; ++k) {
+      memoryd::claim_request req;
+      req.now = wall_ms();
+      req.batch_size = o.batch;
+      req.per_user_batch_size = o.per_user;
+      const auto t0 = clock_type::now();
+      auto res = store.claim(req);
+      out.claim_ms.push_back(ms_since(t0));
+      if (res.users.empty()) ++out.empty;
+      const auto t1 = clock_type::now();
+      for (auto& u : res.users) {
+        std::vector<std::string> ids;
+        for (auto& m : u.messages) ids.push_back(m.id);
+        out.claimed += static_cast<std::int64_t>(ids.size());
+        ++out.users;
+        const auto t2 = clock_type::now();
+        store.mark_done(u.user_id, ids, wall_ms(), "", u.lease_until);
+        out.done_call_ms.push_back(ms_since(t2));
+      }
+      out.done_claim_ms.push_back(ms_since(t1));
+    }
+  } catch (const std::exception& e) {
+    out.error = e.what();
+  }
+}
+
+std::int64_t wal_lsn(memoryd::pg::connection& c) {
+  return c.exec("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint").integer(0, 0);
+}
+
+int run_postgres(const options& o) {
+  memoryd::pg::connection admin(o.url.substr(0, o.url.find('?')));
+  int rc = 0;
+  for (auto n : o.pending) {
+    for (auto users : o.users) {
+      for (const auto& layout : o.layouts) {
+        const std::string schema = "bench_claim_" + std::to_string(::getpid()) + "_" +
+                                   std::to_string(n) + "_" + std::to_string(users) + "_" +
+                                   (layout == "spread" ? "s" : "h");
+        const std::string url = schema_url(o.url, schema);
+        admin.exec("SET client_min_messages = warning; DROP SCHEMA IF EXISTS " + schema +
+                   " CASCADE; CREATE SCHEMA " + schema);
+        double fill = 0;
+        {
+          memoryd::pg::connection c(url);
+          memoryd::pg::migrate(c);
+          fill = fill_pg(c, n, users, layout);
+        }
+        if (o.explain) {
+          memoryd::pg::conversation_store store(url);
+          std::cerr << "claim plan (" << n << " pending, " << users << " users, " << layout
+                    << "):\n";
+          for (auto& line : store.explain_claim()) std::cerr << "  " << line << "\n";
+        }
+        for (int claimers : o.claimers) {
+          std::vector<pg_thread_result> res(static_cast<std::size_t>(claimers));
+          const auto lsn0 = wal_lsn(admin);
+          const auto t0 = clock_type::now();
+          {
+            std::vector<std::thread> threads;
+            for (int t = 0; t < claimers; ++t)
+              threads.emplace_back(pg_claimer, url, std::cref(o), std::ref(res[t]));
+            for (auto& t : threads) t.join();
+          }
+          const double wall_s = ms_since(t0) / 1000.0;
+          const auto wal = wal_lsn(admin) - lsn0;
+          pg_thread_result all;
+          for (auto& r : res) {
+            all.claim_ms.insert(all.claim_ms.end(), r.claim_ms.begin(), r.claim_ms.end());
+            all.done_call_ms.insert(all.done_call_ms.end(), r.done_call_ms.begin(),
+                                    r.done_call_ms.end());
+            all.done_claim_ms.insert(all.done_claim_ms.end(), r.done_claim_ms.begin(),
+                                     r.done_claim_ms.end());
+            all.claimed += r.claimed;
+            all.empty += r.empty;
+            all.users += r.users;
+            if (!r.error.empty()) all.error = r.error;
+          }
+          if (!all.error.empty()) {
+            std::cerr << "bench_claim: " << all.error << "\n";
+            rc = 1;
+          }
+          const double claims = static_cast<double>(all.claim_ms.size());
+          std::printf(
+              "{\"bench\":\"claim\",\"backend\":\"postgres\",\"pending\":%lld,"
+              "\"users\":%lld,\"layout\":\"%s\",\"claimers\":%d,\"claims\":%.0f,"
+              "\"batch\":%d,\"per_user\":%d,\"claimed\":%lld,\"users_per_claim\":%.2f,"
+              "\"empty_claims\":%lld,\"median_ms\":%.3f,\"p90_ms\":%.3f,\"p99_ms\":%.3f,"
+              "\"max_ms\":%.3f,\"first_ms\":%.3f,\"done_call_median_ms\":%.3f,"
+              "\"done_call_p99_ms\":%.3f,\"done_median_ms\":%.3f,\"done_p99_ms\":%.3f,"
+              "\"cycles_per_s\":%.1f,\"messages_per_s\":%.0f,\"wal_bytes_per_cycle\":%.0f,"
+              "\"fill_s\":%.1f,\"load_avg\":%.2f}\n",
+              static_cast<long long>(n), static_cast<long long>(users), layout.c_str(), claimers,
+              claims, o.batch, o.per_user, static_cast<long long>(all.claimed),
+              all.claim_ms.empty() ? 0.0 : static_cast<double>(all.users) / claims,
+              static_cast<long long>(all.empty), percentile(all.claim_ms, 0.5),
+              percentile(all.claim_ms, 0.9), percentile(all.claim_ms, 0.99),
+              all.claim_ms.empty() ? 0.0
+                                   : *std::max_element(all.claim_ms.begin(), all.claim_ms.end()),
+              res.front().claim_ms.empty() ? 0.0 : res.front().claim_ms.front(),
+              percentile(all.done_call_ms, 0.5), percentile(all.done_call_ms, 0.99),
+              percentile(all.done_claim_ms, 0.5), percentile(all.done_claim_ms, 0.99),
+              wall_s > 0 ? claims / wall_s : 0.0, wall_s > 0 ? all.claimed / wall_s : 0.0,
+              claims > 0 ? static_cast<double>(wal) / claims : 0.0, fill / 1000.0, load_avg());
+          std::fflush(stdout);
+        }
+        admin.exec("SET client_min_messages = warning; DROP SCHEMA IF EXISTS " + schema +
+                   " CASCADE");
+      }
+    }
+  }
+  return rc;
 }
 
 }  // namespace
@@ -138,13 +349,25 @@ int main(int argc, char** argv) {
   options o;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
+    if (a == "--explain") {
+      o.explain = true;
+      continue;
+    }
     if (i + 1 >= argc) return usage();
     std::string v = argv[++i];
-    if (a == "--pending") {
+    if (a == "--backend") {
+      o.backend = v;
+    } else if (a == "--url") {
+      o.url = v;
+    } else if (a == "--claimers") {
+      o.claimers.clear();
+      for (auto& s : split(v)) o.claimers.push_back(std::stoi(s));
+    } else if (a == "--pending") {
       o.pending.clear();
       for (auto& s : split(v)) o.pending.push_back(std::stoll(s));
     } else if (a == "--users") {
-      o.users = std::stoll(v);
+      o.users.clear();
+      for (auto& s : split(v)) o.users.push_back(std::stoll(s));
     } else if (a == "--layout") {
       o.layouts = split(v);
     } else if (a == "--sync") {
@@ -161,9 +384,19 @@ int main(int argc, char** argv) {
       return usage();
     }
   }
-  if (o.users < 2 || o.claims < 1) return usage();
+  if (o.users.empty() || o.claims < 1 || o.claims > 100000) return usage();
+  for (auto u : o.users)
+    if (u < 2) return usage();
+  for (auto c : o.claimers)
+    if (c < 1 || c > 64) return usage();
   for (auto& l : o.layouts)
     if (l != "spread" && l != "one_user_half") return usage();
+  if (o.backend == "postgres") {
+    if (o.url.empty()) return usage();
+    return run_postgres(o);
+  }
+  if (o.backend != "sqlite") return usage();
+  const std::int64_t users = o.users.front();
 
   memoryd::testing::temp_dir tmp;
   const std::string dir = o.dir.empty() ? tmp.path() : o.dir;
@@ -171,7 +404,7 @@ int main(int argc, char** argv) {
     for (const auto& layout : o.layouts) {
       const std::string path = dir + "/claim-" + std::to_string(n) + "-" + layout + ".db";
       for (const char* suffix : {"", "-wal", "-shm"}) std::remove((path + suffix).c_str());
-      const double fill_ms = fill(path, n, o.users, layout);
+      const double fill_ms = fill(path, n, users, layout);
       for (const auto& sync : o.syncs) {
         std::vector<double> claim_ms, done_ms, claim_frames, done_frames, done_txns;
         std::int64_t claimed = 0;
@@ -226,8 +459,8 @@ int main(int argc, char** argv) {
             "\"first_ms\":%.3f,\"done_median_ms\":%.3f,\"open_ms\":%.1f,\"fill_s\":%.1f,"
             "\"rss_mb\":%.1f,\"peak_rss_mb\":%.1f,\"claim_wal_pages\":%.0f,"
             "\"done_wal_pages\":%.0f,\"done_txns\":%.0f}\n",
-            static_cast<long long>(n), static_cast<long long>(o.users), layout.c_str(),
-            sync.c_str(), o.claims, o.batch, o.per_user, static_cast<long long>(claimed),
+            static_cast<long long>(n), static_cast<long long>(users), layout.c_str(), sync.c_str(),
+            o.claims, o.batch, o.per_user, static_cast<long long>(claimed),
             percentile(claim_ms, 0.5), percentile(claim_ms, 0.9),
             *std::max_element(claim_ms.begin(), claim_ms.end()), claim_ms.front(),
             percentile(done_ms, 0.5), open_ms, fill_ms / 1000.0, rss, hwm,

@@ -5,11 +5,15 @@
 // Every request to memoryd is a new message: a unique MessageSid / external_id per request
 // and a few hundred distinct senders, so nothing is answered as a duplicate.
 //
-//   bench_load --port N --target twilio|api|raw [--connections C] [--threads T]
+//   bench_load --port N[,N...] --target twilio|api|raw [--connections C] [--threads T]
 //              [--duration S] [--warmup S] [--requests N] [--senders K] [--run-id ID]
 //              [--label key=value]...
 //   bench_load --port N --target get --paths FILE ...   GETs of the request targets in FILE
 //                                                       (one a line, taken in turn)
+//
+// Several ports (one server each, e.g. memoryd instances on one PostgreSQL database): the
+// connections are dealt out in turn, connection c to port c % P, as a round-robin balancer
+// in front of them would; the JSON line then has "ports":P.
 //
 // Latency is send -> whole response read, per request. Prints ONE JSON line:
 // {"bench":"ingest","target":..,"connections":C,"seconds":S,"requests":N,"errors":E,
@@ -56,7 +60,7 @@ using clock_type = std::chrono::steady_clock;
 enum class target_kind { twilio, api, raw, get };
 
 struct options {
-  std::uint16_t port = 0;
+  std::vector<std::uint16_t> ports;
   target_kind target = target_kind::raw;
   std::string target_name = "raw";
   int connections = 1;
@@ -142,7 +146,8 @@ class connection : public std::enable_shared_from_this<connection> {
 
  private:
   void do_connect() {
-    tcp::endpoint ep{asio::ip::make_address("127.0.0.1"), opt_.port};
+    tcp::endpoint ep{asio::ip::make_address("127.0.0.1"),
+                     opt_.ports[static_cast<std::size_t>(index_) % opt_.ports.size()]};
     stream_.expires_after(opt_.request_timeout);
     stream_.async_connect(ep, [self = shared_from_this()](beast::error_code ec) {
       if (ec) {
@@ -287,7 +292,7 @@ class connection : public std::enable_shared_from_this<connection> {
 
 [[noreturn]] void usage(const std::string& why) {
   std::cerr << "bench_load: " << why
-            << "\nusage: bench_load --port N --target twilio|api|raw [--connections C] "
+            << "\nusage: bench_load --port N[,N...] --target twilio|api|raw [--connections C] "
                "[--threads T] [--duration S] [--warmup S] [--requests N] [--senders K] "
                "[--run-id ID] [--label key=value]...\n";
   std::exit(2);
@@ -303,9 +308,13 @@ options parse_args(int argc, char** argv) {
     };
     try {
       if (a == "--port") {
-        int p = std::stoi(value());
-        if (p <= 0 || p > 65535) usage("bad port");
-        o.port = static_cast<std::uint16_t>(p);
+        o.ports.clear();
+        std::stringstream list(value());
+        for (std::string item; std::getline(list, item, ',');) {
+          int p = std::stoi(item);
+          if (p <= 0 || p > 65535) usage("bad port");
+          o.ports.push_back(static_cast<std::uint16_t>(p));
+        }
       } else if (a == "--target") {
         o.target_name = value();
         if (o.target_name == "twilio")
@@ -350,7 +359,8 @@ options parse_args(int argc, char** argv) {
       usage("bad value for " + a);
     }
   }
-  if (o.port == 0) usage("--port is required");
+  if (o.ports.empty()) usage("--port is required");
+  if (o.ports.size() > 64) usage("at most 64 ports");
   if (o.target == target_kind::get && o.paths.empty()) usage("--target get needs --paths FILE");
   if (o.connections < 1 || o.connections > 4096) usage("--connections must be 1..4096");
   if (o.threads < 1 || o.threads > 16) usage("--threads must be 1..16");
@@ -481,9 +491,10 @@ int main(int argc, char** argv) {
   out.precision(3);
   out << "{\"bench\":\"" << (opt.target == target_kind::get ? "http_get" : "ingest")
       << "\",\"target\":\"" << opt.target_name << "\",\"connections\":" << opt.connections
-      << ",\"client_threads\":" << threads << ",\"seconds\":" << seconds
-      << ",\"requests\":" << total.ok << ",\"errors\":" << total.errors
-      << ",\"non_2xx\":" << total.non_2xx << ",\"transport_errors\":" << total.transport_errors;
+      << ",\"ports\":" << opt.ports.size() << ",\"client_threads\":" << threads
+      << ",\"seconds\":" << seconds << ",\"requests\":" << total.ok
+      << ",\"errors\":" << total.errors << ",\"non_2xx\":" << total.non_2xx
+      << ",\"transport_errors\":" << total.transport_errors;
   out.precision(1);
   out << ",\"req_per_s\":" << (seconds > 0 ? total.ok / seconds : 0.0);
   out.precision(3);

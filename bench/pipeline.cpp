@@ -19,8 +19,23 @@
 //     visible - POST sent, p50 / p99 / max. Includes the wait for the next tick (interval_ms)
 //     because a claim that comes back short waits for the ticker.
 // One JSON line per pool size.
+//
+// PostgreSQL (issue 15): several instances on one database.
+//   bench_pipeline --backend postgres --url URL [--instances 1,2] [--pools 8,32]
+//                  [--rounds 1] [--users-per-pool 20] ...
+// For each round, pool size P and instance count I (the instance counts alternate, the
+// first one changing each round): a fresh schema (bench_pipeline_*, dropped afterwards) gets
+// M = max(min_users, users_per_pool * P * max(instances)) users x 1 pending message (the
+// same M for every I, so one and two instances drain the same backlog), then I real `memoryd
+// serve` processes start on it (MEMORYD_STORAGE=postgres, pool P and batch_size
+// batch_mult * P each) against one fake LLM. A reader polls the facts table every 10 ms
+// (the last rows by `ord`, with a margin for writers that commit out of order) and records
+// when each user's fact became visible; calls_per_s as above with the first wave being
+// I * P calls, ideal_per_s = I * P / latency. The paced part sends its POSTs round-robin over
+// the instances. One JSON line per (round, P, I).
 #include <signal.h>
 #include <sqlite3.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -30,6 +45,7 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <sstream>
 #include <string>
@@ -37,6 +53,9 @@
 #include <vector>
 
 #include "bench/bench_util.hpp"
+#include "store/postgres/connection.hpp"
+#include "store/postgres/conversation_store.hpp"
+#include "store/postgres/schema.hpp"
 #include "store/sqlite/conversation_store.hpp"
 #include "tests/support/fake_llm.hpp"
 #include "tests/support/http_client.hpp"
@@ -71,6 +90,10 @@ struct options {
   int timeout_s = 180;
   std::string binary = MEMORYD_BINARY;
   std::string log_dir;  // copy memoryd's log (JSON lines) to LOG_DIR/memoryd-pool<P>.log
+  std::string backend = "sqlite";
+  std::string url;                // postgres
+  std::vector<int> instances{1};  // postgres
+  int rounds = 1;                 // postgres
 };
 
 // Polls memory.db (read-only) and records when each user's first fact became visible.
@@ -137,6 +160,58 @@ class fact_watcher {
   std::thread thread_;
 };
 
+// The same for facts on PostgreSQL: polls the last facts by `ord` every 10 ms. `ord` values
+// are drawn at insert and committed in any order by two instances' fact writers, so each
+// poll reads from `margin` below the highest ord seen (far more than the facts two writers
+// can have uncommitted at once) and keeps each user's first sighting.
+class pg_fact_watcher {
+ public:
+  explicit pg_fact_watcher(std::string url) : url_(std::move(url)) {
+    thread_ = std::thread([this] { run(); });
+  }
+  ~pg_fact_watcher() {
+    stop_ = true;
+    thread_.join();
+  }
+  std::map<std::string, double> seen() const {
+    std::lock_guard lock(m_);
+    return seen_;
+  }
+  std::size_t count() const {
+    std::lock_guard lock(m_);
+    return seen_.size();
+  }
+
+ private:
+  void run() {
+    constexpr std::int64_t margin = 1000;
+    std::int64_t max_ord = 0;
+    std::unique_ptr<memoryd::pg::connection> c;
+    while (!stop_) {
+      try {
+        if (!c) c = std::make_unique<memoryd::pg::connection>(url_);
+        auto r = c->exec("SELECT ord, user_id FROM facts WHERE ord > $1::bigint",
+                         {std::to_string(std::max<std::int64_t>(0, max_ord - margin))});
+        const double t = now_ms();
+        std::lock_guard lock(m_);
+        for (int i = 0; i < r.rows(); ++i) {
+          max_ord = std::max(max_ord, r.integer(i, 0));
+          seen_.emplace(r.text(i, 1), t);
+        }
+      } catch (const std::exception&) {
+        c.reset();  // the schema is not there yet, or the server went away: try again
+      }
+      std::this_thread::sleep_for(10ms);
+    }
+  }
+
+  std::string url_;
+  std::atomic<bool> stop_{false};
+  mutable std::mutex m_;
+  std::map<std::string, double> seen_;
+  std::thread thread_;
+};
+
 std::uint16_t port_of(const std::string& out) {
   std::istringstream lines(out);
   for (std::string line; std::getline(lines, line);) {
@@ -148,7 +223,8 @@ std::uint16_t port_of(const std::string& out) {
   return 0;
 }
 
-bool wait_count(const fact_watcher& w, std::size_t n, double deadline) {
+template <class Watcher>
+bool wait_count(const Watcher& w, std::size_t n, double deadline) {
   while (w.count() < n) {
     if (now_ms() > deadline) return false;
     std::this_thread::sleep_for(10ms);
@@ -280,11 +356,183 @@ int run_pool(const options& o, int pool) {
   return drained ? 0 : 1;
 }
 
+// `url` without its query, with search_path set to `schema`.
+std::string schema_url(const std::string& url, const std::string& schema) {
+  return url.substr(0, url.find('?')) + "?options=-csearch_path%3D" + schema;
+}
+
+double load_avg() {
+  std::ifstream in("/proc/loadavg");
+  double v = -1;
+  in >> v;
+  return v;
+}
+
+int run_pool_pg(const options& o, int pool, int instances, int round) {
+  const int max_instances = *std::max_element(o.instances.begin(), o.instances.end());
+  const int m_users = std::max(o.min_users, o.users_per_pool * pool * max_instances);
+  const int in_flight = pool * instances;
+  const double ideal = in_flight * 1000.0 / o.latency_ms;
+  const double paced_rate = o.paced_frac * ideal;
+  const int paced_n = std::max(o.paced_min, static_cast<int>(paced_rate * o.paced_s));
+  const std::string schema = "bench_pipeline_" + std::to_string(::getpid()) + "_" +
+                             std::to_string(round) + "_" + std::to_string(pool) + "_" +
+                             std::to_string(instances);
+  const std::string url = schema_url(o.url, schema);
+  memoryd::pg::connection admin(o.url.substr(0, o.url.find('?')));
+  admin.exec("SET client_min_messages = warning; DROP SCHEMA IF EXISTS " + schema +
+             " CASCADE; CREATE SCHEMA " + schema);
+  {
+    memoryd::pg::connection c(url);
+    memoryd::pg::migrate(c);
+  }
+  {
+    memoryd::pg::conversation_store store(url);
+    std::vector<memoryd::new_message> msgs;
+    for (int i = 0; i < m_users; ++i)
+      msgs.push_back({"backlog-" + std::to_string(i), "user", "I like coffee.", "api", "", 0});
+    store.ingest(msgs, memoryd::bench::wall_ms());
+  }
+  admin.exec("CHECKPOINT");
+
+  mt::fake_llm llm;
+  const std::string answer =
+      R"({"operations": [{"op": "add", "text": "Likes coffee", "category": "preferences"}]})";
+  for (int i = 0; i < 2 * (m_users + paced_n) + 100; ++i) {
+    auto r = mt::openai_reply(answer, 200, 20);
+    r.delay = std::chrono::milliseconds(o.latency_ms);
+    llm.push(std::move(r));
+  }
+  std::map<std::string, std::string> env{
+      {"MEMORYD_STORAGE", "postgres"},
+      {"DATABASE_URL", url},
+      {"MEMORYD_LISTEN", "127.0.0.1:0"},
+      {"MEMORYD_LOG_LEVEL", "info"},
+      {"MEMORY_PROCESSOR_ENABLED", "true"},
+      {"MEMORY_PROCESSOR_INTERVAL_MS", std::to_string(o.interval_ms)},
+      {"MEMORY_PROCESSOR_BATCH_SIZE", std::to_string(o.batch_mult * pool)},
+      {"MEMORY_PROCESSOR_PER_USER_BATCH_SIZE", std::to_string(o.per_user)},
+      {"EXTRACTOR", "openai"},
+      {"EXTRACTOR_POOL_SIZE", std::to_string(pool)},
+      {"OPENAI_BASE_URL", llm.url() + "/v1"},
+      {"OPENAI_MODEL", "fake"},
+      {"OPENAI_API_KEY", ""},
+      {"LLM_TIMEOUT_MS", "30000"},
+  };
+  const double load_before = load_avg();
+  pg_fact_watcher watcher(url);
+  std::vector<std::unique_ptr<mt::temp_dir>> dirs;
+  std::vector<std::unique_ptr<mt::child_process>> procs;
+  std::vector<std::uint16_t> ports;
+  const double start = now_ms();
+  for (int i = 0; i < instances; ++i) {
+    dirs.push_back(std::make_unique<mt::temp_dir>());
+    procs.push_back(std::make_unique<mt::child_process>(std::vector<std::string>{o.binary, "serve"},
+                                                        env, dirs.back()->path()));
+  }
+  bool started = true;
+  for (int i = 0; i < instances; ++i) {
+    if (!procs[i]->wait_for_output("\"server_started\"", 20s)) {
+      std::cerr << "memoryd did not start: " << procs[i]->err() << procs[i]->out() << "\n";
+      started = false;
+      break;
+    }
+    ports.push_back(port_of(procs[i]->out()));
+  }
+  const double deadline = start + o.timeout_s * 1000.0;
+  bool drained = false;
+  std::vector<double> t;
+  std::size_t backlog_calls = 0;
+  std::map<std::string, double> sent;
+  int http_errors = 0;
+  std::vector<double> lags;
+  if (started) {
+    drained = wait_count(watcher, static_cast<std::size_t>(m_users), deadline);
+    for (auto& [user, at] : watcher.seen()) t.push_back(at);
+    std::sort(t.begin(), t.end());
+    backlog_calls = llm.requests().size();
+    const double p0 = now_ms();
+    for (int i = 0; i < paced_n && now_ms() < deadline; ++i) {
+      const double due = p0 + i * 1000.0 / paced_rate;
+      while (now_ms() < due) std::this_thread::sleep_for(std::chrono::microseconds(500));
+      const std::string user = "paced-" + std::to_string(i);
+      const double at = now_ms();
+      try {
+        auto r = mt::http_request(
+            ports[static_cast<std::size_t>(i) % ports.size()], "POST", "/v1/messages",
+            R"({"user_id":")" + user + R"(","role":"user","content":"I like coffee."})",
+            "application/json");
+        if (r.status != 202) ++http_errors;
+      } catch (const std::exception&) {
+        ++http_errors;
+      }
+      sent[user] = at;
+    }
+    wait_count(watcher, static_cast<std::size_t>(m_users) + sent.size(),
+               std::min(deadline, now_ms() + 30000.0));
+    auto seen = watcher.seen();
+    for (auto& [user, at] : sent) {
+      auto it = seen.find(user);
+      if (it != seen.end()) lags.push_back(it->second - at);
+    }
+  }
+  const std::size_t calls = llm.requests().size();
+  int exit_code = 0;
+  for (std::size_t i = 0; i < procs.size(); ++i) {
+    procs[i]->signal(SIGTERM);
+    auto rc = procs[i]->wait(30s);
+    if (!rc) std::cerr << "memoryd did not exit in time: " << procs[i]->err() << "\n";
+    exit_code |= rc ? *rc : -1;
+    if (!o.log_dir.empty()) {
+      std::ofstream log(o.log_dir + "/memoryd-pg-r" + std::to_string(round) + "-pool" +
+                        std::to_string(pool) + "-i" + std::to_string(instances) + "-" +
+                        std::to_string(i) + ".log");
+      log << procs[i]->out();
+    }
+  }
+  // Each user has one message and one fact: a message claimed twice (attempts > 1) or a second
+  // fact of a user would show two instances working on one user (expected 0 and 0).
+  const auto claimed_twice =
+      admin.exec("SELECT count(*) FROM " + schema + ".messages WHERE attempts > 1").integer(0, 0);
+  const auto extra_facts =
+      admin.exec("SELECT count(*) - count(DISTINCT user_id) FROM " + schema + ".facts")
+          .integer(0, 0);
+  const int done = static_cast<int>(t.size());
+  double calls_per_s = 0, wall_per_s = 0;
+  if (done > in_flight && t[done - 1] > t[in_flight - 1])
+    calls_per_s = (done - in_flight) * 1000.0 / (t[done - 1] - t[in_flight - 1]);
+  if (done > 0) wall_per_s = done * 1000.0 / (t[done - 1] - start);
+  const double drain_s = done > 0 ? (t[done - 1] - start) / 1000.0 : 0;
+  const double first_wave_s = done >= in_flight ? (t[in_flight - 1] - start) / 1000.0 : 0;
+  std::printf(
+      "{\"bench\":\"pipeline\",\"backend\":\"postgres\",\"round\":%d,\"instances\":%d,"
+      "\"pool\":%d,\"llm_latency_ms\":%d,\"batch_size\":%d,\"interval_ms\":%d,"
+      "\"backlog_users\":%d,\"backlog_done\":%d,\"drained\":%s,\"backlog_calls\":%zu,"
+      "\"calls\":%zu,\"messages_claimed_twice\":%lld,\"extra_facts\":%lld,"
+      "\"calls_per_s\":%.2f,"
+      "\"wall_calls_per_s\":%.2f,\"ideal_per_s\":%.2f,\"efficiency\":%.3f,"
+      "\"wall_efficiency\":%.3f,\"first_wave_s\":%.2f,\"drain_s\":%.2f,"
+      "\"paced_per_s\":%.2f,\"paced_sent\":%zu,\"paced_done\":%zu,\"http_errors\":%d,"
+      "\"lag_p50_ms\":%.1f,\"lag_p99_ms\":%.1f,\"lag_max_ms\":%.1f,\"load_avg\":%.2f,"
+      "\"exit\":%d}\n",
+      round, instances, pool, o.latency_ms, o.batch_mult * pool, o.interval_ms, m_users, done,
+      drained ? "true" : "false", backlog_calls, calls, static_cast<long long>(claimed_twice),
+      static_cast<long long>(extra_facts), calls_per_s, wall_per_s, ideal, calls_per_s / ideal,
+      wall_per_s / ideal, first_wave_s, drain_s, paced_rate, sent.size(), lags.size(), http_errors,
+      percentile(lags, 0.5), percentile(lags, 0.99),
+      lags.empty() ? 0.0 : *std::max_element(lags.begin(), lags.end()), load_before, exit_code);
+  std::fflush(stdout);
+  admin.exec("SET client_min_messages = warning; DROP SCHEMA IF EXISTS " + schema + " CASCADE");
+  return drained ? 0 : 1;
+}
+
 int usage() {
   std::cerr << "usage: bench_pipeline [--pools 1,4,16,64] [--latency-ms 200] "
                "[--users-per-pool 20] [--min-users 100] [--interval-ms 100] [--batch-mult 4] "
                "[--per-user 25] [--sync full|normal] [--paced-s 5] [--paced-min 20] "
-               "[--paced-frac 0.5] [--timeout-s 180] [--binary PATH] [--log-dir DIR]\n";
+               "[--paced-frac 0.5] [--timeout-s 180] [--binary PATH] [--log-dir DIR]\n"
+               "       bench_pipeline --backend postgres --url URL [--instances 1,2] "
+               "[--rounds R] [--pools 8,32] [other options as above]\n";
   return 2;
 }
 
@@ -325,6 +573,15 @@ int main(int argc, char** argv) {
       o.binary = v;
     } else if (a == "--log-dir") {
       o.log_dir = v;
+    } else if (a == "--backend") {
+      o.backend = v;
+    } else if (a == "--url") {
+      o.url = v;
+    } else if (a == "--instances") {
+      o.instances.clear();
+      for (auto& s : split(v)) o.instances.push_back(std::stoi(s));
+    } else if (a == "--rounds") {
+      o.rounds = std::stoi(v);
     } else {
       return usage();
     }
@@ -332,6 +589,20 @@ int main(int argc, char** argv) {
   for (int p : o.pools)
     if (p < 1 || p > 256) return usage();
   if (o.latency_ms < 1 || o.paced_frac <= 0) return usage();
+  if (o.backend == "postgres") {
+    if (o.url.empty() || o.instances.empty() || o.rounds < 1 || o.rounds > 20) return usage();
+    for (int n : o.instances)
+      if (n < 1 || n > 8) return usage();
+    int rc = 0;
+    for (int r = 1; r <= o.rounds; ++r)
+      for (int p : o.pools) {
+        const auto k = o.instances.size();
+        for (std::size_t j = 0; j < k; ++j)  // the order of the instance counts rotates
+          rc |= run_pool_pg(o, p, o.instances[(j + static_cast<std::size_t>(r) - 1) % k], r);
+      }
+    return rc;
+  }
+  if (o.backend != "sqlite") return usage();
   int rc = 0;
   for (int p : o.pools) rc |= run_pool(o, p);
   return rc;

@@ -18,6 +18,16 @@
 // For A/B runs of the store's own settings: --wal-autocheckpoint PAGES gives the writer back
 // SQLite's in-commit checkpoint (it replaces the store's background checkpointer; JSON
 // "checkpoint":"in_commit_PAGES" instead of "background"); --cache-kib sets the page cache.
+//
+// PostgreSQL: bench_store_ingest --backend postgres --url URL [--groups 1,32,64]
+//                                [--writers 1,2] [--rounds R] [--messages N] [--users U]
+//                                [--external random,none] [--prefill N]
+// The same through the PostgreSQL store (durable commits, the server's synchronous_commit),
+// each configuration on a fresh schema of its own (bench_store_ingest_*, dropped after;
+// CHECKPOINT before the timed part), with W writers: W threads, each with its own store (one
+// connection, like one instance's persistence actor), each ingesting N / W messages in
+// groups of `group`. Writers > 1 is what two instances do to each other (the per-user queue
+// rows they both upsert). --rounds repeats every configuration, in turn.
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
@@ -26,9 +36,15 @@
 #include <random>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include <unistd.h>
+
 #include "bench/bench_util.hpp"
+#include "store/postgres/connection.hpp"
+#include "store/postgres/conversation_store.hpp"
+#include "store/postgres/schema.hpp"
 #include "store/sqlite/conversation_store.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -59,6 +75,10 @@ struct options {
   std::int64_t autocheckpoint = 0;  // 0: the store's background checkpointer
   std::int64_t cache_kib = 0;       // 0: the store's page cache
   std::string dir;
+  std::string backend = "sqlite";
+  std::string url;              // postgres
+  std::vector<int> writers{1};  // postgres
+  int rounds = 1;               // postgres
 };
 
 const char* k_contents[] = {
@@ -70,7 +90,8 @@ const char* k_contents[] = {
 
 class message_maker {
  public:
-  message_maker(std::int64_t users, bool external) : users_(users), external_(external) {}
+  message_maker(std::int64_t users, bool external, std::uint64_t seed = 42)
+      : users_(users), external_(external), rng_(seed) {}
 
   memoryd::new_message next() {
     memoryd::new_message m;
@@ -91,8 +112,93 @@ class message_maker {
   std::int64_t users_;
   bool external_;
   std::int64_t n_ = 0;
-  std::mt19937_64 rng_{42};
+  std::mt19937_64 rng_;
 };
+
+double load_avg() {
+  std::ifstream in("/proc/loadavg");
+  double v = -1;
+  in >> v;
+  return v;
+}
+
+void run_pg(const options& o, std::int64_t group, const std::string& ext, int writers, int round) {
+  const std::string schema = "bench_store_ingest_" + std::to_string(::getpid()) + "_" +
+                             std::to_string(round) + "_" + std::to_string(group) + "_" +
+                             std::to_string(writers) + "_" + ext;
+  const std::string url = o.url.substr(0, o.url.find('?')) + "?options=-csearch_path%3D" + schema;
+  memoryd::pg::connection admin(o.url.substr(0, o.url.find('?')));
+  admin.exec("SET client_min_messages = warning; DROP SCHEMA IF EXISTS " + schema +
+             " CASCADE; CREATE SCHEMA " + schema);
+  {
+    memoryd::pg::connection c(url);
+    memoryd::pg::migrate(c);
+  }
+  if (o.prefill > 0) {
+    memoryd::pg::conversation_store fill(url);
+    message_maker make(o.users, ext == "random", 7);
+    std::vector<memoryd::new_message> chunk;
+    for (std::int64_t i = 0; i < o.prefill;) {
+      chunk.clear();
+      for (int j = 0; j < 10000 && i < o.prefill; ++j, ++i) chunk.push_back(make.next());
+      fill.ingest(chunk, wall_ms());
+    }
+    admin.exec("VACUUM ANALYZE " + schema + ".messages");
+  }
+  // Every writer's groups, made before the clock starts.
+  std::vector<std::vector<std::vector<std::vector<memoryd::new_message>>>> work(
+      static_cast<std::size_t>(writers));
+  for (int w = 0; w < writers; ++w) {
+    message_maker make(o.users, ext == "random", 42 + static_cast<std::uint64_t>(w));
+    const std::int64_t mine = o.messages / writers;
+    for (std::int64_t i = 0; i < mine;) {
+      work[w].emplace_back();
+      for (std::int64_t j = 0; j < group && i < mine; ++j, ++i)
+        work[w].back().push_back({make.next()});
+    }
+  }
+  std::vector<std::unique_ptr<memoryd::pg::conversation_store>> stores;
+  for (int w = 0; w < writers; ++w)
+    stores.push_back(std::make_unique<memoryd::pg::conversation_store>(url));
+  admin.exec("CHECKPOINT");
+  const auto lsn = [&] {
+    return admin.exec("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint").integer(0, 0);
+  };
+  const auto wal0 = lsn();
+  const double load = load_avg();
+  std::vector<std::string> errors(static_cast<std::size_t>(writers));
+  const auto t0 = clock_type::now();
+  {
+    std::vector<std::thread> threads;
+    for (int w = 0; w < writers; ++w)
+      threads.emplace_back([&, w] {
+        try {
+          for (const auto& b : work[w]) stores[w]->ingest_group(b, wall_ms());
+        } catch (const std::exception& e) {
+          errors[w] = e.what();
+        }
+      });
+    for (auto& t : threads) t.join();
+  }
+  const double s = std::chrono::duration<double>(clock_type::now() - t0).count();
+  const auto wal = lsn() - wal0;
+  std::int64_t commits = 0;
+  for (auto& w : work) commits += static_cast<std::int64_t>(w.size());
+  const double n = static_cast<double>(o.messages / writers * writers);
+  for (auto& e : errors)
+    if (!e.empty()) std::fprintf(stderr, "bench_store_ingest: %s\n", e.c_str());
+  std::printf(
+      "{\"bench\":\"store_ingest\",\"backend\":\"postgres\",\"round\":%d,\"group\":%lld,"
+      "\"writers\":%d,\"external_id\":\"%s\",\"users\":%lld,\"prefill\":%lld,"
+      "\"messages\":%.0f,\"seconds\":%.3f,\"msg_per_s\":%.0f,\"us_per_msg\":%.2f,"
+      "\"commits_per_s\":%.0f,\"wal_bytes_per_msg\":%.0f,\"load_avg\":%.2f}\n",
+      round, static_cast<long long>(group), writers, ext.c_str(), static_cast<long long>(o.users),
+      static_cast<long long>(o.prefill), n, s, n / s, 1e6 * s / n, static_cast<double>(commits) / s,
+      static_cast<double>(wal) / n, load);
+  std::fflush(stdout);
+  stores.clear();
+  admin.exec("SET client_min_messages = warning; DROP SCHEMA IF EXISTS " + schema + " CASCADE");
+}
 
 void run(const options& o, const std::string& sync, std::int64_t group, const std::string& ext) {
   memoryd::testing::temp_dir tmp;
@@ -174,13 +280,33 @@ int main(int argc, char** argv) {
       o.cache_kib = std::stoll(value());
     } else if (a == "--dir") {
       o.dir = value();
+    } else if (a == "--backend") {
+      o.backend = value();
+    } else if (a == "--url") {
+      o.url = value();
+    } else if (a == "--writers") {
+      o.writers.clear();
+      for (auto& w : split(value())) o.writers.push_back(std::clamp(std::stoi(w), 1, 64));
+    } else if (a == "--rounds") {
+      o.rounds = std::clamp(std::stoi(value()), 1, 50);
     } else {
       std::fprintf(stderr,
                    "usage: bench_store_ingest [--messages N] [--groups 1,64,1024] "
                    "[--sync full,normal] [--external random,none] [--users U] [--prefill N] "
-                   "[--wal-autocheckpoint PAGES] [--cache-kib KIB] [--dir DIR]\n");
+                   "[--wal-autocheckpoint PAGES] [--cache-kib KIB] [--dir DIR]\n"
+                   "       bench_store_ingest --backend postgres --url URL [--groups ...] "
+                   "[--writers 1,2] [--rounds R] [--messages N] [--users U] [--external ...] "
+                   "[--prefill N]\n");
       return 2;
     }
+  }
+  if (o.backend == "postgres") {
+    if (o.url.empty()) return 2;
+    for (int r = 1; r <= o.rounds; ++r)
+      for (auto g : o.groups)
+        for (int w : o.writers)
+          for (const auto& ext : o.externals) run_pg(o, g, ext, w, r);
+    return 0;
   }
   for (const auto& sync : o.syncs)
     for (auto g : o.groups)

@@ -14,7 +14,12 @@ namespace {
 // in request order (seq follows ORDINALITY), duplicates of a stored external_id are skipped by
 // the unique index, and each user with new user messages gets one queue row upsert, in
 // user_id order so that concurrent groups lock queue rows in the same order (no deadlock).
-// LEAST: a message committed after a claim may carry a lower seq than the user's head.
+// The head is only ever lowered (a message committed after a claim may carry a lower seq than
+// the user's head), and only written when it is: the WHERE leaves a row whose head is older
+// than the group's message as it is, without a new row version (a user already waiting, the
+// common case, cost a dead tuple and its WAL per group). ON CONFLICT DO UPDATE locks the
+// conflicting row whether or not the WHERE holds, so the lock order above, and the rule that
+// a writer of the row sees this ingest or is seen by it, are unchanged.
 constexpr const char* k_ingest_sql = R"sql(
 WITH input AS (
   SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
@@ -30,7 +35,8 @@ WITH input AS (
 ), queued AS (
   INSERT INTO user_queue AS q (user_id, head_seq)
   SELECT user_id, min(seq) FROM ins WHERE status = 'pending' GROUP BY user_id ORDER BY user_id
-  ON CONFLICT (user_id) DO UPDATE SET head_seq = LEAST(q.head_seq, excluded.head_seq)
+  ON CONFLICT (user_id) DO UPDATE SET head_seq = excluded.head_seq
+    WHERE q.head_seq > excluded.head_seq
 )
 SELECT id, seq FROM ins)sql";
 
