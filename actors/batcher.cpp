@@ -340,6 +340,39 @@ void on_outcome(self_pointer self, std::shared_ptr<extract_job> j, extract_outco
               b.lease_until);
 }
 
+// Gives claimed work back to the store without using up an attempt (the store ignores it
+// if the lease has already passed to another claim).
+void release_job(self_pointer self, std::shared_ptr<extract_job> j) {
+  auto& st = self->state;
+  st.releasing++;
+  auto done = [=] {
+    auto& st = self->state;
+    st.releasing--;
+    auto it = st.cycles.find(j->cycle_id);
+    if (it != st.cycles.end() && --it->second.remaining == 0) complete_cycle(self, j->cycle_id);
+    finish_drain_if_idle(self);
+  };
+  self->request(st.persistence, timeout(st.opts), release_atom_v, j->batch.user_id,
+                ids_of(j->batch), j->batch.lease_until)
+      .then([=] { done(); },
+            [=](caf::error& e) {
+              log::error(
+                  "memory_processor_release_failed",
+                  {{"user", log::redact(j->batch.user_id)}, {"error", self->system().render(e)}});
+              done();
+            });
+}
+
+// Shutting down: claimed work that never reached an extractor goes back to the store.
+void release_queue(self_pointer self) {
+  auto& st = self->state;
+  while (!st.queue.empty()) {
+    auto j = std::make_shared<extract_job>(std::move(st.queue.front()));
+    st.queue.pop_front();
+    release_job(self, j);
+  }
+}
+
 void dispatch(self_pointer self) {
   auto& st = self->state;
   while (!st.idle.empty() && !st.draining && st.pool_size - st.idle.size() < st.limit) {
@@ -350,6 +383,16 @@ void dispatch(self_pointer self) {
     if (it == st.queue.end()) return;
     auto j = std::make_shared<extract_job>(std::move(*it));
     st.queue.erase(it);
+    // A batch that waited here for half its lease goes back instead: started now, its
+    // extraction could outlive the lease, and once the lease ends another instance may claim
+    // the same user and run them in a second extractor. Half a lease is the budget an
+    // extraction is promised (lease_ms must exceed twice the extractor's own time limit).
+    if (now_ms(self) + st.opts.lease_ms / 2 > j->batch.lease_until) {
+      log::warn("memory_processor_lease_too_short",
+                {{"cycle", j->cycle_id}, {"user", log::redact(j->batch.user_id)}});
+      release_job(self, j);
+      continue;
+    }
     auto worker = st.idle.back();
     st.idle.pop_back();
     st.running_users.insert(j->batch.user_id);
@@ -366,33 +409,6 @@ void dispatch(self_pointer self) {
               out.error = "extractor: " + self->system().render(e);
               on_outcome(self, j, out);
             });
-  }
-}
-
-// Shutting down: claimed work that never reached an extractor goes back to the store
-// without using up an attempt.
-void release_queue(self_pointer self) {
-  auto& st = self->state;
-  while (!st.queue.empty()) {
-    auto j = std::make_shared<extract_job>(std::move(st.queue.front()));
-    st.queue.pop_front();
-    st.releasing++;
-    auto done = [=] {
-      auto& st = self->state;
-      st.releasing--;
-      auto it = st.cycles.find(j->cycle_id);
-      if (it != st.cycles.end() && --it->second.remaining == 0) complete_cycle(self, j->cycle_id);
-      finish_drain_if_idle(self);
-    };
-    self->request(st.persistence, timeout(st.opts), release_atom_v, j->batch.user_id,
-                  ids_of(j->batch), j->batch.lease_until)
-        .then([=] { done(); },
-              [=](caf::error& e) {
-                log::error(
-                    "memory_processor_release_failed",
-                    {{"user", log::redact(j->batch.user_id)}, {"error", self->system().render(e)}});
-                done();
-              });
   }
 }
 

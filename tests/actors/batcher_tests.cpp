@@ -261,6 +261,41 @@ TEST_CASE_METHOD(pipeline_fixture, "drain releases queued work without using an 
   CHECK(drained);
 }
 
+// Two batchers on one store are two instances on one database. The first claims more users
+// than its one extractor can start within the lease; the tail must go back to the store
+// rather than start after the lease has ended and the second instance claimed the user too.
+TEST_CASE_METHOD(pipeline_fixture,
+                 "a batch that waited half its lease is released, not run beside another claim") {
+  auto p = std::make_shared<probe>();
+  opts.lease_ms = 10000;
+  opts.drain_backlog = false;
+  for (int u = 0; u < 3; ++u) {
+    p->delay["u" + std::to_string(u)] = 4000ms;
+    say("u" + std::to_string(u), "I like tea.");
+  }
+  with_fake(p, 1);
+  auto other_extractor = keep(sys.spawn(fake_extractor, p));
+  auto other = keep(spawn_batcher(sys, persistence, {other_extractor}, opts));
+  self->send(batcher, tick_atom_v);  // claims all three, starts u0
+  sched.run();
+  CHECK(p->calls == 1);
+  // u1 starts at 4 s with 6 s of lease left; u2 would start at 8 s with 2 s left.
+  advance(8000ms, 100ms);
+  CHECK(p->calls == 2);
+  CHECK(statuses()["pending"] == 1);  // u2, released
+  for (auto& m : messages("u2")) CHECK(m.attempts == 0);
+  // The lease of the first claim ends at 10 s; the second instance then claims u2 (and
+  // would have run it beside the first, before the fix).
+  advance(2500ms, 100ms);
+  self->send(other, tick_atom_v);
+  sched.run();
+  advance(10000ms, 100ms);
+  CHECK(p->max_per_user == 1);
+  CHECK(p->calls == 3);
+  for (auto& [id, n] : p->seen) CHECK(n == 1);
+  CHECK(statuses()["done"] == 3);
+}
+
 TEST_CASE_METHOD(pipeline_fixture, "a 429 slows the whole pool down and success speeds it up") {
   struct limited_backend : extractor_backend {
     int remaining_429 = 1;
