@@ -10,6 +10,7 @@ packages=(
   libspdlog-dev libsqlite3-dev libssl-dev libtomlplusplus-dev zlib1g-dev
   libpq-dev postgresql
   libstemmer-dev wordnet-base
+  prometheus-cpp-dev
   catch2
   sqlite3 curl python3
 )
