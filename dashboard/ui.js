@@ -76,8 +76,9 @@ export function fmtDuration(ms) {
   if (ms === null || ms === undefined) return '–';
   const s = ms / 1000;
   if (s < 60) return (s < 10 ? s.toFixed(1) : Math.round(s)) + ' s';
-  if (s < 3600) return Math.floor(s / 60) + ' min ' + Math.round(s % 60) + ' s';
-  if (s < 86400) return Math.floor(s / 3600) + ' h ' + Math.round((s % 3600) / 60) + ' min';
+  const two = (a, ua, b, ub) => a + ' ' + ua + (b ? ' ' + b + ' ' + ub : '');  // 30 min, not 30 min 0 s
+  if (s < 3600) return two(Math.floor(s / 60), 'min', Math.floor(s % 60), 's');
+  if (s < 86400) return two(Math.floor(s / 3600), 'h', Math.floor((s % 3600) / 60), 'min');
   return (s / 86400).toFixed(1) + ' d';
 }
 
