@@ -4,7 +4,7 @@
 //
 // Memory: kHistoryCapacity samples of sizeof(history_sample) bytes, allocated once when the
 // monitor starts (8,640 x 176 bytes = 1.45 MiB; tests/domain/processor_history_tests.cpp checks the
-// figure that docs/OPERATIONS.md gives).
+// figure that docs/ARCHITECTURE.md gives).
 #pragma once
 
 #include <array>

@@ -37,7 +37,7 @@ TEST_CASE("the history ring keeps the newest samples up to its capacity") {
 }
 
 TEST_CASE("the history ring's memory is what the docs say") {
-  // docs/OPERATIONS.md and config/memoryd.toml: 8,640 samples of 176 bytes, 1.45 MiB.
+  // docs/ARCHITECTURE.md and config/memoryd.toml: 8,640 samples of 176 bytes, 1.45 MiB.
   CHECK(kHistoryCapacity == 8640);
   CHECK(sizeof(history_sample) == 176);
   CHECK(kHistoryCapacity * sizeof(history_sample) == 1520640);  // 1.45 MiB
