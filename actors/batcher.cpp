@@ -122,6 +122,9 @@ void complete_cycle(self_pointer self, std::uint64_t id) {
   st.totals.cycles++;
   metrics::inc("memoryd_cycles_total");
   st.totals.last_cycle = r;
+  auto& recent = st.totals.recent_cycles;
+  recent.insert(recent.begin(), finished_cycle{now_ms(self), r});
+  if (recent.size() > kRecentCycles) recent.pop_back();
   for (auto& rp : c.waiters) rp.deliver(r);
   st.cycles.erase(it);
 }
@@ -246,6 +249,8 @@ void on_outcome(self_pointer self, std::shared_ptr<extract_job> j, extract_outco
   r.write_ms += out.write_us / 1000.0;
   auto now = now_ms(self);
   record_metrics(out);
+  st.totals.extractions[out.failure ? result_index(*out.failure) : kResultOk]++;
+  st.totals.latency[latency_bucket(out.extract_us / 1000.0)]++;
   adapt_concurrency(st, out);
   // Answers of the model itself (garbage, a refusal) are final: another attempt would get
   // the same. Everything else is retried or dead-lettered.
@@ -302,6 +307,7 @@ void on_outcome(self_pointer self, std::shared_ptr<extract_job> j, extract_outco
   }
   if (!dead.empty()) {
     r.dead_lettered += static_cast<std::int32_t>(dead.size());
+    st.totals.dead_lettered += static_cast<std::int64_t>(dead.size());
     metrics::inc("memoryd_messages_dead_lettered_total", "", double(dead.size()));
     log::warn("memory_processor_user_error", {{"cycle", j->cycle_id},
                                               {"user", log::redact(b.user_id)},
@@ -420,6 +426,10 @@ void on_claimed(self_pointer self, claim_result& res, steady::time_point t0, mil
   std::int32_t messages = 0;
   for (auto& u : res.users) messages += static_cast<std::int32_t>(u.messages.size());
   st.backlog = messages >= st.opts.batch_size;
+  if (res.dead_lettered > 0) {  // leases that expired at max_attempts (a crash, a hang)
+    st.totals.dead_lettered += res.dead_lettered;
+    metrics::inc("memoryd_messages_dead_lettered_total", "", res.dead_lettered);
+  }
   if (res.users.empty()) {
     cycle_result empty;
     empty.claim_ms = empty.total_ms = ms_since(t0);

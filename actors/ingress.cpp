@@ -123,12 +123,30 @@ caf::result<status_report> on_status(self_pointer self) {
         ask(
             self, rp, self->state.to.batcher,
             [=](processor_status& p) mutable {
-              rp.deliver(status_report{q, std::move(p)});
+              auto& st = self->state;
+              status_report r{q, std::move(p), st.opts.extractor, st.opts.model, {}};
+              if (!st.to.monitor) {
+                rp.deliver(std::move(r));
+                return;
+              }
+              ask(
+                  self, rp, st.to.monitor,
+                  [=](std::vector<alert_state>& alerts) mutable {
+                    r.alerts = std::move(alerts);
+                    rp.deliver(std::move(r));
+                  },
+                  alerts_atom_v);
             },
             status_atom_v);
       },
       stats_atom_v, wall_clock_ms());
   return rp;
+}
+
+caf::result<history_window> on_processor_history(self_pointer self, millis window) {
+  if (!self->state.to.monitor)
+    return caf::make_error(caf::sec::runtime_error, "no processor history in this process");
+  return self->delegate(self->state.to.monitor, proc_hist_atom_v, window);
 }
 
 // The certificate files are read on this actor's own thread (it is detached), never on an io
@@ -164,6 +182,8 @@ ingress_actor::behavior_type ingress(self_pointer self, std::shared_ptr<http_ser
       [=](run_atom a) { return self->delegate(to.batcher, a); },
       [=](status_atom) { return on_status(self); },
       [=](retry_dead_atom a, ids& m) { return self->delegate(to.persistence, a, std::move(m)); },
+      [=](dead_list_atom a, dead_letter_query q) { return self->delegate(to.persistence, a, q); },
+      [=](proc_hist_atom, millis window) { return on_processor_history(self, window); },
       [=](health_atom) { return on_health(self); },
       [=](ready_atom) { return on_ready(self); },
       [=](stop_atom) { stop_server(self); self->quit(); return true; },

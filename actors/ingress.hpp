@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <string>
 
 #include "actors/protocol.hpp"
 #include "http/server.hpp"
@@ -22,6 +23,9 @@ struct ingress_options {
   std::chrono::milliseconds request_timeout{10000};  // pipeline answer bound (-> 503)
   std::chrono::milliseconds cycle_timeout{600000};   // POST /v1/processor/run
   std::chrono::milliseconds shutdown_grace{5000};
+  // Shown by GET /v1/processor/status: the extractor backend and its model.
+  std::string extractor = "rules";
+  std::string model;
 };
 
 // The rest of the pipeline, as the ingress sees it.
@@ -33,6 +37,8 @@ struct ingress_targets {
   std::shared_ptr<ingress_queue> queue;
   // Fact search and the memory block (reader threads of their own); null: those answer 503.
   std::shared_ptr<search_pool> search;
+  // The processor history and the alerts; null: history answers 503, status has no alerts.
+  monitor_actor monitor;
 };
 
 struct ingress_handle {

@@ -86,6 +86,12 @@ void ingress_api::status(callback<status_report> done) {
 void ingress_api::retry_dead(std::vector<std::string> ids, callback<std::int64_t> done) {
   call(timeout_, std::move(done), retry_dead_atom_v, std::move(ids));
 }
+void ingress_api::dead_letters(dead_letter_query q, callback<std::vector<stored_message>> done) {
+  call(timeout_, std::move(done), dead_list_atom_v, q);
+}
+void ingress_api::processor_history(millis window_ms, callback<history_window> done) {
+  call(timeout_, std::move(done), proc_hist_atom_v, window_ms);
+}
 void ingress_api::ready(callback<health_report> done) {
   call(timeout_, std::move(done), ready_atom_v);
 }

@@ -38,6 +38,8 @@ class ingress_api final : public service_api {
   void status(callback<status_report> done) override;
   void retry_dead(std::vector<std::string> ids, callback<std::int64_t> done) override;
   void ready(callback<health_report> done) override;
+  void dead_letters(dead_letter_query q, callback<std::vector<stored_message>> done) override;
+  void processor_history(millis window_ms, callback<history_window> done) override;
   // Straight to the search pool's reader threads, like an ingest to its queue: no actor in
   // between.
   void search_facts(search_request r, callback<std::vector<scored_fact>> done) override;

@@ -139,6 +139,7 @@ persistence_actor::behavior_type persistence(self_pointer self,
       [=, &st](erase_atom, const std::string& user) { return db([&] { return st.store->erase_user(user); }); },
       [=, &st](stats_atom, millis now) { return db([&] { return st.store->stats(now); }); },
       [=, &st](health_atom) { return db([&] { st.store->ping(); }); },
+      [=, &st](dead_list_atom, const dead_letter_query& q) { return db([&] { return st.store->dead_letters(q); }); },
   };
   // clang-format on
 }

@@ -24,9 +24,11 @@
 #include <string>
 #include <vector>
 
+#include "domain/alerts.hpp"
 #include "domain/fact.hpp"
 #include "domain/message.hpp"
 #include "domain/processing.hpp"
+#include "domain/processor_history.hpp"
 #include "domain/queue.hpp"
 #include "http/service_api.hpp"  // fact_listing, health_report, status_report: the ingress's replies
 
@@ -146,7 +148,32 @@ typename Inspector::result_type inspect(Inspector& f, cycle_result& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, processor_status& x) {
   return f(caf::meta::type_name("processor_status"), x.running, x.in_flight, x.queued, x.pool_size,
-           x.cycles, x.messages_processed, x.errors, x.facts_written, x.last_cycle);
+           x.concurrency_limit, x.cycles, x.messages_processed, x.errors, x.facts_written,
+           x.dead_lettered, x.extractions, x.latency, x.last_cycle, x.recent_cycles);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, finished_cycle& x) {
+  return f(caf::meta::type_name("finished_cycle"), x.finished_at, x.result);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, dead_letter_query& x) {
+  return f(caf::meta::type_name("dead_letter_query"), x.limit, x.before_seq);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, history_sample& x) {
+  return f(caf::meta::type_name("history_sample"), x.at, x.queue_known, x.pending, x.leased, x.dead,
+           x.retry_scheduled, x.users_waiting, x.oldest_pending_age_ms, x.cycles, x.processed,
+           x.dead_lettered, x.facts_written, x.extractions, x.latency);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, history_window& x) {
+  return f(caf::meta::type_name("history_window"), x.now, x.interval_ms, x.samples);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, alert_state& x) {
+  return f(caf::meta::type_name("alert_state"), x.alert, x.enabled, x.active, x.value, x.threshold,
+           x.since);
 }
 
 template <class Inspector>
@@ -159,7 +186,8 @@ typename Inspector::result_type inspect(Inspector& f, health_report& x) {
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, status_report& x) {
-  return f(caf::meta::type_name("status_report"), x.queue, x.processor);
+  return f(caf::meta::type_name("status_report"), x.queue, x.processor, x.extractor, x.model,
+           x.alerts);
 }
 
 }  // namespace memoryd
@@ -188,6 +216,9 @@ CAF_BEGIN_TYPE_ID_BLOCK(memoryd, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(memoryd, (memoryd::fact_listing))
   CAF_ADD_TYPE_ID(memoryd, (memoryd::health_report))
   CAF_ADD_TYPE_ID(memoryd, (memoryd::status_report))
+  CAF_ADD_TYPE_ID(memoryd, (memoryd::dead_letter_query))
+  CAF_ADD_TYPE_ID(memoryd, (memoryd::history_window))
+  CAF_ADD_TYPE_ID(memoryd, (std::vector<memoryd::alert_state>))
 
   // One atom per operation. The texts (at most 10 characters) differ from CAF's own atoms
   // ("tick", "ping", "flush", ...): an atom is its text, so a clash would be the same type.
@@ -217,6 +248,9 @@ CAF_BEGIN_TYPE_ID_BLOCK(memoryd, caf::first_custom_type_id)
   CAF_ADD_ATOM(memoryd, memoryd, ready_atom, "ready")
   CAF_ADD_ATOM(memoryd, memoryd, stop_atom, "stop")
   CAF_ADD_ATOM(memoryd, memoryd, reload_atom, "reload")
+  CAF_ADD_ATOM(memoryd, memoryd, dead_list_atom, "dead_list")
+  CAF_ADD_ATOM(memoryd, memoryd, proc_hist_atom, "proc_hist")
+  CAF_ADD_ATOM(memoryd, memoryd, alerts_atom, "alerts")
 CAF_END_TYPE_ID_BLOCK(memoryd)
 // clang-format on
 
@@ -247,7 +281,9 @@ using persistence_actor = caf::typed_actor<
     caf::replies_to<retry_dead_atom, ids>::with<std::int64_t>,
     // Every message of the user; how many.
     caf::replies_to<erase_atom, std::string>::with<std::int64_t>,
-    caf::replies_to<stats_atom, millis>::with<queue_stats>, caf::reacts_to<health_atom>>;
+    caf::replies_to<stats_atom, millis>::with<queue_stats>, caf::reacts_to<health_atom>,
+    // A page of dead letters, newest first.
+    caf::replies_to<dead_list_atom, dead_letter_query>::with<std::vector<stored_message>>>;
 
 // fact_writer: the only writer of memory.db.
 using fact_writer_actor = caf::typed_actor<
@@ -282,6 +318,15 @@ using batcher_actor = caf::typed_actor<
     // Stop claiming, give back what is queued; answered once nothing is in flight.
     caf::replies_to<drain_atom>::with<bool>, caf::replies_to<status_atom>::with<processor_status>>;
 
+// monitor: samples the queue and the processor every history interval into a bounded ring,
+// and evaluates the alerts on it (actors/monitor.hpp).
+using monitor_actor = caf::typed_actor<
+    // To itself, every interval: take a sample.
+    caf::reacts_to<tick_atom>,
+    // The samples of the last `window` ms.
+    caf::replies_to<proc_hist_atom, millis>::with<history_window>,
+    caf::replies_to<alerts_atom>::with<std::vector<alert_state>>>;
+
 // ingress: the HTTP layer's calls other than ingest, as messages to the pipeline.
 using ingress_actor = caf::typed_actor<
     caf::replies_to<history_atom, history_query>::with<std::vector<stored_message>>,
@@ -292,6 +337,8 @@ using ingress_actor = caf::typed_actor<
     caf::replies_to<run_atom>::with<cycle_result>,
     caf::replies_to<status_atom>::with<status_report>,
     caf::replies_to<retry_dead_atom, ids>::with<std::int64_t>,
+    caf::replies_to<dead_list_atom, dead_letter_query>::with<std::vector<stored_message>>,
+    caf::replies_to<proc_hist_atom, millis>::with<history_window>,
     caf::replies_to<health_atom>::with<health_report>,  // both databases answer
     caf::replies_to<ready_atom>::with<health_report>,   // ... and the processor runs
     // Stop accepting, answer what is in flight, close the listener, quit.

@@ -3,6 +3,7 @@
 #include <toml++/toml.h>
 
 #include <charconv>
+#include <cstdio>
 #include <cstdlib>
 #include <limits>
 #include <set>
@@ -27,6 +28,15 @@ std::int64_t parse_int(const std::string& s, std::int64_t lo, std::int64_t hi) {
   if (v < lo || v > hi)
     throw std::invalid_argument(std::to_string(v) + " is out of range [" + std::to_string(lo) +
                                 ", " + std::to_string(hi) + "]");
+  return v;
+}
+
+double parse_fraction(const std::string& s) {
+  char* end = nullptr;
+  const double v = s.empty() ? 0 : std::strtod(s.c_str(), &end);
+  if (s.empty() || end != s.c_str() + s.size() || !(v == v))
+    throw std::invalid_argument("'" + s + "' is not a number");
+  if (v < 0 || v > 1) throw std::invalid_argument(s + " is out of range [0, 1]");
   return v;
 }
 
@@ -67,6 +77,18 @@ key_def string_field(std::string key, std::vector<std::string> env, Section conf
   return {std::move(key), std::move(env),
           [=](config& c, const std::string& v) { (c.*sec).*field = check ? check(v) : v; },
           [=](const config& c) { return (c.*sec).*field; }};
+}
+
+template <class Section>
+key_def fraction_field(std::string key, std::vector<std::string> env, Section config::*sec,
+                       double Section::*field) {
+  return {std::move(key), std::move(env),
+          [=](config& c, const std::string& v) { (c.*sec).*field = parse_fraction(v); },
+          [=](const config& c) {
+            std::string s = std::to_string((c.*sec).*field);
+            while (s.size() > 1 && s.back() == '0' && s[s.size() - 2] != '.') s.pop_back();
+            return s;
+          }};
 }
 
 template <class Section>
@@ -194,6 +216,25 @@ const std::vector<key_def>& key_defs() {
                    &C::twilio_section::webhook_url),
       bool_field("twilio.allow_unsigned", {"TWILIO_ALLOW_UNSIGNED"}, &C::twilio,
                  &C::twilio_section::allow_unsigned),
+      fraction_field("alerts.failure_rate", {"MEMORYD_ALERT_FAILURE_RATE"}, &C::alerts,
+                     &C::alerts_section::failure_rate),
+      int_field("alerts.min_attempts", {"MEMORYD_ALERT_MIN_ATTEMPTS"}, &C::alerts,
+                &C::alerts_section::min_attempts, 1, 1000000),
+      int_field("alerts.window_ms", {"MEMORYD_ALERT_WINDOW_MS"}, &C::alerts,
+                &C::alerts_section::window_ms, 1000, 86400000),
+      int_field("alerts.oldest_pending_ms", {"MEMORYD_ALERT_OLDEST_PENDING_MS"}, &C::alerts,
+                &C::alerts_section::oldest_pending_ms, 0, max_i64 / 4),
+      int_field("alerts.dead_letters", {"MEMORYD_ALERT_DEAD_LETTERS"}, &C::alerts,
+                &C::alerts_section::dead_letters, 0, 1000000000),
+      string_field("alerts.webhook_url", {"MEMORYD_ALERT_WEBHOOK_URL"}, &C::alerts,
+                   &C::alerts_section::webhook_url,
+                   [](const std::string& v) {
+                     if (!v.empty() && v.rfind("http://", 0) != 0 && v.rfind("https://", 0) != 0)
+                       throw std::invalid_argument("'" + v + "' is not an http(s) URL");
+                     return v;
+                   }),
+      int_field("history.interval_ms", {"MEMORYD_HISTORY_INTERVAL_MS"}, &C::history,
+                &C::history_section::interval_ms, 1000, 600000),
       string_field("log.level", {"MEMORYD_LOG_LEVEL"}, &C::log, &C::log_section::level,
                    [](const std::string& v) {
                      return one_of(v, {"trace", "debug", "info", "warn", "error", "off"});
@@ -221,7 +262,12 @@ std::string toml_scalar(const toml::node& n, const std::string& key) {
   if (auto s = n.as_string()) return s->get();
   if (auto i = n.as_integer()) return std::to_string(i->get());
   if (auto b = n.as_boolean()) return b->get() ? "true" : "false";
-  throw config_error(key, "expected a string, integer or boolean");
+  if (auto f = n.as_floating_point()) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.17g", f->get());
+    return buf;
+  }
+  throw config_error(key, "expected a string, number or boolean");
 }
 
 void load_file(config& c, const std::string& path) {
@@ -292,6 +338,9 @@ config load_config(const config_sources& src) {
   if (c.processor.retry_max_ms < c.processor.retry_base_ms)
     throw config_error("processor.retry_max_ms", "must be >= processor.retry_base_ms");
   check_llm_provider(c);
+  if (c.alerts.window_ms < c.history.interval_ms)
+    throw config_error("alerts.window_ms", "must be >= history.interval_ms (" +
+                                               std::to_string(c.history.interval_ms) + ")");
   if (c.storage.backend == "postgres" && c.storage.database_url.empty())
     throw config_error("storage.database_url",
                        "required with storage.backend = postgres (env DATABASE_URL, a libpq URI "

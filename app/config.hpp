@@ -75,6 +75,18 @@ struct config {
     std::string auth_token, webhook_url;
     bool allow_unsigned = false;  // accept unsigned webhooks beyond loopback (DESIGN §2.10)
   } twilio;
+  // Alerts on the queue's health (docs/OPERATIONS.md); a threshold of 0 turns its alert off.
+  struct alerts_section {
+    double failure_rate = 0.2;             // share of extractions failing within the window
+    std::int64_t min_attempts = 10;        // fewer extractions in the window: no verdict
+    std::int64_t window_ms = 300000;       // for failure_rate and dead_letters
+    std::int64_t oldest_pending_ms = 1800000;
+    std::int64_t dead_letters = 1;         // dead-lettered within the window
+    std::string webhook_url;               // POST each crossing here (Slack-compatible)
+  } alerts;
+  struct history_section {
+    std::int64_t interval_ms = 10000;  // one sample per interval; the ring keeps 8,640
+  } history;
   struct log_section {
     std::string level = "info";
   } log;

@@ -2,11 +2,13 @@
 
 #include <caf/all.hpp>
 
+#include "actors/alert_webhook.hpp"
 #include "actors/batcher.hpp"
 #include "actors/extractor.hpp"
 #include "actors/fact_writer.hpp"
 #include "actors/ingress.hpp"
 #include "actors/ingress_queue.hpp"
+#include "actors/monitor.hpp"
 #include "actors/persistence.hpp"
 #include "actors/protocol.hpp"
 #include "actors/search_pool.hpp"
@@ -64,7 +66,29 @@ pipeline start_pipeline(caf::actor_system& sys, const config& cfg, pipeline_mode
   p.batcher = spawn_batcher(sys, p.persistence, p.extractors, bo);
   if (mode == pipeline_mode::process_once) return p;
 
+  if (!cfg.alerts.webhook_url.empty()) {
+    alert_webhook_options wo;
+    wo.url = cfg.alerts.webhook_url;
+    wo.ca_file = cfg.llm.ca_file;
+    p.webhook = std::make_shared<alert_webhook>(wo);
+  }
+  monitor_options mo;
+  mo.interval = std::chrono::milliseconds(cfg.history.interval_ms);
+  mo.rules.failure_rate = cfg.alerts.failure_rate;
+  mo.rules.min_attempts = cfg.alerts.min_attempts;
+  mo.rules.window_ms = cfg.alerts.window_ms;
+  mo.rules.oldest_pending_ms = cfg.alerts.oldest_pending_ms;
+  mo.rules.dead_letters = cfg.alerts.dead_letters;
+  if (p.webhook)
+    mo.notify = [w = p.webhook](const alert_state& s, millis window) {
+      w->notify(s, window, wall_clock_ms());
+    };
+  p.monitor = spawn_monitor(sys, p.persistence, p.batcher, std::move(mo));
+
   ingress_options io;
+  io.extractor = cfg.extractor.backend;
+  if (cfg.extractor.backend != "rules")
+    io.model = cfg.extractor.backend == "anthropic" ? cfg.anthropic.model : cfg.openai.model;
   io.http.address = cfg.listen_host();
   io.http.port = cfg.listen_port();
   io.http.threads = static_cast<int>(cfg.server.io_threads);
@@ -91,8 +115,8 @@ pipeline start_pipeline(caf::actor_system& sys, const config& cfg, pipeline_mode
       std::make_shared<search_pool>([o = storage_options_of(cfg)] { return open_fact_search(o); },
                                     static_cast<int>(cfg.server.io_threads), io.request_timeout);
   try {
-    auto h = start_ingress(sys, {p.persistence, p.fact_writer, p.batcher, queue, search}, io,
-                           spawn_mode::detached);
+    auto h = start_ingress(sys, {p.persistence, p.fact_writer, p.batcher, queue, search, p.monitor},
+                           io, spawn_mode::detached);
     p.ingress = h.actor;
     p.port = h.port;
   } catch (const tls_error& e) {
@@ -136,6 +160,8 @@ void stop_pipeline(caf::actor_system& sys, pipeline& p, std::chrono::millisecond
     a = nullptr;
   };
   stop(p.ticker);
+  stop(p.monitor);
+  p.webhook.reset();  // a POST under way is bounded by its timeout
   ask(p.batcher, drain_atom_v, "processor");  // in-flight work finishes, queued work released
   stop(p.batcher);
   for (auto& e : p.extractors) stop(e);

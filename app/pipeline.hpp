@@ -12,6 +12,7 @@
 namespace memoryd {
 
 class extractor_backend;
+class alert_webhook;
 
 struct pipeline {
   persistence_actor persistence;
@@ -19,6 +20,8 @@ struct pipeline {
   std::vector<extractor_actor> extractors;
   batcher_actor batcher;
   tick_receiver_actor ticker;
+  monitor_actor monitor;                   // history and alerts, when serving
+  std::shared_ptr<alert_webhook> webhook;  // alerts.webhook_url's sender, when set
   ingress_actor ingress;
   std::uint16_t port = 0;  // HTTP port, when serving
 };

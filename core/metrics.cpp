@@ -1,8 +1,20 @@
+// The values live in a prometheus-cpp registry (Debian's prometheus-cpp-dev, its core library
+// only) and its TextSerializer writes the exposition: escaping, number formatting and the
+// histogram series are the library's (bucket bounds print as le="0.0005", not as
+// "0.00050000000000000001"). tests/http/metrics_exposition_tests.cpp parses the output under
+// the text format's rules. memoryd keeps its own string-labelled entry points so that call
+// sites stay one line; a (name, labels) pair is looked up in a cache, then updated lock-free.
 #include "core/metrics.hpp"
 
-#include <cmath>
-#include <cstdio>
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+
 #include <map>
+#include <memory>
 #include <mutex>
 #include <stdexcept>
 
@@ -57,6 +69,10 @@ const std::vector<definition>& definitions() {
       {"memoryd_facts_written_total", kind::counter, "Fact changes, by operation", {}},
       {"memoryd_messages_dead_lettered_total", kind::counter, "Messages dead-lettered", {}},
       {"memoryd_cycles_total", kind::counter, "Processing cycles completed", {}},
+      {"memoryd_alert_active",
+       kind::gauge,
+       "1 while the alert fires (docs/OPERATIONS.md, docs/alerts.yml), by alert",
+       {}},
   };
   return defs;
 }
@@ -67,16 +83,54 @@ const definition& find(std::string_view name) {
   throw std::logic_error("undeclared metric " + std::string(name));
 }
 
-struct histogram_value {
-  std::vector<std::uint64_t> counts;  // per bucket, not cumulative
-  double sum = 0;
-  std::uint64_t count = 0;
-};
+// `k="v",k2="v2"` (values escaped as in the exposition: \\, \", \n) as prometheus labels.
+prometheus::Labels parse_labels(std::string_view s) {
+  prometheus::Labels out;
+  std::size_t i = 0;
+  while (i < s.size()) {
+    auto eq = s.find("=\"", i);
+    if (eq == std::string_view::npos) throw std::logic_error("bad metric labels");
+    std::string name(s.substr(i, eq - i));
+    std::string value;
+    std::size_t j = eq + 2;
+    for (; j < s.size() && s[j] != '"'; ++j) {
+      if (s[j] == '\\' && j + 1 < s.size()) {
+        ++j;
+        value += s[j] == 'n' ? '\n' : s[j];
+      } else {
+        value += s[j];
+      }
+    }
+    if (j >= s.size()) throw std::logic_error("bad metric labels");
+    out.emplace(std::move(name), std::move(value));
+    i = j + 1;
+    if (i < s.size() && s[i] == ',') ++i;
+  }
+  return out;
+}
+
+template <class M>
+using cache = std::map<std::string, std::map<std::string, M*, std::less<>>, std::less<>>;
 
 struct registry {
   std::mutex mutex;
-  std::map<std::string, std::map<std::string, double>, std::less<>> counters;
-  std::map<std::string, std::map<std::string, histogram_value>, std::less<>> histograms;
+  std::shared_ptr<prometheus::Registry> reg = std::make_shared<prometheus::Registry>();
+  std::map<std::string, prometheus::Family<prometheus::Counter>*, std::less<>> counter_families;
+  std::map<std::string, prometheus::Family<prometheus::Histogram>*, std::less<>>
+      histogram_families;
+  cache<prometheus::Counter> counters;
+  cache<prometheus::Histogram> histograms;
+
+  registry() {
+    for (auto& d : definitions()) {
+      if (d.type == kind::counter)
+        counter_families[d.name] =
+            &prometheus::BuildCounter().Name(d.name).Help(d.help).Register(*reg);
+      else if (d.type == kind::histogram)
+        histogram_families[d.name] =
+            &prometheus::BuildHistogram().Name(d.name).Help(d.help).Register(*reg);
+    }
+  }
 };
 
 registry& reg() {
@@ -84,17 +138,18 @@ registry& reg() {
   return r;
 }
 
-std::string number(double v) {
-  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.17g", v);
-  return buf;
-}
-
-std::string braced(const std::string& labels, const std::string& extra = {}) {
-  std::string all = labels;
-  if (!extra.empty()) all += (all.empty() ? "" : ",") + extra;
-  return all.empty() ? "" : "{" + all + "}";
+// The metric of that name and labels, made on first use. Called under the registry's mutex.
+template <class M, class Families, class Make>
+M& lookup(cache<M>& c, Families& families, std::string_view name, std::string_view labels,
+          Make make) {
+  auto it = c.find(name);
+  if (it == c.end()) it = c.emplace(std::string(name), std::map<std::string, M*, std::less<>>{}).first;
+  auto m = it->second.find(labels);
+  if (m == it->second.end()) {
+    auto& family = *families.find(name)->second;
+    m = it->second.emplace(std::string(labels), &make(family, parse_labels(labels))).first;
+  }
+  return *m->second;
 }
 
 }  // namespace
@@ -102,76 +157,72 @@ std::string braced(const std::string& labels, const std::string& extra = {}) {
 void inc(std::string_view name, std::string_view labels, double by) {
   if (find(name).type != kind::counter) throw std::logic_error("not a counter");
   auto& r = reg();
-  std::lock_guard lock(r.mutex);
-  auto it = r.counters.find(name);
-  if (it == r.counters.end())
-    it = r.counters.emplace(std::string(name), std::map<std::string, double>{}).first;
-  it->second[std::string(labels)] += by;
+  prometheus::Counter* c = nullptr;
+  {
+    std::lock_guard lock(r.mutex);
+    c = &lookup(r.counters, r.counter_families, name, labels,
+                [](auto& family, const prometheus::Labels& l) -> prometheus::Counter& {
+                  return family.Add(l);
+                });
+  }
+  c->Increment(by);
 }
 
 void observe(std::string_view name, std::string_view labels, double value) {
   auto& def = find(name);
   if (def.type != kind::histogram) throw std::logic_error("not a histogram");
   auto& r = reg();
-  std::lock_guard lock(r.mutex);
-  auto it = r.histograms.find(name);
-  if (it == r.histograms.end())
-    it = r.histograms.emplace(std::string(name), std::map<std::string, histogram_value>{}).first;
-  auto& h = it->second[std::string(labels)];
-  if (h.counts.empty()) h.counts.assign(def.buckets.size(), 0);
-  for (std::size_t i = 0; i < def.buckets.size(); ++i) {
-    if (value <= def.buckets[i]) {
-      h.counts[i]++;
-      break;
-    }
+  prometheus::Histogram* h = nullptr;
+  {
+    std::lock_guard lock(r.mutex);
+    h = &lookup(r.histograms, r.histogram_families, name, labels,
+                [&](auto& family, const prometheus::Labels& l) -> prometheus::Histogram& {
+                  return family.Add(l, prometheus::Histogram::BucketBoundaries(
+                                           def.buckets.begin(), def.buckets.end()));
+                });
   }
-  h.sum += value;
-  h.count++;
+  h->Observe(value);
 }
 
 std::string render(const std::vector<gauge_value>& gauges) {
   auto& r = reg();
-  std::lock_guard lock(r.mutex);
-  std::string out;
-  for (auto& d : definitions()) {
-    const char* type = d.type == kind::counter     ? "counter"
-                       : d.type == kind::histogram ? "histogram"
-                                                   : "gauge";
-    out +=
-        std::string("# HELP ") + d.name + " " + d.help + "\n# TYPE " + d.name + " " + type + "\n";
-    if (d.type == kind::counter) {
-      auto it = r.counters.find(d.name);
-      if (it != r.counters.end())
-        for (auto& [labels, v] : it->second)
-          out += d.name + braced(labels) + " " + number(v) + "\n";
-    } else if (d.type == kind::histogram) {
-      auto it = r.histograms.find(d.name);
-      if (it == r.histograms.end()) continue;
-      for (auto& [labels, h] : it->second) {
-        std::uint64_t cumulative = 0;
-        for (std::size_t i = 0; i < d.buckets.size(); ++i) {
-          cumulative += h.counts[i];
-          out += std::string(d.name) + "_bucket" +
-                 braced(labels, "le=\"" + number(d.buckets[i]) + "\"") + " " +
-                 std::to_string(cumulative) + "\n";
-        }
-        out += std::string(d.name) + "_bucket" + braced(labels, "le=\"+Inf\"") + " " +
-               std::to_string(h.count) + "\n";
-        out += std::string(d.name) + "_sum" + braced(labels) + " " + number(h.sum) + "\n";
-        out +=
-            std::string(d.name) + "_count" + braced(labels) + " " + std::to_string(h.count) + "\n";
-      }
-    } else {
-      for (auto& g : gauges)
-        if (g.name == d.name) out += g.name + braced(g.labels) + " " + number(g.value) + "\n";
-    }
+  std::vector<prometheus::MetricFamily> collected;
+  {
+    std::lock_guard lock(r.mutex);
+    collected = r.reg->Collect();
   }
-  return out;
+  // Every declared metric, in the declared order: the registry's families and the gauges read
+  // for this answer.
+  std::vector<prometheus::MetricFamily> out;
+  for (auto& d : definitions()) {
+    if (d.type != kind::gauge) {
+      for (auto& f : collected)
+        if (f.name == d.name) out.push_back(std::move(f));
+      continue;
+    }
+    prometheus::MetricFamily f;
+    f.name = d.name;
+    f.help = d.help;
+    f.type = prometheus::MetricType::Gauge;
+    for (auto& g : gauges) {
+      if (g.name != d.name) continue;
+      prometheus::ClientMetric m;
+      for (auto& [k, v] : parse_labels(g.labels)) m.label.push_back({k, v});
+      m.gauge.value = g.value;
+      f.metric.push_back(std::move(m));
+    }
+    out.push_back(std::move(f));
+  }
+  return prometheus::TextSerializer().Serialize(out);
 }
 
 void reset_for_tests() {
   auto& r = reg();
   std::lock_guard lock(r.mutex);
+  for (auto& [name, by_labels] : r.counters)
+    for (auto& [labels, c] : by_labels) r.counter_families[name]->Remove(c);
+  for (auto& [name, by_labels] : r.histograms)
+    for (auto& [labels, h] : by_labels) r.histogram_families[name]->Remove(h);
   r.counters.clear();
   r.histograms.clear();
 }

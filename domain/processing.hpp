@@ -3,8 +3,12 @@
 // Plain data: no CAF, SQLite or Boost; every layer may include it.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
+#include <vector>
+
+#include "core/clock.hpp"
 
 namespace memoryd {
 
@@ -41,6 +45,23 @@ inline std::string to_string(failure_kind k) {
   return "unknown";
 }
 
+// Extraction results as the processor counts them: ok, then each failure_kind in its order.
+inline constexpr std::size_t kResults = 7;
+inline constexpr const char* kResultNames[kResults] = {
+    "ok", "transient", "rate_limited", "permanent", "unparseable", "truncated", "refused"};
+inline constexpr std::size_t kResultOk = 0;
+inline constexpr std::size_t result_index(failure_kind k) { return 1 + static_cast<std::size_t>(k); }
+
+// Extraction time buckets: upper bounds in ms, and one bucket more for anything slower.
+inline constexpr std::size_t kLatencyBounds = 15;
+inline constexpr std::array<double, kLatencyBounds> kLatencyBoundsMs = {
+    1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000};
+inline std::size_t latency_bucket(double ms) {
+  for (std::size_t i = 0; i < kLatencyBounds; ++i)
+    if (ms <= kLatencyBoundsMs[i]) return i;
+  return kLatencyBounds;
+}
+
 // The result of one processing cycle (one claim and everything it led to).
 struct cycle_result {
   std::uint64_t cycle_id = 0;
@@ -53,6 +74,13 @@ struct cycle_result {
   double claim_ms = 0, extract_ms = 0, write_ms = 0, total_ms = 0;
 };
 
+// A cycle as the processor remembers it: its result and when it completed (wall clock ms).
+struct finished_cycle {
+  millis finished_at = 0;
+  cycle_result result;
+};
+inline constexpr std::size_t kRecentCycles = 20;
+
 // Processor status for /v1/processor/status and metrics.
 struct processor_status {
   bool running = false;        // the pipeline accepts work
@@ -62,7 +90,11 @@ struct processor_status {
   std::int32_t concurrency_limit = 0;  // lowered while the LLM answers 429
   std::uint64_t cycles = 0;
   std::int64_t messages_processed = 0, errors = 0, facts_written = 0;
+  std::int64_t dead_lettered = 0;                          // messages
+  std::array<std::int64_t, kResults> extractions{};        // user batches by result
+  std::array<std::int64_t, kLatencyBounds + 1> latency{};  // extraction time histogram
   cycle_result last_cycle;
+  std::vector<finished_cycle> recent_cycles;  // newest first, at most kRecentCycles
 };
 
 }  // namespace memoryd

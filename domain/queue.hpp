@@ -41,6 +41,14 @@ struct claim_result {
   std::int32_t dead_lettered = 0;  // expired leases already at max_attempts
 };
 
+// A page of dead letters, newest first (GET /v1/processor/dead): a keyset page on seq, so a
+// message that stays dead while a client pages is listed exactly once, whatever is ingested,
+// dead-lettered or retried meanwhile.
+struct dead_letter_query {
+  std::int32_t limit = 50;      // 1..1001 (a page and one more, to know whether one follows)
+  std::int64_t before_seq = 0;  // only seq < before_seq; 0: from the newest
+};
+
 // Queue depth and lag, for status/metrics.
 struct queue_stats {
   std::int64_t pending = 0, leased = 0, done = 0, dead = 0, skipped = 0;

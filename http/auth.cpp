@@ -60,6 +60,11 @@ unsigned required_scope(route r, http::verb method, bool under_v1, const server_
     case route::sms:
     case route::healthz:
     case route::readyz:
+    // The dashboard's files hold no data: the page asks for a token and sends it with each
+    // /v1 call it makes (a browser cannot send a bearer header when it opens a page).
+    case route::root:
+    case route::dashboard:
+    case route::dashboard_asset:
       return scope_none;
     case route::metrics:
       return opts.metrics_need_token ? scope_metrics : scope_none;
@@ -76,6 +81,8 @@ unsigned required_scope(route r, http::verb method, bool under_v1, const server_
     case route::processor_run:
     case route::processor_status:
     case route::processor_retry:
+    case route::processor_dead:
+    case route::processor_history:
       return scope_admin_only;
     case route::none:
       break;

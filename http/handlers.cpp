@@ -11,7 +11,9 @@
 #include <vector>
 
 #include "http/auth.hpp"
+#include "http/dashboard.hpp"
 #include "http/json_render.hpp"
+#include "http/processor_handlers.hpp"
 #include "http/request_parsing.hpp"
 #include "http/responses.hpp"
 #include "http/search_handlers.hpp"
@@ -265,11 +267,12 @@ void handle_ready(service_api& api, bool webhook_signed, reply_fn reply) {
   });
 }
 
-// Every counter and histogram, plus the queue and the pool as gauges read at this moment.
+// Every counter and histogram, plus the queue, the pool and the alerts as gauges read at this
+// moment.
 std::string render_metrics(const status_report& s) {
   const auto& q = s.queue;
   const auto& p = s.processor;
-  return metrics::render({
+  std::vector<metrics::gauge_value> gauges = {
       {"memoryd_queue_messages", "status=\"pending\"", double(q.pending)},
       {"memoryd_queue_messages", "status=\"leased\"", double(q.leased)},
       {"memoryd_queue_messages", "status=\"done\"", double(q.done)},
@@ -281,7 +284,10 @@ std::string render_metrics(const status_report& s) {
       {"memoryd_extractors", "state=\"busy\"", double(p.in_flight)},
       {"memoryd_extractors", "state=\"pool\"", double(p.pool_size)},
       {"memoryd_extractors", "state=\"limit\"", double(p.concurrency_limit)},
-  });
+  };
+  for (const auto& a : s.alerts)
+    gauges.push_back({"memoryd_alert_active", "alert=\"" + a.alert + "\"", a.active ? 1.0 : 0.0});
+  return metrics::render(gauges);
 }
 
 void handle_metrics(service_api& api, reply_fn reply) {
@@ -368,6 +374,14 @@ void handle_request(const request& req, std::optional<target>& t, const server_o
       return handle_status(api, std::move(reply));
     case route::processor_retry:
       return handle_retry_dead(req, api, std::move(reply));
+    case route::processor_dead:
+      return handle_dead_letters(t->url, api, std::move(reply));
+    case route::processor_history:
+      return handle_processor_history(t->url, api, std::move(reply));
+    case route::root:
+    case route::dashboard:
+    case route::dashboard_asset:
+      return reply(dashboard_response(r, seg, tokens_configured(opts)));
     case route::healthz:
       return handle_health(api, std::move(reply));
     case route::readyz:

@@ -240,17 +240,42 @@ std::string render_status(const status_report& s) {
   }
   json::value last = nullptr;
   if (p.cycles > 0) last = to_json(p.last_cycle);
+  json::object extractions;
+  for (std::size_t k = 0; k < kResults; ++k) extractions[kResultNames[k]] = p.extractions[k];
   json::object processor{{"running", p.running},
                          {"in_flight", p.in_flight},
                          {"queued", p.queued},
                          {"pool_size", p.pool_size},
+                         {"concurrency_limit", p.concurrency_limit},
+                         {"extractor", s.extractor},
+                         {"model", string_or_null(s.model)},
                          {"cycles", p.cycles},
                          {"messages_processed", p.messages_processed},
                          {"errors", p.errors},
                          {"facts_written", p.facts_written},
+                         {"dead_lettered", p.dead_lettered},
+                         {"extractions", std::move(extractions)},
                          {"success_rate", std::move(rate)},
                          {"last_cycle", std::move(last)}};
-  return dump(json::object{{"queue", std::move(queue)}, {"processor", std::move(processor)}});
+  json::array recent;
+  for (const auto& c : p.recent_cycles) {
+    auto o = to_json(c.result);
+    o["finished_at"] = c.finished_at;
+    recent.push_back(std::move(o));
+  }
+  processor["recent_cycles"] = std::move(recent);
+  json::array alerts;
+  for (const auto& a : s.alerts) {
+    alerts.push_back(json::object{{"alert", a.alert},
+                                  {"enabled", a.enabled},
+                                  {"active", a.active},
+                                  {"value", a.value},
+                                  {"threshold", a.threshold},
+                                  {"since", time_or_null(a.since)}});
+  }
+  return dump(json::object{{"queue", std::move(queue)},
+                           {"processor", std::move(processor)},
+                           {"alerts", std::move(alerts)}});
 }
 
 std::string render_retried(std::int64_t n) { return json::serialize(json::object{{"retried", n}}); }

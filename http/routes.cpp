@@ -41,6 +41,16 @@ const char* pattern_of(route r) {
       return "/v1/processor/status";
     case route::processor_retry:
       return "/v1/processor/dead/retry";
+    case route::processor_dead:
+      return "/v1/processor/dead";
+    case route::processor_history:
+      return "/v1/processor/history";
+    case route::root:
+      return "/";
+    case route::dashboard:
+      return "/dashboard";
+    case route::dashboard_asset:
+      return "/dashboard/{asset}";
     case route::healthz:
       return "/healthz";
     case route::readyz:
@@ -60,11 +70,16 @@ route match_route(const std::vector<std::string>& seg) {
   if (is({"healthz"})) return route::healthz;
   if (is({"readyz"})) return route::readyz;
   if (is({"metrics"})) return route::metrics;
+  if (seg.empty() || is({""})) return route::root;
+  if (is({"dashboard"}) || is({"dashboard", ""})) return route::dashboard;
+  if (seg.size() == 2 && seg[0] == "dashboard") return route::dashboard_asset;
   if (seg.empty() || seg[0] != "v1") return route::none;
   if (is({"v1", "messages"})) return route::messages;
   if (is({"v1", "processor", "run"})) return route::processor_run;
   if (is({"v1", "processor", "status"})) return route::processor_status;
   if (is({"v1", "processor", "dead", "retry"})) return route::processor_retry;
+  if (is({"v1", "processor", "dead"})) return route::processor_dead;
+  if (is({"v1", "processor", "history"})) return route::processor_history;
   if (seg.size() >= 3 && seg[1] == "users") {
     if (seg.size() == 3) return route::user;
     if (seg.size() == 4 && seg[3] == "messages") return route::user_messages;
@@ -99,6 +114,11 @@ const char* allowed_methods(route r) {
     case route::user_facts_search:
     case route::user_context:
     case route::processor_status:
+    case route::processor_dead:
+    case route::processor_history:
+    case route::root:
+    case route::dashboard:
+    case route::dashboard_asset:
     case route::healthz:
     case route::readyz:
     case route::metrics:

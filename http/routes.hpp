@@ -26,9 +26,14 @@ enum class route {
   processor_run,
   processor_status,
   processor_retry,
+  processor_dead,
+  processor_history,
   healthz,
   readyz,
   metrics,
+  root,             // GET / redirects to the dashboard
+  dashboard,        // GET /dashboard: the page
+  dashboard_asset,  // GET /dashboard/{asset}: its scripts and styles
 };
 
 // "/v1/users/{id}/facts"; "other" for route::none.

@@ -10,9 +10,11 @@
 #include <utility>
 #include <vector>
 
+#include "domain/alerts.hpp"
 #include "domain/fact.hpp"
 #include "domain/message.hpp"
 #include "domain/processing.hpp"
+#include "domain/processor_history.hpp"
 #include "domain/queue.hpp"
 #include "domain/search.hpp"
 
@@ -50,6 +52,9 @@ struct health_report {
 struct status_report {
   queue_stats queue;
   processor_status processor;
+  std::string extractor;  // backend: rules, anthropic, openai
+  std::string model;      // the LLM's model; empty for rules
+  std::vector<alert_state> alerts;
 };
 
 class service_api {
@@ -84,6 +89,14 @@ class service_api {
   virtual void status(callback<status_report> done) { not_implemented(std::move(done)); }
   // Dead-lettered messages back to pending (empty ids: all). Answers how many.
   virtual void retry_dead(std::vector<std::string> /*ids*/, callback<std::int64_t> done) {
+    not_implemented(std::move(done));
+  }
+  // A page of dead letters, newest first (GET /v1/processor/dead).
+  virtual void dead_letters(dead_letter_query /*q*/, callback<std::vector<stored_message>> done) {
+    not_implemented(std::move(done));
+  }
+  // The processor history of the last `window_ms` (GET /v1/processor/history).
+  virtual void processor_history(millis /*window_ms*/, callback<history_window> done) {
     not_implemented(std::move(done));
   }
   // The user's active facts ranked by relevance to r.query (GET .../facts/search).

@@ -52,14 +52,18 @@ class conversation_store {
   virtual void schedule_retry(const std::string& user_id, const std::vector<std::string>& ids,
                               const std::string& error, millis retry_at,
                               millis lease_until = 0) = 0;
+  // processed_at becomes `now`: when the message was given up (shown with the dead letters).
   virtual void dead_letter(const std::string& user_id, const std::vector<std::string>& ids,
                            const std::string& error, millis now, millis lease_until = 0) = 0;
   // Gives claimed messages back without using up an attempt (shutdown).
   virtual void release(const std::string& user_id, const std::vector<std::string>& ids,
                        millis lease_until = 0) = 0;
-  // Dead-lettered messages back to pending with attempts reset; empty ids: all. Returns how
-  // many.
+  // Dead-lettered messages back to pending with attempts reset (and processed_at 0); empty
+  // ids: all. Returns how many.
   virtual std::int64_t retry_dead(const std::vector<std::string>& ids, millis now) = 0;
+
+  // Dead-lettered messages, newest (highest seq) first: dead_letter_query.
+  virtual std::vector<stored_message> dead_letters(const dead_letter_query& q) = 0;
 
   // Deletes every message of the user (any status) and their queue entry. Transitions for
   // work still in flight then find nothing to change. Returns the number of messages.

@@ -1,6 +1,7 @@
 #include "store/postgres/conversation_store.hpp"
 
 #include <algorithm>
+#include <limits>
 #include <map>
 #include <set>
 #include <unordered_map>
@@ -73,7 +74,7 @@ WITH leased AS (
 UPDATE user_queue SET available_at = $1 WHERE user_id = ANY($3::text[]))sql";
 
 constexpr const char* k_expire_sql =
-    "UPDATE messages SET status = 'dead', lease_until = 0, "
+    "UPDATE messages SET status = 'dead', lease_until = 0, memory_processed_at = $2, "
     "last_error = 'lease expired after ' || attempts || ' attempts' "
     "WHERE seq = ANY($1::bigint[])";
 
@@ -401,7 +402,7 @@ claim_result conversation_store::claim(const claim_request& req) {
       if (users_seen < chunk) break;  // no more users available (or all locked elsewhere)
       chunk = remaining;
     }
-    if (!dead_seqs.empty()) c.exec_prepared("claim_expire", k_expire_sql, {int_array(dead_seqs)});
+    if (!dead_seqs.empty()) c.exec_prepared("claim_expire", k_expire_sql, {int_array(dead_seqs), num(req.now)});
     if (!lease_seqs.empty())
       c.exec_prepared("claim_lease", k_lease_sql,
                       {num(lease_until), int_array(lease_seqs), text_array(leased_users)});
@@ -434,11 +435,12 @@ void conversation_store::schedule_retry(const std::string& user_id,
 
 void conversation_store::dead_letter(const std::string& user_id,
                                      const std::vector<std::string>& ids, const std::string& error,
-                                     millis /*now*/, millis lease_until) {
+                                     millis now, millis lease_until) {
   impl_->transition(user_id, ids, lease_until, "dead_letter",
-                    "UPDATE messages SET status = 'dead', lease_until = 0, last_error = $3 "
+                    "UPDATE messages SET status = 'dead', lease_until = 0, last_error = $3, "
+                    "memory_processed_at = $4 "
                     "WHERE id = ANY($1::text[]) AND user_id = $2 AND status = 'leased'",
-                    {error});
+                    {error, num(now)});
 }
 
 void conversation_store::release(const std::string& user_id, const std::vector<std::string>& ids,
@@ -455,7 +457,7 @@ std::int64_t conversation_store::retry_dead(const std::vector<std::string>& ids,
     transaction tx(c);
     const char* revive =
         "UPDATE messages SET status = 'pending', attempts = 0, next_attempt_at = 0, "
-        "lease_until = 0 WHERE status = 'dead'";
+        "lease_until = 0, memory_processed_at = 0 WHERE status = 'dead'";
     auto r = ids.empty()
                  ? c.exec(std::string(revive) + " RETURNING seq, user_id")
                  : c.exec(std::string(revive) + " AND id = ANY($1::text[]) RETURNING seq, user_id",
@@ -468,6 +470,24 @@ std::int64_t conversation_store::retry_dead(const std::vector<std::string>& ids,
     for (const auto& [user, oldest] : users) impl::refresh_user(c, user, false, oldest);
     tx.commit();
     return static_cast<std::int64_t>(r.rows());
+  });
+}
+
+std::vector<stored_message> conversation_store::dead_letters(const dead_letter_query& q) {
+  // messages_dead (seq) WHERE status = 'dead': a page costs its rows, however many are dead.
+  const std::int64_t before =
+      q.before_seq > 0 ? q.before_seq : std::numeric_limits<std::int64_t>::max();
+  const auto limit = std::clamp<std::int32_t>(q.limit, 1, 1001);
+  return impl_->db.run([&](connection& c) {
+    auto r = c.exec_prepared("dead_letters",
+                             std::string("SELECT ") + k_msg_columns +
+                                 " FROM messages WHERE status = 'dead' AND seq < $1::bigint "
+                                 "ORDER BY seq DESC LIMIT $2::int",
+                             {num(before), num(limit)});
+    std::vector<stored_message> out;
+    out.reserve(static_cast<std::size_t>(r.rows()));
+    for (int i = 0; i < r.rows(); ++i) out.push_back(impl::read_message(r, i));
+    return out;
   });
 }
 

@@ -7,6 +7,7 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <limits>
 #include <map>
 #include <unordered_map>
 
@@ -62,6 +63,11 @@ CREATE INDEX user_queue_head ON user_queue(head_seq);
     // head waits, and what follows it is waiting or an assistant message.
     R"sql(
 DROP INDEX IF EXISTS messages_waiting;
+)sql",
+    // 3: the dead letters, newest first, a page at a time (GET /v1/processor/dead), as on
+    // PostgreSQL. Only dead rows are in it: ingest and claims never write it.
+    R"sql(
+CREATE INDEX messages_dead ON messages(seq) WHERE status = 'dead';
 )sql",
 };
 
@@ -362,7 +368,8 @@ claim_result conversation_store::claim(const claim_request& req) {
       "UPDATE messages SET status = 'leased', lease_until = ?2, attempts = attempts + 1 "
       "WHERE seq = ?1");
   auto& dead_q = d.stmt(
-      "UPDATE messages SET status = 'dead', lease_until = 0, last_error = ?2 WHERE seq = ?1");
+      "UPDATE messages SET status = 'dead', lease_until = 0, last_error = ?2, "
+      "memory_processed_at = ?3 WHERE seq = ?1");
   auto& gate_q = d.stmt("UPDATE user_queue SET available_at = ?2 WHERE user_id = ?1");
 
   const millis lease_until = req.now + req.lease_ms;
@@ -408,8 +415,9 @@ claim_result conversation_store::claim(const claim_request& req) {
           last_seq = m.seq;
           if (leased && m.attempts >= req.max_attempts) {
             use q(dead_q);
-            q->bind(1, m.seq).bind(
-                2, "lease expired after " + std::to_string(m.attempts) + " attempts");
+            q->bind(1, m.seq)
+                .bind(2, "lease expired after " + std::to_string(m.attempts) + " attempts")
+                .bind(3, static_cast<std::int64_t>(req.now));
             q->exec();
             ++result.dead_lettered;
             dead_lettered = true;
@@ -471,13 +479,13 @@ void conversation_store::schedule_retry(const std::string& user_id,
 
 void conversation_store::dead_letter(const std::string& user_id,
                                      const std::vector<std::string>& ids, const std::string& error,
-                                     millis /*now*/, millis lease_until) {
+                                     millis now, millis lease_until) {
   impl_->transition(user_id, ids, lease_until,
                     std::string("UPDATE messages SET status = 'dead', lease_until = 0, "
-                                "last_error = ?3 WHERE id = ?1 AND user_id = ?2 AND "
-                                "status = 'leased'") +
+                                "last_error = ?3, memory_processed_at = ?4 WHERE id = ?1 AND "
+                                "user_id = ?2 AND status = 'leased'") +
                         k_same_lease,
-                    [&](statement& s) { s.bind(3, error); });
+                    [&](statement& s) { s.bind(3, error).bind(4, static_cast<std::int64_t>(now)); });
 }
 
 void conversation_store::release(const std::string& user_id, const std::vector<std::string>& ids,
@@ -502,7 +510,7 @@ std::int64_t conversation_store::retry_dead(const std::vector<std::string>& ids,
     for (const auto& [seq, user] : rows) {
       use q(
           d.stmt("UPDATE messages SET status = 'pending', attempts = 0, next_attempt_at = 0, "
-                 "lease_until = 0 WHERE seq = ?1 AND status = 'dead'"));
+                 "lease_until = 0, memory_processed_at = 0 WHERE seq = ?1 AND status = 'dead'"));
       q->bind(1, seq);
       q->exec();
       n += d.db.changes();
@@ -523,6 +531,18 @@ std::int64_t conversation_store::retry_dead(const std::vector<std::string>& ids,
   for (const auto& [user, oldest] : users) d.refresh_user(user, oldest);
   tx.commit();
   return n;
+}
+
+std::vector<stored_message> conversation_store::dead_letters(const dead_letter_query& q) {
+  const std::int64_t before =
+      q.before_seq > 0 ? q.before_seq : std::numeric_limits<std::int64_t>::max();
+  use s(impl_->stmt(std::string("SELECT ") + k_msg_columns +
+                    " FROM messages INDEXED BY messages_dead WHERE status = 'dead' AND seq < ?1 "
+                    "ORDER BY seq DESC LIMIT ?2"));
+  s->bind(1, before).bind(2, std::clamp<std::int32_t>(q.limit, 1, 1001));
+  std::vector<stored_message> out;
+  while (s->step()) out.push_back(impl::read_message(*s));
+  return out;
 }
 
 std::int64_t conversation_store::erase_user(const std::string& user_id) {

@@ -32,6 +32,7 @@ class conversation_store final : public memoryd::conversation_store {
   void release(const std::string& user_id, const std::vector<std::string>& ids,
                millis lease_until = 0) override;
   std::int64_t retry_dead(const std::vector<std::string>& ids, millis now) override;
+  std::vector<stored_message> dead_letters(const dead_letter_query& q) override;
   std::int64_t erase_user(const std::string& user_id) override;
   queue_stats stats(millis now) override;
   std::int64_t count_messages() override;

@@ -65,6 +65,10 @@ struct switchable_store : conversation_store {
     check();
     return in->retry_dead(ids, now);
   }
+  std::vector<stored_message> dead_letters(const dead_letter_query& q) override {
+    check();
+    return in->dead_letters(q);
+  }
   std::int64_t erase_user(const std::string& u) override {
     check();
     return in->erase_user(u);

@@ -31,7 +31,7 @@ struct ingress_fixture : pipeline_fixture {
     o.http.threads = 1;
     o.shutdown_grace = 100ms;
     auto h =
-        start_ingress(sys, {persistence, fact_writer, batcher, std::make_shared<ingress_queue>()},
+        start_ingress(sys, {persistence, fact_writer, batcher, std::make_shared<ingress_queue>(), nullptr, {}},
                       o, spawn_mode::scheduled);
     ingress = keep(h.actor);
     CHECK(h.port != 0);

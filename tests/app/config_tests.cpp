@@ -247,7 +247,9 @@ TEST_CASE("every environment name is read into its own key") {
                                                     {"log.level", "debug"},
                                                     {"anthropic.base_url", "http://anthropic.test"},
                                                     {"openai.base_url", "http://openai.test"},
-                                                    {"openai.max_tokens_field", "max_tokens"}};
+                                                    {"openai.max_tokens_field", "max_tokens"},
+                                                    {"alerts.failure_rate", "0.5"},
+                                                    {"alerts.webhook_url", "http://hooks.test/a"}};
   const auto defaults = memoryd::config_keys();
   std::vector<std::string> read;
   for (const auto& k : defaults) {

@@ -119,6 +119,21 @@ class fake_api : public service_api {
     answer(std::move(done), n);
   }
 
+  // dead_result (newest first) as a store pages it: seq < before_seq, at most limit.
+  void dead_letters(dead_letter_query q, callback<std::vector<stored_message>> done) override {
+    std::vector<stored_message> out;
+    for (const auto& m : dead_result)
+      if ((q.before_seq == 0 || m.seq < q.before_seq) && out.size() < std::size_t(q.limit))
+        out.push_back(m);
+    record([&] { dead_queries_.push_back(q); });
+    answer(std::move(done), std::move(out));
+  }
+
+  void processor_history(millis window_ms, callback<history_window> done) override {
+    record([&] { history_windows_.push_back(window_ms); });
+    answer(std::move(done), history_window_result);
+  }
+
   void ready(callback<health_report> done) override {
     record([] {});
     answer(std::move(done), ready_result);
@@ -146,6 +161,8 @@ class fake_api : public service_api {
   std::optional<api_failure> failure;
   std::chrono::milliseconds delay{0};
   std::vector<stored_message> history_result;
+  std::vector<stored_message> dead_result;
+  history_window history_window_result;
   fact_listing facts_result;
   health_report health_result;
   std::vector<scored_fact> search_result;
@@ -182,6 +199,14 @@ class fake_api : public service_api {
   std::vector<std::vector<std::string>> retried() {
     std::lock_guard lk(mutex_);
     return retried_;
+  }
+  std::vector<dead_letter_query> dead_queries() {
+    std::lock_guard lk(mutex_);
+    return dead_queries_;
+  }
+  std::vector<millis> history_windows() {
+    std::lock_guard lk(mutex_);
+    return history_windows_;
   }
   std::vector<search_request> searches() {
     std::lock_guard lk(mutex_);
@@ -229,6 +254,8 @@ class fake_api : public service_api {
   std::vector<std::pair<std::string, std::string>> deleted_;
   std::vector<std::string> erased_;
   std::vector<std::vector<std::string>> retried_;
+  std::vector<dead_letter_query> dead_queries_;
+  std::vector<millis> history_windows_;
   std::vector<search_request> searches_;
   std::vector<context_request> contexts_;
   std::vector<std::thread> threads_;

@@ -91,7 +91,7 @@ TEST_CASE("handlers: known routes are answered and unknown paths get 404") {
   CHECK(get(api, "/v1/processor/status").result_int() == 200);
   CHECK(api.calls() == 6);
   for (const char* path :
-       {"/nope", "/", "/healthz/extra", "/v1/users/u/unknown", "/v1/processor", "/v1/users"}) {
+       {"/nope", "/dashboardx", "/healthz/extra", "/v1/users/u/unknown", "/v1/processor", "/v1/users"}) {
     INFO(path);
     check_error(get(api, path), 404, "not_found");
   }

@@ -48,7 +48,7 @@ TEST_CASE("routes: every pattern is matched back to its route") {
 
 TEST_CASE("routes: unknown paths match no route") {
   for (const char* path :
-       {"/", "/nope", "/healthz/extra", "/v1", "/v1/users", "/v1/processor", "/v1/users/u/unknown",
+       {"/nope", "/dashboard/a/b", "/dashboardx", "/healthz/extra", "/v1", "/v1/users", "/v1/processor", "/v1/users/u/unknown",
         "/v1/users/u/facts/f-1/extra", "/webhooks", "/V1/messages", "/sms/"}) {
     INFO(path);
     auto t = parse_target(path);

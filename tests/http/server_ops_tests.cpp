@@ -76,8 +76,11 @@ TEST_CASE("server: GET processor status renders queue and processor") {
   CHECK(empty.body ==
         R"({"queue":{"pending":0,"leased":0,"done":0,"dead":0,"skipped":0,"retry_scheduled":0,)"
         R"("oldest_pending_age_ms":0,"users_waiting":0},"processor":{"running":false,)"
-        R"("in_flight":0,"queued":0,"pool_size":0,"cycles":0,"messages_processed":0,"errors":0,)"
-        R"("facts_written":0,"success_rate":null,"last_cycle":null}})");
+        R"("in_flight":0,"queued":0,"pool_size":0,"concurrency_limit":0,"extractor":"",)"
+        R"("model":null,"cycles":0,"messages_processed":0,"errors":0,"facts_written":0,)"
+        R"("dead_lettered":0,"extractions":{"ok":0,"transient":0,"rate_limited":0,)"
+        R"("permanent":0,"unparseable":0,"truncated":0,"refused":0},"success_rate":null,)"
+        R"("last_cycle":null,"recent_cycles":[]},"alerts":[]})");
 
   status_report s;
   s.queue = {10, 2, 100, 1, 5, 3, 60000, 4};
@@ -91,17 +94,31 @@ TEST_CASE("server: GET processor status renders queue and processor") {
   s.processor.facts_written = 50;
   s.processor.last_cycle.cycle_id = 9;
   s.processor.last_cycle.total_ms = 2.5;
+  s.extractor = "openai";
+  s.model = "gpt-test";
+  alert_state a;
+  a.alert = "dead_letters";
+  a.enabled = a.active = true;
+  a.value = 2;
+  a.threshold = 1;
+  a.since = 1767225600000;
+  s.alerts.push_back(a);
   f.api->status_result = s;
   auto r = f.get("/v1/processor/status");
   CHECK(r.status == 200);
   CHECK(r.body ==
         R"({"queue":{"pending":10,"leased":2,"done":100,"dead":1,"skipped":5,)"
         R"("retry_scheduled":3,"oldest_pending_age_ms":60000,"users_waiting":4},)"
-        R"("processor":{"running":true,"in_flight":2,"queued":1,"pool_size":4,"cycles":9,)"
-        R"("messages_processed":200,"errors":100,"facts_written":50,"success_rate":0.667,)"
+        R"("processor":{"running":true,"in_flight":2,"queued":1,"pool_size":4,)"
+        R"("concurrency_limit":0,"extractor":"openai","model":"gpt-test","cycles":9,)"
+        R"("messages_processed":200,"errors":100,"facts_written":50,"dead_lettered":0,)"
+        R"("extractions":{"ok":0,"transient":0,"rate_limited":0,"permanent":0,)"
+        R"("unparseable":0,"truncated":0,"refused":0},"success_rate":0.667,)"
         R"("last_cycle":{"cycle_id":9,"users":0,"messages_processed":0,"facts_written":0,)"
         R"("errors":0,"retries_scheduled":0,"dead_lettered":0,"claim_ms":0,"extract_ms":0,)"
-        R"("write_ms":0,"total_ms":2.5}}})");
+        R"("write_ms":0,"total_ms":2.5},"recent_cycles":[]},)"
+        R"("alerts":[{"alert":"dead_letters","enabled":true,"active":true,"value":2,)"
+        R"("threshold":1,"since":1767225600000}]})");
   check_error(f.post_json("/v1/processor/status", "{}"), 405, "method_not_allowed");
   check_error(f.get("/v1/processor"), 404, "not_found");
 }
@@ -199,10 +216,6 @@ TEST_CASE("server: metrics are Prometheus text and count requests by route patte
   auto r = f.get("/metrics");
   CHECK(r.status == 200);
   CHECK(r.headers["content-type"] == "text/plain; version=0.0.4; charset=utf-8");
-  CHECK(r.body.find("# HELP memoryd_http_requests_total ") != std::string::npos);
-  CHECK(r.body.find("# TYPE memoryd_http_requests_total counter\n") != std::string::npos);
-  CHECK(r.body.find("# TYPE memoryd_http_request_duration_seconds histogram\n") !=
-        std::string::npos);
   CHECK(r.body.find("memoryd_queue_messages{status=\"pending\"} 3\n") != std::string::npos);
   CHECK(r.body.find("memoryd_extractors{state=\"pool\"} 4\n") != std::string::npos);
 
@@ -211,23 +224,29 @@ TEST_CASE("server: metrics are Prometheus text and count requests by route patte
   check_error(f.get("/v1/users/u/facts/f-1"), 405, "method_not_allowed");
   check_error(f.get("/no/such/path"), 404, "not_found");
   auto text = metrics_with(
-      f, {R"(memoryd_http_requests_total{route="other",code="404"} 1)",
-          R"(memoryd_http_requests_total{route="/healthz",code="200"} 1)",
-          R"(memoryd_http_requests_total{route="/v1/users/{id}/facts",code="200"} 1)",
-          R"(memoryd_http_requests_total{route="/v1/users/{id}/facts/{fact_id}",code="405"} 1)"});
-  CHECK(text.find(R"(memoryd_http_requests_total{route="/healthz",code="200"} 1)") !=
+      f, {R"(memoryd_http_requests_total{code="404",route="other"} 1)",
+          R"(memoryd_http_requests_total{code="200",route="/healthz"} 1)",
+          R"(memoryd_http_requests_total{code="200",route="/v1/users/{id}/facts"} 1)",
+          R"(memoryd_http_requests_total{code="405",route="/v1/users/{id}/facts/{fact_id}"} 1)"});
+  CHECK(text.find(R"(memoryd_http_requests_total{code="200",route="/healthz"} 1)") !=
         std::string::npos);
-  CHECK(text.find(R"(memoryd_http_requests_total{route="/v1/users/{id}/facts",code="200"} 1)") !=
+  CHECK(text.find(R"(memoryd_http_requests_total{code="200",route="/v1/users/{id}/facts"} 1)") !=
         std::string::npos);
-  CHECK(text.find(R"(memoryd_http_requests_total{route="/v1/users/{id}/facts/{fact_id}",)"
-                  R"(code="405"} 1)") != std::string::npos);
-  CHECK(text.find(R"(memoryd_http_requests_total{route="other",code="404"} 1)") !=
+  CHECK(text.find(R"(memoryd_http_requests_total{code="405",)"
+                  R"(route="/v1/users/{id}/facts/{fact_id}"} 1)") != std::string::npos);
+  CHECK(text.find(R"(memoryd_http_requests_total{code="404",route="other"} 1)") !=
         std::string::npos);
   CHECK(text.find(R"(memoryd_http_request_duration_seconds_count{route="/healthz"} 1)") !=
         std::string::npos);
   CHECK(
       text.find(R"(memoryd_http_request_duration_seconds_bucket{route="/healthz",le="+Inf"} 1)") !=
       std::string::npos);
+  // A family is exposed with HELP and TYPE once it has a series (prometheus-cpp leaves out
+  // families with none).
+  CHECK(text.find("# HELP memoryd_http_requests_total ") != std::string::npos);
+  CHECK(text.find("# TYPE memoryd_http_requests_total counter\n") != std::string::npos);
+  CHECK(text.find("# TYPE memoryd_http_request_duration_seconds histogram\n") !=
+        std::string::npos);
   // Raw paths never become labels.
   CHECK(text.find("15551234567") == std::string::npos);
   CHECK(text.find("no/such") == std::string::npos);
@@ -246,7 +265,7 @@ TEST_CASE("server: ingested and duplicate messages are counted by channel") {
                     R"({"user_id":"u","role":"user","content":"b","channel":"web\"x"}]})")
             .status == 202);
   auto text =
-      metrics_with(f, {R"(memoryd_http_requests_total{route="/v1/messages",code="202"} 1)"});
+      metrics_with(f, {R"(memoryd_http_requests_total{code="202",route="/v1/messages"} 1)"});
   CHECK(text.find("memoryd_messages_ingested_total{channel=\"sms\"} 1\n") != std::string::npos);
   CHECK(text.find("memoryd_messages_ingested_total{channel=\"api\"} 1\n") != std::string::npos);
   CHECK(text.find("memoryd_messages_ingested_total{channel=\"other\"} 1\n") != std::string::npos);
@@ -257,6 +276,6 @@ TEST_CASE("server: ingested and duplicate messages are counted by channel") {
   f.api->failure = api_failure{503, "storage_unavailable", "busy"};
   check_error(f.post_form("/sms", "From=%2B1555&Body=y"), 503, "storage_unavailable");
   f.api->failure.reset();
-  text = metrics_with(f, {R"(route="/sms",code="503"} 1)"});
+  text = metrics_with(f, {R"(code="503",route="/sms"} 1)"});
   CHECK(text.find("memoryd_messages_ingested_total{channel=\"sms\"} 1\n") != std::string::npos);
 }

@@ -83,7 +83,8 @@ TEST_CASE("schedule_retry blocks the user and their later messages until retry_a
   CHECK(later.users[0].messages[0].attempts == 2);
 }
 
-TEST_CASE("dead_letter keeps the message visible and unprocessed", "[store][conversation]") {
+TEST_CASE("dead_letter keeps the message visible with the time it was given up",
+          "[store][conversation]") {
   FOR_EACH_BACKEND(backend);
   auto& s = backend.conversations();
   s.ingest({msg("alice", "a1"), msg("alice", "a2")}, 1000);
@@ -93,7 +94,7 @@ TEST_CASE("dead_letter keeps the message visible and unprocessed", "[store][conv
   auto d = by_content(s, "alice", "a1");
   CHECK(d.status == message_status::dead);
   CHECK(d.last_error == "max attempts: http 500");
-  CHECK(d.processed_at == 0);
+  CHECK(d.processed_at == 1100);
   // The next message becomes the head and is claimable at once.
   auto next = s.claim(req_at(1100));
   REQUIRE(users_of(next) == std::vector<std::string>{"alice"});
@@ -142,6 +143,7 @@ TEST_CASE("retry_dead puts dead messages back in the queue", "[store][conversati
     CHECK(m.status == message_status::pending);
     CHECK(m.attempts == 0);
     CHECK(m.next_attempt_at == 0);
+    CHECK(m.processed_at == 0);
     CHECK(s.stats(2000).users_waiting == 2);
     auto r = s.claim(req_at(2000));
     CHECK(users_of(r) == std::vector<std::string>{"alice", "bob"});
