@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs what memoryd needs to build and test on Debian 12 (bookworm). Idempotent; run as
-# root (or with sudo available). Uses only Debian's package archive.
+# root (or with sudo available). Uses only Debian's package archive. systemd (for
+# systemd-analyze: the unit's tests), lintian and dpkg-dev (dpkg-shlibdeps) are for the
+# Debian package (scripts/package.sh); nothing is started.
 set -euo pipefail
 
 packages=(
@@ -12,6 +14,7 @@ packages=(
   libstemmer-dev wordnet-base
   catch2
   sqlite3 curl python3
+  systemd lintian dpkg-dev
 )
 
 missing=()
