@@ -18,6 +18,7 @@ struct key_def {
   std::vector<std::string> env;
   std::function<void(config&, const std::string&)> set;  // throws std::invalid_argument
   std::function<std::string(const config&)> get;
+  bool text = false;  // a string (quoted in TOML), not an integer or a boolean
 };
 
 std::int64_t parse_int(const std::string& s, std::int64_t lo, std::int64_t hi) {
@@ -76,7 +77,7 @@ key_def string_field(std::string key, std::vector<std::string> env, Section conf
                      std::function<std::string(const std::string&)> check = {}) {
   return {std::move(key), std::move(env),
           [=](config& c, const std::string& v) { (c.*sec).*field = check ? check(v) : v; },
-          [=](const config& c) { return (c.*sec).*field; }};
+          [=](const config& c) { return (c.*sec).*field; }, true};
 }
 
 template <class Section>
@@ -249,16 +250,28 @@ const key_def* find_key(const std::string& key) {
   return nullptr;
 }
 
-void apply(config& c, const key_def& d, const std::string& value, const std::string& source) {
+// Where problems go: thrown (load_config: the first one stops start-up) or collected
+// (check_config: every one is reported).
+struct problems {
+  std::vector<config_error>* out = nullptr;
+  void report(config_error e) const {
+    if (!out) throw e;
+    out->push_back(std::move(e));
+  }
+};
+
+void apply(config& c, const key_def& d, const std::string& value, const std::string& source,
+           const problems& p) {
   try {
     d.set(c, value);
   } catch (const std::invalid_argument& e) {
-    throw config_error(d.key, std::string(e.what()) + " (from " + source + ")");
+    p.report(config_error(d.key, std::string(e.what()) + " (from " + source + ")"));
   }
 }
 
 // TOML values become strings and go through the same checks as env and flags.
-std::string toml_scalar(const toml::node& n, const std::string& key) {
+std::optional<std::string> toml_scalar(const toml::node& n, const std::string& key,
+                                       const problems& p) {
   if (auto s = n.as_string()) return s->get();
   if (auto i = n.as_integer()) return std::to_string(i->get());
   if (auto b = n.as_boolean()) return b->get() ? "true" : "false";
@@ -267,25 +280,33 @@ std::string toml_scalar(const toml::node& n, const std::string& key) {
     std::snprintf(buf, sizeof buf, "%.17g", f->get());
     return buf;
   }
-  throw config_error(key, "expected a string, number or boolean");
+  p.report(config_error(key, "expected a string, number or boolean"));
+  return std::nullopt;
 }
 
-void load_file(config& c, const std::string& path) {
+void load_file(config& c, const std::string& path, const problems& p) {
   toml::table tbl;
   try {
     tbl = toml::parse_file(path);
   } catch (const toml::parse_error& e) {
     std::string where = e.source().begin ? " at line " + std::to_string(e.source().begin.line) : "";
-    throw config_error("config file", path + where + ": " + std::string(e.description()));
+    p.report(config_error("config file", path + where + ": " + std::string(e.description())));
+    return;
   }
   for (auto& [section, node] : tbl) {
     auto* sub = node.as_table();
-    if (!sub) throw config_error(std::string(section.str()), "expected a [section]");
+    if (!sub) {
+      p.report(config_error(std::string(section.str()), "expected a [section]"));
+      continue;
+    }
     for (auto& [name, value] : *sub) {
       std::string key = std::string(section.str()) + "." + std::string(name.str());
       auto* d = find_key(key);
-      if (!d) throw config_error(key, "unknown key in " + path);
-      apply(c, *d, toml_scalar(value, key), path);
+      if (!d) {
+        p.report(config_error(key, "unknown key in " + path));
+        continue;
+      }
+      if (auto v = toml_scalar(value, key, p)) apply(c, *d, *v, path, p);
     }
   }
 }
@@ -296,26 +317,22 @@ bool is_http_url(const std::string& url) {
 
 // The chosen LLM backend needs a model, a base URL and (Anthropic) a key: say which key is
 // missing at start-up rather than failing on the first extraction.
-void check_llm_provider(const config& c) {
+void check_llm_provider(const config& c, const problems& out) {
   const auto& backend = c.extractor.backend;
   if (backend == "rules") return;
   const auto& p = backend == "anthropic" ? c.anthropic : c.openai;
   if (backend == "anthropic" && p.api_key.empty())
-    throw config_error("anthropic.api_key",
-                       "required with extractor.backend = anthropic (env ANTHROPIC_API_KEY)");
-  if (p.model.empty()) throw config_error(backend + ".model", "must not be empty");
+    out.report(config_error("anthropic.api_key",
+                            "required with extractor.backend = anthropic (env ANTHROPIC_API_KEY)"));
+  if (p.model.empty()) out.report(config_error(backend + ".model", "must not be empty"));
   if (!is_http_url(p.base_url))
-    throw config_error(backend + ".base_url", "'" + p.base_url + "' is not an http(s) URL");
+    out.report(
+        config_error(backend + ".base_url", "'" + p.base_url + "' is not an http(s) URL"));
 }
 
-}  // namespace
-
-std::string config::listen_host() const { return split_listen(server.listen).first; }
-std::uint16_t config::listen_port() const { return split_listen(server.listen).second; }
-
-config load_config(const config_sources& src) {
+config load(const config_sources& src, const problems& p) {
   config c;
-  if (src.file) load_file(c, *src.file);
+  if (src.file) load_file(c, *src.file, p);
   for (auto& d : key_defs()) {
     for (auto& name : d.env) {
       std::optional<std::string> v;
@@ -324,36 +341,91 @@ config load_config(const config_sources& src) {
       } else if (const char* e = std::getenv(name.c_str())) {
         v = e;
       }
-      if (v) apply(c, d, *v, "environment " + name);
+      if (v) apply(c, d, *v, "environment " + name, p);
     }
   }
   for (auto& [key, value] : src.flags) {
     auto* d = find_key(key);
-    if (!d) throw config_error(key, "unknown option --" + key);
-    apply(c, *d, value, "--" + key);
+    if (!d) {
+      p.report(config_error(key, "unknown option --" + key));
+      continue;
+    }
+    apply(c, *d, value, "--" + key, p);
   }
   // Relations between keys.
   if (c.processor.per_user_batch_size > c.processor.batch_size)
     c.processor.per_user_batch_size = c.processor.batch_size;
   if (c.processor.retry_max_ms < c.processor.retry_base_ms)
-    throw config_error("processor.retry_max_ms", "must be >= processor.retry_base_ms");
-  check_llm_provider(c);
+    p.report(config_error("processor.retry_max_ms", "must be >= processor.retry_base_ms"));
+  check_llm_provider(c, p);
   if (c.alerts.window_ms < c.history.interval_ms)
-    throw config_error("alerts.window_ms", "must be >= history.interval_ms (" +
-                                               std::to_string(c.history.interval_ms) + ")");
+    p.report(config_error("alerts.window_ms", "must be >= history.interval_ms (" +
+                                                  std::to_string(c.history.interval_ms) + ")"));
   if (c.storage.backend == "postgres" && c.storage.database_url.empty())
-    throw config_error("storage.database_url",
-                       "required with storage.backend = postgres (env DATABASE_URL, a libpq URI "
-                       "postgresql://user:password@host:5432/database)");
+    p.report(config_error(
+        "storage.database_url",
+        "required with storage.backend = postgres (env DATABASE_URL, a libpq URI "
+        "postgresql://user:password@host:5432/database)"));
   // A certificate without its key (or the reverse) cannot serve HTTPS, and silently serving
   // plain HTTP instead would be worse. The files themselves are read when the server starts.
   if (c.server.tls_cert.empty() != c.server.tls_key.empty()) {
     const bool no_key = c.server.tls_key.empty();
-    throw config_error(no_key ? "server.tls_key" : "server.tls_cert",
-                       no_key ? "required with server.tls_cert (env MEMORYD_TLS_KEY)"
-                              : "required with server.tls_key (env MEMORYD_TLS_CERT)");
+    p.report(config_error(no_key ? "server.tls_key" : "server.tls_cert",
+                          no_key ? "required with server.tls_cert (env MEMORYD_TLS_KEY)"
+                                 : "required with server.tls_key (env MEMORYD_TLS_CERT)"));
   }
   return c;
+}
+
+std::vector<std::string> exposure(const config& c, const problems& p) {
+  std::vector<std::string> warnings;
+  bool loopback = true;
+  try {
+    loopback = is_loopback_host(c.listen_host());
+  } catch (const std::invalid_argument&) {
+    return warnings;  // server.listen itself is already reported
+  }
+  bool has_token = !c.server.api_token.empty();
+  try {
+    has_token = has_token || !parse_api_tokens(c.server.api_tokens).empty();
+  } catch (const std::invalid_argument&) {
+    // reported as server.api_tokens when it was set
+  }
+  if (!loopback && !has_token)
+    p.report(config_error(
+        "server.api_token",
+        "refusing to listen on " + c.server.listen +
+            " without an API token: the API would expose every user's messages "
+            "and facts to the network. Set MEMORYD_API_TOKEN (server.api_token) "
+            "or MEMORYD_API_TOKENS (server.api_tokens), or listen on 127.0.0.1."));
+  if (c.twilio.auth_token.empty()) {
+    if (!loopback && !c.twilio.allow_unsigned)
+      p.report(config_error(
+          "twilio.auth_token",
+          "refusing to listen on " + c.server.listen +
+              " without TWILIO_AUTH_TOKEN (twilio.auth_token): anyone who can reach "
+              "the port could post unsigned webhooks and plant facts in any "
+              "phone number's memory. Set it, or set twilio.allow_unsigned = true "
+              "(TWILIO_ALLOW_UNSIGNED) if something in front of memoryd "
+              "authenticates the webhook."));
+    if (c.twilio.allow_unsigned)
+      warnings.push_back(
+          "twilio.allow_unsigned is set and twilio.auth_token is not: POST /webhooks/twilio and "
+          "/sms store unsigned requests from anyone who can reach " +
+          c.server.listen);
+  }
+  return warnings;
+}
+
+}  // namespace
+
+std::string config::listen_host() const { return split_listen(server.listen).first; }
+std::uint16_t config::listen_port() const { return split_listen(server.listen).second; }
+
+config load_config(const config_sources& src) { return load(src, problems{}); }
+
+config load_config_collecting(const config_sources& src, std::vector<config_error>& out) {
+  return load(src, problems{&out});
 }
 
 std::vector<api_grant> parse_api_tokens(const std::string& list) {
@@ -392,33 +464,11 @@ bool is_loopback_host(const std::string& host) {
   return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
 }
 
-std::vector<std::string> check_exposure(const config& c) {
-  std::vector<std::string> warnings;
-  const bool loopback = is_loopback_host(c.listen_host());
-  const bool has_token =
-      !c.server.api_token.empty() || !parse_api_tokens(c.server.api_tokens).empty();
-  if (!loopback && !has_token)
-    throw config_error("server.api_token",
-                       "refusing to listen on " + c.server.listen +
-                           " without an API token: the API would expose every user's messages "
-                           "and facts to the network. Set MEMORYD_API_TOKEN (server.api_token) "
-                           "or MEMORYD_API_TOKENS (server.api_tokens), or listen on 127.0.0.1.");
-  if (c.twilio.auth_token.empty()) {
-    if (!loopback && !c.twilio.allow_unsigned)
-      throw config_error("twilio.auth_token",
-                         "refusing to listen on " + c.server.listen +
-                             " without TWILIO_AUTH_TOKEN (twilio.auth_token): anyone who can reach "
-                             "the port could post unsigned webhooks and plant facts in any "
-                             "phone number's memory. Set it, or set twilio.allow_unsigned = true "
-                             "(TWILIO_ALLOW_UNSIGNED) if something in front of memoryd "
-                             "authenticates the webhook.");
-    if (c.twilio.allow_unsigned)
-      warnings.push_back(
-          "twilio.allow_unsigned is set and twilio.auth_token is not: POST /webhooks/twilio and "
-          "/sms store unsigned requests from anyone who can reach " +
-          c.server.listen);
-  }
-  return warnings;
+std::vector<std::string> check_exposure(const config& c) { return exposure(c, problems{}); }
+
+std::vector<std::string> check_exposure_collecting(const config& c,
+                                                   std::vector<config_error>& out) {
+  return exposure(c, problems{&out});
 }
 
 std::vector<config_key_info> config_keys(const config& defaults) {
@@ -427,6 +477,83 @@ std::vector<config_key_info> config_keys(const config& defaults) {
     std::string env;
     for (auto& e : d.env) env += (env.empty() ? "" : ", ") + e;
     out.push_back({d.key, env, d.get(defaults)});
+  }
+  return out;
+}
+
+namespace {
+
+// Replaces the value after "password" "=" (spaces allowed, quoted or not) up to a separator.
+std::string redact_password_params(std::string s, const std::string& separators) {
+  for (std::size_t pos = 0; (pos = s.find("password", pos)) != std::string::npos;) {
+    auto i = pos + 8;
+    while (i < s.size() && s[i] == ' ') ++i;
+    if (i >= s.size() || s[i] != '=') {
+      pos = i;
+      continue;
+    }
+    ++i;
+    while (i < s.size() && s[i] == ' ') ++i;
+    auto end = i;
+    if (end < s.size() && s[end] == '\'') {
+      for (++end; end < s.size() && s[end] != '\''; ++end)
+        if (s[end] == '\\') ++end;
+      if (end < s.size()) ++end;
+    } else {
+      while (end < s.size() && separators.find(s[end]) == std::string::npos) ++end;
+    }
+    s.replace(i, end - i, "***");
+    pos = i + 3;
+  }
+  return s;
+}
+
+bool is_secret_key(const std::string& key) {
+  return key == "server.api_token" || key == "anthropic.api_key" || key == "openai.api_key" ||
+         key == "twilio.auth_token";
+}
+
+}  // namespace
+
+std::string redact_database_url(const std::string& url) {
+  auto scheme = url.find("://");
+  if (scheme == std::string::npos) return redact_password_params(url, " \t");  // key=value form
+  std::string out = url;
+  const auto start = scheme + 3;
+  const auto authority_end = out.find_first_of("/?", start);
+  const auto at = out.rfind('@', authority_end == std::string::npos ? out.size() : authority_end);
+  if (at != std::string::npos && at >= start) {
+    const auto colon = out.find(':', start);
+    if (colon != std::string::npos && colon < at) out.replace(colon + 1, at - colon - 1, "***");
+  }
+  auto query = out.find('?');
+  if (query == std::string::npos) return out;
+  return out.substr(0, query) + redact_password_params(out.substr(query), "&");
+}
+
+std::vector<effective_setting> effective_settings(const config& c) {
+  std::vector<effective_setting> out;
+  for (auto& d : key_defs()) {
+    std::string v = d.get(c);
+    if (is_secret_key(d.key) && !v.empty()) {
+      v = "<redacted>";
+    } else if (d.key == "server.api_tokens" && !v.empty()) {
+      std::string scopes;
+      try {
+        for (auto& g : parse_api_tokens(v)) scopes += (scopes.empty() ? "" : ",") + g.scope + ":<redacted>";
+      } catch (const std::invalid_argument&) {
+        scopes = "<redacted>";
+      }
+      v = scopes;
+    } else if (d.key == "storage.database_url") {
+      v = redact_database_url(v);
+    } else if (d.key == "alerts.webhook_url" && !v.empty()) {
+      // Chat webhooks (Slack, Teams) carry their secret in the path or query: keep the host.
+      const auto scheme = v.find("://");
+      const auto path = v.find_first_of("/?", scheme == std::string::npos ? 0 : scheme + 3);
+      if (path != std::string::npos) v = v.substr(0, path) + "/<redacted>";
+    }
+    out.push_back({d.key, v, d.text});
   }
   return out;
 }

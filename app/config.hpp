@@ -114,6 +114,10 @@ struct config_sources {
 
 config load_config(const config_sources& sources);
 
+// The same, but every problem is collected in `problems` instead of the first one thrown (a
+// key with a bad value keeps its default): for `memoryd check-config`.
+config load_config_collecting(const config_sources& sources, std::vector<config_error>& problems);
+
 // server.api_tokens taken apart: "ingest:T1,read:T2,admin:T3". Scopes are ingest, read,
 // metrics and admin (every scope); one token may be listed with several scopes. Throws
 // std::invalid_argument saying what is wrong (never echoing a token).
@@ -130,6 +134,22 @@ bool is_loopback_host(const std::string& host);
 // route that writes needs a credential. Throws config_error naming the key to set; returns
 // the warnings to log at start (e.g. twilio.allow_unsigned in force).
 std::vector<std::string> check_exposure(const config& c);
+// The same, collecting every refusal in `problems`.
+std::vector<std::string> check_exposure_collecting(const config& c,
+                                                   std::vector<config_error>& problems);
+
+// Every key with its value as `memoryd check-config` prints it: secrets (server.api_token,
+// the tokens of server.api_tokens, anthropic.api_key, openai.api_key, twilio.auth_token and
+// the password in storage.database_url) are replaced by "<redacted>" / "***".
+struct effective_setting {
+  std::string key, value;
+  bool text = false;  // a string: quoted in TOML; otherwise an integer or a boolean
+};
+std::vector<effective_setting> effective_settings(const config& c);
+
+// A libpq URI or key=value string with its password (user:PASSWORD@, ?password=,
+// password=) replaced by "***".
+std::string redact_database_url(const std::string& url);
 
 // Every key: dotted name, environment variable(s) and its value in `values` (by default:
 // the defaults), for --help, docs and tests.

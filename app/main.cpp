@@ -2,7 +2,10 @@
 //
 // Exit status: 0 ok, 2 usage or config error, 1 runtime failure.
 #include <caf/all.hpp>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
 #include <fstream>
@@ -15,7 +18,10 @@
 #include "actors/protocol.hpp"
 #include "app/commands.hpp"
 #include "app/config.hpp"
+#include "app/instance_lock.hpp"
+#include "app/ops_commands.hpp"
 #include "app/pipeline.hpp"
+#include "app/sd_notify.hpp"
 #include "app/storage.hpp"
 #include "core/log.hpp"
 #include "extract/dry_run.hpp"
@@ -51,6 +57,12 @@ Usage:
   memoryd stats [--json]              queue counts by status and the number of facts
   memoryd migrate                     bring the databases' schema up to date and exit (run it
                                       once before starting several instances of a new version)
+  memoryd check-config [OPTIONS]      print the effective configuration (secrets redacted) and
+                                      every problem in it; exit 2 if there is any
+  memoryd backup DIR [OPTIONS]        copy both SQLite databases into the new directory DIR
+                                      while the service runs, with a manifest (counts, sha256)
+  memoryd restore DIR [OPTIONS]       verify the backup in DIR and put it in place of the
+                                      configured databases (memoryd must be stopped)
   memoryd --help | --version
 
 Options:
@@ -72,8 +84,8 @@ struct cli {
 };
 
 bool is_command(const std::string& a) {
-  for (auto c :
-       {"serve", "process-once", "extract", "import", "facts", "search", "stats", "migrate"})
+  for (auto c : {"serve", "process-once", "extract", "import", "facts", "search", "stats",
+                 "migrate", "check-config", "backup", "restore"})
     if (a == c) return true;
   return false;
 }
@@ -81,7 +93,8 @@ bool is_command(const std::string& a) {
 // How many positional arguments each command takes: {at least, at most}.
 std::pair<std::size_t, std::size_t> positional_range(const std::string& command) {
   if (command == "extract") return {0, 1};
-  if (command == "import" || command == "facts") return {1, 1};
+  if (command == "import" || command == "facts" || command == "backup" || command == "restore")
+    return {1, 1};
   if (command == "search") return {2, 2};
   return {0, 0};
 }
@@ -169,13 +182,40 @@ sigset_t service_signals() {
   return set;
 }
 
-// SIGHUP: what can change without a restart is reloaded; today that is the TLS certificate
-// and key (read by the ingress, which owns the HTTP server: docs/ARCHITECTURE.md, "TLS"). A
-// failed reload keeps what is served and the service running.
-void reload(caf::actor_system& sys, const pipeline& p, const config& cfg) {
+// SIGHUP: what can change without a restart is reloaded: the log level (log.level, from
+// the config file read again) and the TLS certificate and key (read by the ingress, which
+// owns the HTTP server: docs/ARCHITECTURE.md, "TLS"). Any other key that changed is named in
+// a "reload_needs_restart" warning. A failed reload keeps what is in force and the service
+// running.
+void reload(caf::actor_system& sys, const pipeline& p, const config_sources& sources,
+            config& cfg) {
+  config next;
+  try {
+    next = load_config(sources);
+  } catch (const config_error& e) {
+    log::error("reload_failed",
+               {{"error", e.what()}, {"kept", "the configuration loaded at start or last reload"}});
+    next = cfg;
+  }
+  if (next.log.level != cfg.log.level) {
+    spdlog::default_logger_raw()->set_level(spdlog::level::from_str(next.log.level));
+    log::warn("log_level_changed", {{"from", cfg.log.level}, {"to", next.log.level}});
+    cfg.log.level = next.log.level;
+  }
+  std::string needs_restart;
+  const auto before = config_keys(cfg), after = config_keys(next);
+  for (std::size_t i = 0; i < before.size() && i < after.size(); ++i)
+    if (before[i].default_value != after[i].default_value)
+      needs_restart += (needs_restart.empty() ? "" : ",") + before[i].key;
+  if (!needs_restart.empty())
+    log::warn("reload_needs_restart",
+              {{"keys", needs_restart},
+               {"detail", "only log.level and the TLS files' contents are reloaded; these keys "
+                          "take effect at the next restart"}});
   if (cfg.server.tls_cert.empty()) {
     log::info("reload_skipped",
-              {{"reason", "nothing reloadable is configured (server.tls_cert, server.tls_key)"}});
+              {{"what", "tls"}, {"reason", "no TLS certificate is configured (server.tls_cert)"}});
+    log::info("reload_complete", {{"log_level", cfg.log.level}, {"tls", false}});
     return;
   }
   caf::scoped_actor self{sys};
@@ -196,9 +236,59 @@ void reload(caf::actor_system& sys, const pipeline& p, const config& cfg) {
             log::error("tls_reload_failed",
                        {{"error", sys.render(e)}, {"kept", "the certificate served before"}});
           });
+  log::info("reload_complete", {{"log_level", cfg.log.level}, {"tls", true}});
 }
 
-int serve(const config& cfg) {
+// The systemd watchdog is fed only while the pipeline answers: the ingress (whose health
+// call asks both stores) and the batcher must reply within `bound`. A database outage does
+// not stop the feed (memoryd reconnects by itself; a restart would not help), a wedged actor
+// does, and systemd then restarts the service (Restart=on-failure).
+bool pipeline_answers(caf::actor_system& sys, const pipeline& p, std::chrono::milliseconds bound) {
+  caf::scoped_actor self{sys};
+  bool ok = false;
+  self->request(p.ingress, bound, health_atom_v)
+      .receive(
+          [&](health_report& h) {
+            ok = true;
+            if (!h.ok) log::warn("watchdog_pipeline_unhealthy", {{"detail", h.detail}});
+          },
+          [&](caf::error& e) {
+            log::error("watchdog_not_fed", {{"actor", "ingress"}, {"error", sys.render(e)}});
+          });
+  if (!ok || !p.batcher) return ok;
+  self->request(p.batcher, bound, status_atom_v)
+      .receive([](processor_status&) {},
+               [&](caf::error& e) {
+                 ok = false;
+                 log::error("watchdog_not_fed", {{"actor", "batcher"}, {"error", sys.render(e)}});
+               });
+  return ok;
+}
+
+// Waits for a service signal; with a watchdog, feeds it every half interval meanwhile.
+int wait_signal(const sigset_t& signals, caf::actor_system& sys, const pipeline& p,
+                std::chrono::microseconds watchdog) {
+  if (watchdog.count() == 0) {
+    int sig = 0;
+    sigwait(&signals, &sig);
+    return sig;
+  }
+  const auto half = watchdog / 2;
+  for (;;) {
+    timespec ts{static_cast<time_t>(half.count() / 1000000),
+                static_cast<long>((half.count() % 1000000) * 1000)};
+    const int sig = sigtimedwait(&signals, nullptr, &ts);
+    if (sig > 0) return sig;
+    if (errno != EAGAIN && errno != EINTR) continue;
+    if (errno == EAGAIN &&
+        pipeline_answers(sys, p,
+                         std::max(std::chrono::milliseconds(100),
+                                  std::chrono::duration_cast<std::chrono::milliseconds>(half) / 2)))
+      sd::notify("WATCHDOG=1");
+  }
+}
+
+int serve(const config_sources& sources, config cfg) {
   try {
     for (const auto& w : check_exposure(cfg)) log::warn("insecure_configuration", {{"detail", w}});
   } catch (const config_error& e) {
@@ -207,6 +297,9 @@ int serve(const config& cfg) {
   }
   auto signals = service_signals();
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);  // before any thread starts
+  // Destroyed after the actor system, i.e. after every SQLite connection is closed (closing
+  // the lock's descriptor earlier would drop SQLite's own fcntl locks: instance_lock.hpp).
+  std::vector<file_lock> locks;
   caf_config caf_cfg;
   caf::actor_system sys{caf_cfg};
   pipeline p;
@@ -221,16 +314,42 @@ int serve(const config& cfg) {
     std::cerr << "memoryd: " << e.what() << "\n";
     return exit_failure;
   }
+  if (cfg.storage.backend == "sqlite") {
+    for (const auto& path : {cfg.storage.conversation_db, cfg.storage.memory_db}) {
+      if (path == ":memory:") continue;
+      file_lock l(path, file_lock::mode::shared);
+      if (l.busy()) {
+        const std::string error = "memoryd restore is replacing " + path;
+        log::error("startup_failed", {{"error", error}});
+        std::cerr << "memoryd: " << error << "\n";
+        stop_pipeline(sys, p, std::chrono::milliseconds(1000));
+        return exit_failure;
+      }
+      if (l.held()) locks.push_back(std::move(l));
+    }
+  }
   log::info("server_started", {{"listen", cfg.listen_host()},
                                {"port", p.port},
                                {"tls", !cfg.server.tls_cert.empty()},
                                {"version", MEMORYD_VERSION}});
+  // systemd (Type=notify): the databases are open and the listener is up.
+  const bool notified = sd::notify("READY=1\nMAINPID=" + std::to_string(::getpid()) +
+                                   "\nSTATUS=serving on " + cfg.listen_host() + ":" +
+                                   std::to_string(p.port));
+  // 0: no watchdog (not under systemd, no WatchdogSec, or meant for another process).
+  const auto watchdog = sd::watchdog_interval().value_or(std::chrono::microseconds(0));
+  if (notified || watchdog.count() > 0)
+    log::info("systemd_notified",
+              {{"ready_sent", notified}, {"watchdog_usec", static_cast<std::int64_t>(watchdog.count())}});
   int sig = 0;
   for (;;) {
-    sigwait(&signals, &sig);
+    sig = wait_signal(signals, sys, p, watchdog);
     if (sig != SIGHUP) break;
-    reload(sys, p, cfg);
+    sd::notify("RELOADING=1");
+    reload(sys, p, sources, cfg);
+    sd::notify("READY=1");
   }
+  sd::notify("STOPPING=1");
   log::info("shutdown_requested", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
   stop_pipeline(sys, p, std::chrono::milliseconds(cfg.server.shutdown_grace_ms));
   log::info("server_stopped");
@@ -285,6 +404,7 @@ int run(int argc, char** argv) {
       std::cout << "memoryd " << MEMORYD_VERSION << "\n";
       return exit_ok;
     }
+    if (c.command == "check-config") return run_check_config(c.sources);
     cfg = load_config(c.sources);
     check_storage(cfg);
   } catch (const config_error& e) {
@@ -303,11 +423,13 @@ int run(int argc, char** argv) {
       return run_search(cfg, c.positional[0], c.positional[1], c.limit, c.json);
     if (c.command == "stats") return run_stats(cfg, c.json);
     if (c.command == "migrate") return run_migrate(cfg);
+    if (c.command == "backup") return run_backup(cfg, c.positional[0]);
+    if (c.command == "restore") return run_restore(cfg, c.positional[0]);
   } catch (const std::exception& e) {
     std::cerr << "memoryd: " << e.what() << "\n";
     return exit_failure;
   }
-  return serve(cfg);
+  return serve(c.sources, cfg);
 }
 
 }  // namespace

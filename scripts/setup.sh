@@ -2,7 +2,8 @@
 # Installs what memoryd needs to build and test on Debian 12 (bookworm). Idempotent; run as
 # root (or with sudo available). Uses Debian's package archive, and npm for the browser tests'
 # one package (playwright-core, pinned by tests/browser/package-lock.json; no browser download:
-# the tests drive Debian's chromium).
+# the tests drive Debian's chromium). systemd (for systemd-analyze: the unit's tests), lintian
+# and dpkg-dev (dpkg-shlibdeps) are for the Debian package (scripts/package.sh).
 set -euo pipefail
 
 packages=(
@@ -16,6 +17,7 @@ packages=(
   catch2
   sqlite3 curl python3
   chromium
+  systemd lintian dpkg-dev
 )
 
 missing=()
