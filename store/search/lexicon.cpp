@@ -60,6 +60,26 @@ void add_unique(std::vector<std::string>& v, const std::string& w) {
   if (std::find(v.begin(), v.end(), w) == v.end()) v.push_back(w);
 }
 
+// The words of the synset whose line starts at byte `offset` of a data.* file, collocations
+// included ("european_country"), lower-cased.
+std::vector<std::string> synset_words_all(const std::string& data, std::size_t offset) {
+  std::vector<std::string> out;
+  if (offset >= data.size()) return out;
+  std::istringstream line(data.substr(offset, data.find('\n', offset) - offset));
+  std::string off, lex, type, count_hex;
+  line >> off >> lex >> type >> count_hex;
+  const long n = std::strtol(count_hex.c_str(), nullptr, 16);
+  for (long i = 0; i < n; ++i) {
+    std::string word, lex_id;
+    if (!(line >> word >> lex_id)) break;
+    if (auto paren = word.find('('); paren != std::string::npos) word.resize(paren);
+    std::transform(word.begin(), word.end(), word.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    if (!word.empty()) out.push_back(std::move(word));
+  }
+  return out;
+}
+
 // The words of the synset whose line starts at byte `offset` of a data.* file.
 std::vector<std::string> synset_words(const std::string& data, std::size_t offset) {
   std::vector<std::string> out;
@@ -72,6 +92,39 @@ std::vector<std::string> synset_words(const std::string& data, std::size_t offse
     std::string word, lex_id;
     if (!(line >> word >> lex_id)) break;
     if (single_word(word)) out.push_back(std::move(word));
+  }
+  return out;
+}
+
+// The words of the hypernyms ("@") and instance hypernyms ("@i") of the noun synset at `offset`
+// of data.noun, collocations split into words.
+std::vector<std::string> hypernym_words(const std::string& data, std::size_t offset) {
+  std::vector<std::string> out;
+  if (offset >= data.size()) return out;
+  std::istringstream line(data.substr(offset, data.find('\n', offset) - offset));
+  std::string off, lex, type, count_hex;
+  line >> off >> lex >> type >> count_hex;
+  const long n = std::strtol(count_hex.c_str(), nullptr, 16);
+  for (long i = 0; i < n; ++i) {
+    std::string word, lex_id;
+    if (!(line >> word >> lex_id)) return out;
+  }
+  std::string count;
+  if (!(line >> count)) return out;
+  const long pointers = std::strtol(count.c_str(), nullptr, 10);
+  for (long i = 0; i < pointers; ++i) {
+    std::string symbol, target, part, source_target;
+    if (!(line >> symbol >> target >> part >> source_target)) break;
+    if ((symbol != "@" && symbol != "@i") || part != "n") continue;
+    for (auto& w : synset_words_all(data, std::strtoull(target.c_str(), nullptr, 10))) {
+      std::size_t at = 0;
+      while (at <= w.size()) {
+        auto end = w.find('_', at);
+        if (end == std::string::npos) end = w.size();
+        if (end > at) add_unique(out, w.substr(at, end - at));
+        at = end + 1;
+      }
+    }
   }
   return out;
 }
@@ -97,8 +150,11 @@ lexicon::lexicon(const std::string& dir) {
       auto& e = lemmas_[f[0]];
       e.pos |= 1u << p;
       // Offsets close the line, most frequent sense first.
-      for (auto& w : synset_words(data, std::strtoull(f[f.size() - senses].c_str(), nullptr, 10)))
+      const auto first = std::strtoull(f[f.size() - senses].c_str(), nullptr, 10);
+      for (auto& w : synset_words(data, first))
         if (w != f[0]) add_unique(e.synonyms, w);
+      if (p == 0)
+        for (auto& w : hypernym_words(data, first)) add_unique(e.broader, w);
     }
     if (p == 3) break;  // adverbs have no exception list worth reading (7 lines)
     std::istringstream exc(read_file(dir + "/" + k_parts[p] + ".exc"));
@@ -162,6 +218,11 @@ const std::vector<std::string>* lexicon::irregular(std::string_view word) const 
 const std::vector<std::string>* lexicon::synonyms(std::string_view lemma) const {
   auto it = lemmas_.find(std::string(lemma));
   return it == lemmas_.end() || it->second.synonyms.empty() ? nullptr : &it->second.synonyms;
+}
+
+const std::vector<std::string>* lexicon::broader(std::string_view lemma) const {
+  auto it = lemmas_.find(std::string(lemma));
+  return it == lemmas_.end() || it->second.broader.empty() ? nullptr : &it->second.broader;
 }
 
 }  // namespace memoryd::search
