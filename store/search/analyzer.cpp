@@ -127,10 +127,8 @@ fact_terms analyze_fact(std::string_view text, const lexicon& lex) {
   for (const auto& w : content)
     for (const auto& base : lex.base_forms(w))
       if (const auto* up = lex.broader(base))
-        for (const auto& b : *up) {
-          if (is_stop_word(b)) continue;
-          if (auto s = stem(b); seen.insert(s).second) out.broader.push_back(std::move(s));
-        }
+        for (const auto& s : *up)
+          if (seen.insert(s).second) out.broader.push_back(s);
   return out;
 }
 

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "core/log.hpp"
+#include "store/search/analyzer.hpp"
 
 namespace memoryd::search {
 namespace {
@@ -153,8 +154,9 @@ lexicon::lexicon(const std::string& dir) {
       const auto first = std::strtoull(f[f.size() - senses].c_str(), nullptr, 10);
       for (auto& w : synset_words(data, first))
         if (w != f[0]) add_unique(e.synonyms, w);
-      if (p == 0)
-        for (auto& w : hypernym_words(data, first)) add_unique(e.broader, w);
+      if (p == 0)  // stemmed once here, not at every write
+        for (auto& w : hypernym_words(data, first))
+          if (!is_stop_word(w)) add_unique(e.broader, stem(w));
     }
     if (p == 3) break;  // adverbs have no exception list worth reading (7 lines)
     std::istringstream exc(read_file(dir + "/" + k_parts[p] + ".exc"));

@@ -35,8 +35,9 @@ class lexicon {
   const std::vector<std::string>* irregular(std::string_view word) const;
   // Single-word synonyms of a lemma's first (most frequent) sense in each part of speech.
   const std::vector<std::string>* synonyms(std::string_view lemma) const;
-  // The words of the hypernyms (and instance hypernyms) of a noun lemma's first sense, each
-  // collocation split into its words ("spain" -> european, country, nation).
+  // The stems of the words of the hypernyms (and instance hypernyms) of a noun lemma's first
+  // sense, each collocation split into its words, stop words left out ("spain" -> european,
+  // countri, nation).
   const std::vector<std::string>* broader(std::string_view lemma) const;
 
  private:
