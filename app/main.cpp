@@ -21,6 +21,7 @@
 #include "extract/dry_run.hpp"
 #include "extract/extractor.hpp"
 #include "http/json_render.hpp"
+#include "store/search/lexicon.hpp"
 
 #ifndef MEMORYD_VERSION
 #define MEMORYD_VERSION "dev"
@@ -207,6 +208,9 @@ int serve(const config& cfg) {
   }
   auto signals = service_signals();
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);  // before any thread starts
+  // WordNet (~1 s) before the service takes requests: the fact writer needs it for the first
+  // fact (its broader terms), the search readers for the first search.
+  search::lexicon::shared();
   caf_config caf_cfg;
   caf::actor_system sys{caf_cfg};
   pipeline p;

@@ -97,10 +97,10 @@ std::vector<std::string> synset_words(const std::string& data, std::size_t offse
   return out;
 }
 
-// The words of the hypernyms ("@") and instance hypernyms ("@i") of the noun synset at `offset`
-// of data.noun, collocations split into words.
-std::vector<std::string> hypernym_words(const std::string& data, std::size_t offset) {
-  std::vector<std::string> out;
+// The offsets of the hypernyms ("@") and instance hypernyms ("@i") of the noun synset at
+// `offset` of data.noun.
+std::vector<std::size_t> hypernyms(const std::string& data, std::size_t offset) {
+  std::vector<std::size_t> out;
   if (offset >= data.size()) return out;
   std::istringstream line(data.substr(offset, data.find('\n', offset) - offset));
   std::string off, lex, type, count_hex;
@@ -117,14 +117,24 @@ std::vector<std::string> hypernym_words(const std::string& data, std::size_t off
     std::string symbol, target, part, source_target;
     if (!(line >> symbol >> target >> part >> source_target)) break;
     if ((symbol != "@" && symbol != "@i") || part != "n") continue;
-    for (auto& w : synset_words_all(data, std::strtoull(target.c_str(), nullptr, 10))) {
-      std::size_t at = 0;
-      while (at <= w.size()) {
-        auto end = w.find('_', at);
-        if (end == std::string::npos) end = w.size();
-        if (end > at) add_unique(out, w.substr(at, end - at));
-        at = end + 1;
+    out.push_back(std::strtoull(target.c_str(), nullptr, 10));
+  }
+  return out;
+}
+
+// The stems of the words of the noun synset at `offset`, collocations split, stop words out.
+std::vector<std::string> synset_stems(const std::string& data, std::size_t offset) {
+  std::vector<std::string> out;
+  for (auto& w : synset_words_all(data, offset)) {
+    std::size_t at = 0;
+    while (at <= w.size()) {
+      auto end = w.find('_', at);
+      if (end == std::string::npos) end = w.size();
+      if (end > at) {
+        const std::string word = w.substr(at, end - at);
+        if (!is_stop_word(word)) add_unique(out, stem(word));
       }
+      at = end + 1;
     }
   }
   return out;
@@ -133,6 +143,8 @@ std::vector<std::string> hypernym_words(const std::string& data, std::size_t off
 }  // namespace
 
 lexicon::lexicon(const std::string& dir) {
+  // Noun synset offset -> its broader stems; hypernym synset offset -> its stems.
+  std::unordered_map<std::size_t, std::vector<std::string>> broader_of, stems_of;
   for (unsigned p = 0; p < 4; ++p) {
     const std::string data = read_file(dir + "/data." + k_parts[p]);
     std::istringstream index(read_file(dir + "/index." + k_parts[p]));
@@ -154,9 +166,16 @@ lexicon::lexicon(const std::string& dir) {
       const auto first = std::strtoull(f[f.size() - senses].c_str(), nullptr, 10);
       for (auto& w : synset_words(data, first))
         if (w != f[0]) add_unique(e.synonyms, w);
-      if (p == 0)  // stemmed once here, not at every write
-        for (auto& w : hypernym_words(data, first))
-          if (!is_stop_word(w)) add_unique(e.broader, stem(w));
+      if (p == 0) {  // stemmed once here (once per synset), not at every write
+        auto [it, fresh] = broader_of.try_emplace(first);
+        if (fresh)
+          for (auto h : hypernyms(data, first)) {
+            auto [st, new_target] = stems_of.try_emplace(h);
+            if (new_target) st->second = synset_stems(data, h);
+            for (const auto& x : st->second) add_unique(it->second, x);
+          }
+        for (const auto& x : it->second) add_unique(e.broader, x);
+      }
     }
     if (p == 3) break;  // adverbs have no exception list worth reading (7 lines)
     std::istringstream exc(read_file(dir + "/" + k_parts[p] + ".exc"));
