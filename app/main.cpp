@@ -27,6 +27,7 @@
 #include "extract/dry_run.hpp"
 #include "extract/extractor.hpp"
 #include "http/json_render.hpp"
+#include "store/search/lexicon.hpp"
 
 #ifndef MEMORYD_VERSION
 #define MEMORYD_VERSION "dev"
@@ -297,6 +298,9 @@ int serve(const config_sources& sources, config cfg) {
   }
   auto signals = service_signals();
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);  // before any thread starts
+  // WordNet (~1 s) before the service takes requests: the fact writer needs it for the first
+  // fact (its broader terms), the search readers for the first search.
+  search::lexicon::shared();
   // Destroyed after the actor system, i.e. after every SQLite connection is closed (closing
   // the lock's descriptor earlier would drop SQLite's own fcntl locks: instance_lock.hpp).
   std::vector<file_lock> locks;

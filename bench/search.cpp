@@ -2,7 +2,8 @@
 //
 //   bench_search --backend sqlite --db FILE | --backend postgres --url URL
 //                [--users 10000] [--facts 100] [--heavy 20000] [--queries 2000]
-//                [--paths-out PREFIX] [--skip-load]
+//                [--paths-out PREFIX] [--skip-load] [--skip-size]
+//                [--only search|search_heavy|context]
 //
 // Loads `users` users with `facts` facts each plus one user ("heavy") with `heavy` facts through
 // the memory store (what the fact writer does, in group commits), then prints JSON lines:
@@ -40,7 +41,8 @@ struct options {
   storage_options storage;
   int users = 10000, facts = 100, heavy = 20000, queries = 2000;
   std::string paths_out;
-  bool skip_load = false;
+  bool skip_load = false, skip_size = false;
+  std::string only;  // one kind of store call (search, search_heavy, context); empty: all
 };
 
 double seconds_since(clk::time_point t) {
@@ -198,6 +200,10 @@ options parse(int argc, char** argv) {
       o.paths_out = next();
     else if (a == "--skip-load")
       o.skip_load = true;
+    else if (a == "--skip-size")
+      o.skip_size = true;
+    else if (a == "--only")
+      o.only = next();
     else {
       std::cerr << "bench_search: unknown argument " << a << "\n";
       std::exit(2);
@@ -217,7 +223,7 @@ int main(int argc, char** argv) {
     load(*open_memory_store(o.storage), o);
     rebuild(o, facts);
   }
-  index_size(o, facts);
+  if (!o.skip_size) index_size(o, facts);
   if (!o.paths_out.empty()) paths(o);
   search::lexicon::shared();  // loaded once per process, before the timed calls
   auto reader = open_fact_search(o.storage);
@@ -227,12 +233,16 @@ int main(int argc, char** argv) {
   auto ask = [&](const std::string& user, int i) {
     return reader->search({user, qs[static_cast<std::size_t>(i)], "", 10}).size();
   };
-  timed(o, "search", o.queries, [&](int i) { return ask(user_name((i * 7919) % o.users), i); });
-  timed(o, "search_heavy", o.queries, [&](int i) { return ask("heavy", i); });
-  timed(o, "context", o.queries, [&](int i) {
-    return search::build_context(
-               *reader, {user_name((i * 7919) % o.users), qs[static_cast<std::size_t>(i)], 2000})
-        .facts.size();
-  });
+  auto wanted = [&](const char* kind) { return o.only.empty() || o.only == kind; };
+  if (wanted("search"))
+    timed(o, "search", o.queries, [&](int i) { return ask(user_name((i * 7919) % o.users), i); });
+  if (wanted("search_heavy"))
+    timed(o, "search_heavy", o.queries, [&](int i) { return ask("heavy", i); });
+  if (wanted("context"))
+    timed(o, "context", o.queries, [&](int i) {
+      return search::build_context(
+                 *reader, {user_name((i * 7919) % o.users), qs[static_cast<std::size_t>(i)], 2000})
+          .facts.size();
+    });
   return 0;
 }

@@ -1,16 +1,22 @@
 #!/usr/bin/python3
 """The ranking of store/search/engine.cpp re-implemented in Python, stage by stage, to measure
 what each stage is worth without a server (docs/RETRIEVAL.md). With every stage of the shipped
-method on ({"exc":1,"syn":1,"trunc":1,"nb":0.2,"tdown":0.3}) it reproduces the server's numbers
+method on ({"exc":1,"syn":1,"trunc":1,"nb":0.2,"tdown":0.3,"repair":1,"broader":0.3}) it
+reproduces the server's numbers
 on the dev file exactly; the other options are the variants that were tried and not kept.
 
-  retrieval_ablation.py DATA.json '{"exc":1,...}' [tune|held|all]
+  retrieval_ablation.py DATA.json '{"exc":1,...}' [tune|held|all|26|30|41|loo]
 
-tune: the queries of every conversation but conv-41 (where the weights were chosen); held:
-conv-41 only (never looked at while choosing). Needs Debian's python3-stemmer (the same Snowball
+tune: the queries of every conversation but conv-41; held: conv-41 only; a number (26, 30, 41):
+that conversation only; loo: leave one conversation out (repair and the broader weight chosen
+on the other two), the held-out scores pooled. Needs Debian's python3-stemmer (the same Snowball
 library as memoryd) and wordnet-base; run it with /usr/bin/python3.
 
-Options: exc (WordNet irregular forms), syn (WordNet base forms and first-sense synonyms,
+Options: repair (a word WordNet does not know: its one-edit corrections of 6+ bytes and its
+split into two known words of 4+ bytes, weight 0.5), broader (facts indexed with the words of
+their nouns' first-sense hypernyms, matched at this share of a query key's weight, for keys
+of weight >= broader_min: 1 in the service), exc (WordNet
+irregular forms), syn (WordNet base forms and first-sense synonyms,
 weight syn_w, default 0.3, senses), trunc (prefix classes of 5 bytes, weight stempre_w 0.5),
 nb (neighbour share), tdown (weight of time words), k1, b; tried and not kept: stempre (prefix
 either way), fuzzy (edit distance 1), when (answer-type boost for "when"), prf (pseudo-relevance
@@ -123,6 +129,44 @@ def load_syn(max_senses, deriv=False, hyper=False):
             if '_' not in w and w != lemma: syn[lemma].add(w)
     return syn, syn_idx, exc
 
+def load_broader():
+    # noun lemma -> words of its first sense's hypernyms and instance hypernyms
+    data = {}
+    for line in open(WN + 'data.noun', encoding='latin-1'):
+        if line.startswith('  '):
+            continue
+        p = line.split()
+        n = int(p[3], 16)
+        words = [re.sub(r'\(.*\)', '', p[4 + 2 * i].lower()) for i in range(n)]
+        k = 4 + 2 * n
+        ptr = [p[k + 2 + 4 * j] for j in range(int(p[k])) if p[k + 1 + 4 * j] in ('@', '@i') and p[k + 3 + 4 * j] == 'n']
+        data[p[0]] = (words, ptr)
+    out = {}
+    for line in open(WN + 'index.noun', encoding='latin-1'):
+        if line.startswith('  '):
+            continue
+        p = line.split()
+        if '_' in p[0]:
+            continue
+        first = p[-int(p[2])]
+        ws = []
+        for off in data[first][1]:
+            for w in data[off][0]:
+                for x in w.split('_'):
+                    if x and x not in ws: ws.append(x)
+        out[p[0]] = ws
+    return out
+
+def edits1(w):
+    s = set()
+    for i in range(len(w) + 1):
+        if i < len(w): s.add(w[:i] + w[i + 1:])
+        if i + 1 < len(w): s.add(w[:i] + w[i + 1] + w[i] + w[i + 2:])
+        for c in 'abcdefghijklmnopqrstuvwxyz':
+            if i < len(w): s.add(w[:i] + c + w[i + 1:])
+            s.add(w[:i] + c + w[i:])
+    return s
+
 def toks(s):
     s = s.lower().replace("’", "'")
     out = []
@@ -161,6 +205,8 @@ class Ranker:
         self.o = opts
         self.exc = load_exc() if opts.get('exc') else {}
         self.syn, self.widx, self.wexc = load_syn(opts.get('senses', 1), opts.get('deriv'), opts.get('hyper')) if opts.get('syn') else ({}, None, None)
+        self.lemmas = set().union(*self.widx.values()) if self.widx else set()
+        self.up = load_broader() if opts.get('broader') else {}
 
     def index(self, facts):
         self.docs = [[stem(w) for w in toks(f)] for f in facts]
@@ -168,6 +214,16 @@ class Ranker:
         self.avg = sum(map(len, self.docs)) / max(1, self.n)
         self.df = collections.Counter(t for d in self.docs for t in set(d))
         self.vocab = sorted(self.df)
+        self.xdocs = []
+        for f in facts:
+            ws = toks(f); have = {stem(w) for w in ws}; x = []
+            for w in ws:
+                for base in (morphy(w, self.widx, self.wexc) if self.up else ()):
+                    for h in self.up.get(base, ()):
+                        if h in STOP: continue
+                        if stem(h) not in have: x.append(stem(h)); have.add(stem(h))
+            self.xdocs.append(x)
+        self.xdf = collections.Counter(t for d in self.xdocs for t in set(d))
 
     def qterms(self, q):
         # (term, weight, prefix?)
@@ -193,10 +249,23 @@ class Ranker:
                         if stem(y) != s: add(stem(y), self.o.get('syn_w', 0.3))
             if self.o.get('prefix') and len(s) >= self.o.get('prefix_min', 4):
                 add(s, self.o.get('prefix_w', 0.5), True)
+            if self.o.get('repair') and w.isalpha() and len(w) > 2 and self.widx and not morphy(w, self.widx, self.wexc):
+                best = None
+                for i in range(4, len(w) - 3):
+                    a, b = w[:i], w[i:]
+                    if morphy(a, self.widx, self.wexc) and morphy(b, self.widx, self.wexc):
+                        ev = min(i, len(w) - i)
+                        if best is None or ev > best[0] or (ev == best[0] and (a, b) > best[1]): best = (ev, (a, b))
+                if best:
+                    for x in best[1]: add(stem(x), 0.5)
+                if len(w) >= 6:
+                    for e in sorted(edits1(w)):
+                        if e != w and e in self.lemmas: add(stem(e), 0.5)
         return terms
 
     def vocab_expand(self, qt):
         out = dict(qt)
+        self.asked = {t for (t, pre) in qt if not pre}
         for (t, pre), w in qt.items():
             if pre or len(t) < 5: continue
             for v in self.vocab:
@@ -231,8 +300,11 @@ class Ranker:
                     df = self.df.get(t, 0)
                 if f:
                     s += w * self.idf(df) * f * (k1 + 1) / (f + norm)
-            if self.o.get('fuzzy') or self.o.get('stempre'):
-                pass
+            if self.o.get('broader'):
+                xd = set(self.xdocs[i])
+                for (t, pre), w in qt.items():
+                    if not pre and t in self.asked and t in xd and w >= self.o.get('broader_min', 0):
+                        s += self.o['broader'] * w * self.idf(self.df.get(t, 0) + self.xdf[t]) * (k1 + 1) / (1 + norm)
             if when and s > 0 and any(t in TEMPORAL for t in d):
                 s += self.o.get('when_w', 0.5)
             scores.append((s, created[i], i))
@@ -273,6 +345,8 @@ def evaluate(path, opts, split):
         held = 'conv-41' in q['user_id']
         if (split == 'tune' and held) or (split == 'held' and not held):
             continue
+        if split.isdigit() and f'conv-{split}-' not in q['user_id']:
+            continue
         u = q['user_id']
         facts = d['users'][u]
         r.index(facts)
@@ -288,7 +362,31 @@ def evaluate(path, opts, split):
                 break
     return {'n': n, **{f'hit@{k}': round(v / n, 4) for k, v in hits.items()}, 'mrr': round(rr / n, 4)}
 
+def leave_one_out(path, base):
+    # each conversation held out in turn: repair on/off and the broader weight chosen on the
+    # other two (by hit@5 + hit@10), scored on it; the held-out scores pooled
+    grid = {}
+    for rep in (0, 1):
+        for bw in (0, 0.2, 0.3, 0.5):
+            o = dict(base, repair=rep, broader=bw)
+            grid[(rep, bw)] = {c: evaluate(path, o, c) for c in ('26', '30', '41')}
+    tot = collections.Counter()
+    for held in ('26', '30', '41'):
+        tune = [c for c in ('26', '30', '41') if c != held]
+        def score(g):
+            return sum((grid[g][c]['hit@5'] + grid[g][c]['hit@10']) * grid[g][c]['n'] for c in tune)
+        best = max(grid, key=lambda g: (round(score(g), 6), -g[0], -g[1]))
+        r = grid[best][held]
+        print(json.dumps({'held': held, 'chosen': {'repair': best[0], 'broader': best[1]}, **r}))
+        for k in ('hit@5', 'hit@10', 'mrr'):
+            tot[k] += r[k] * r['n']
+        tot['n'] += r['n']
+    print(json.dumps({'pooled': {k: round(tot[k] / tot['n'], 4) for k in ('hit@5', 'hit@10', 'mrr')}}))
+
 if __name__ == '__main__':
+    if len(sys.argv) > 3 and sys.argv[3] == 'loo':
+        leave_one_out(sys.argv[1], json.loads(sys.argv[2]))
+        sys.exit(0)
     opts = json.loads(sys.argv[2]) if len(sys.argv) > 2 else {}
     split = sys.argv[3] if len(sys.argv) > 3 else 'all'
     print(json.dumps(opts), json.dumps(evaluate(sys.argv[1], opts, split)))

@@ -4,6 +4,7 @@
 
 #include "store/postgres/link.hpp"
 #include "store/search/analyzer.hpp"
+#include "store/search/lexicon.hpp"
 #include "store/search/tokens.hpp"
 
 namespace memoryd::pg::fact_index {
@@ -26,9 +27,10 @@ std::pair<std::string, std::int64_t> count_in(connection& c, const std::string& 
 }  // namespace
 
 entry enter(connection& c, const std::string& user_id, const std::string& text) {
-  const auto stems = search::analyze(text);
-  auto [key, pos] = count_in(c, user_id, 1, static_cast<std::int64_t>(stems.size()));
-  return {search::join_terms(stems), pos, text_array(search::index_tokens(key, stems))};
+  const auto a = search::analyze_fact(text, search::lexicon::shared());
+  auto [key, pos] = count_in(c, user_id, 1, static_cast<std::int64_t>(a.stems.size()));
+  return {search::join_terms(a.stems, a.broader), pos,
+          text_array(search::index_tokens(key, a.stems, a.broader))};
 }
 
 void leave(connection& c, const std::string& fact_id) {
@@ -37,7 +39,8 @@ void leave(connection& c, const std::string& fact_id) {
       "WITH gone AS (UPDATE facts SET tokens = NULL WHERE id = $1 AND status = 'active' "
       "AND terms IS NOT NULL RETURNING user_id, terms) "
       "UPDATE search_users u SET facts = u.facts - 1, "
-      "terms = u.terms - coalesce(cardinality(string_to_array(nullif(g.terms, ''), ' ')), 0) "
+      "terms = u.terms - (SELECT count(*) FROM unnest(string_to_array(g.terms, ' ')) AS t(s) "
+      "WHERE s <> '' AND left(s, 1) <> '+') "
       "FROM gone g WHERE u.user_id = g.user_id",
       {fact_id});
 }
@@ -58,11 +61,11 @@ std::int64_t build_next_user(connection& c) {
                                "SELECT ord, text FROM facts WHERE user_id = $1 AND "
                                "status = 'active' AND terms IS NULL ORDER BY created_at, ord",
                                {user});
-  std::vector<std::vector<std::string>> stems;
+  std::vector<search::fact_terms> stems;
   std::int64_t total = 0;
   for (int i = 0; i < facts.rows(); ++i) {
-    stems.push_back(search::analyze(facts.get(i, 1)));
-    total += static_cast<std::int64_t>(stems.back().size());
+    stems.push_back(search::analyze_fact(facts.get(i, 1), search::lexicon::shared()));
+    total += static_cast<std::int64_t>(stems.back().stems.size());
   }
   auto [key, first] = count_in(c, user, facts.rows(), total);
   std::vector<std::int64_t> ords, positions;
@@ -70,8 +73,9 @@ std::int64_t build_next_user(connection& c) {
   for (int i = 0; i < facts.rows(); ++i) {
     ords.push_back(facts.integer(i, 0));
     positions.push_back(first + i);
-    terms.push_back(search::join_terms(stems[i]));
-    tokens.push_back(search::join_terms(search::index_tokens(key, stems[i])));
+    terms.push_back(search::join_terms(stems[i].stems, stems[i].broader));
+    tokens.push_back(
+        search::join_terms(search::index_tokens(key, stems[i].stems, stems[i].broader)));
   }
   c.exec_prepared("search_build",
                   "UPDATE facts f SET terms = v.terms, pos = v.pos, "

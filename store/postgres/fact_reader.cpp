@@ -2,6 +2,7 @@
 
 #include "store/postgres/fact_columns.hpp"
 #include "store/search/engine.hpp"
+#include "store/search/tokens.hpp"
 
 namespace memoryd::pg {
 namespace {
@@ -34,35 +35,46 @@ class index_reader final : public search::index_reader {
                               "WHERE user_id = $1",
                               {user_id});
     if (r.rows() == 0) return std::nullopt;
-    return search::user_index{r.text(0, 0), r.integer(0, 1), r.integer(0, 2), r.integer(0, 3)};
+    return search::user_index{user_id,         r.text(0, 0),    r.integer(0, 1),
+                              r.integer(0, 2), r.integer(0, 3), 0};
   }
 
-  std::vector<search::candidate> matching(const std::string& user_id,
-                                          const std::vector<std::string>& tokens) override {
+  void all_facts(const search::user_index& u, bool with_category,
+                 search::candidate_set& out) override {
+    auto r = c_.exec_prepared("search_all",
+                              "SELECT pos, terms, category FROM facts WHERE user_id = $1 "
+                              "AND status = 'active' AND tokens IS NOT NULL",
+                              {u.user_id});
+    for (int i = 0; i < r.rows(); ++i)
+      out.add(r.integer(i, 0), r.get(i, 1), with_category ? r.get(i, 2) : std::string_view{});
+  }
+
+  search::posting_lists postings(const search::user_index& u, const std::vector<std::string>& keys,
+                                 const std::string& category) override {
+    // A GIN index has no row-free count or list: the facts holding any key are read (their
+    // stems, not their text) and the lists made from them, as the definition has them.
     std::string query;  // tokens are [a-z2-7]: nothing to escape
-    for (const auto& t : tokens) query += (query.empty() ? "'" : " | '") + t + "'";
-    auto r = c_.exec_prepared("search_matching",
-                              "SELECT id, category, observed_at, pos, terms FROM facts WHERE "
-                              "tokens @@ $2::tsquery AND user_id = $1 AND status = 'active'",
-                              {user_id, query});
-    std::vector<search::candidate> out(static_cast<std::size_t>(r.rows()));
-    for (int i = 0; i < r.rows(); ++i) {
-      auto& c = out[static_cast<std::size_t>(i)];
-      c.f.id = r.text(i, 0);
-      c.f.category = r.text(i, 1);
-      c.f.observed_at = r.integer(i, 2);
-      c.pos = r.integer(i, 3);
-      c.terms = r.text(i, 4);
+    for (const auto& k : keys)
+      query += (query.empty() ? "'" : " | '") + search::token(u.key, k) + "'";
+    search::candidate_set facts;
+    if (!query.empty()) {
+      auto r = c_.exec_prepared("search_matching",
+                                "SELECT pos, terms, category FROM facts WHERE "
+                                "tokens @@ $2::tsquery AND user_id = $1 AND status = 'active'",
+                                {u.user_id, query});
+      for (int i = 0; i < r.rows(); ++i)
+        facts.add(r.integer(i, 0), r.get(i, 1),
+                  category.empty() ? std::string_view{} : r.get(i, 2));
     }
-    return out;
+    return search::postings_of(facts, keys, category);
   }
 
-  std::vector<search::candidate> at_positions(const std::string& user_id,
+  std::vector<search::candidate> at_positions(const search::user_index& u,
                                               const std::vector<std::int64_t>& positions) override {
     return read_candidates(c_.exec_prepared(
         "search_positions",
         k_candidates + "WHERE user_id = $1 AND status = 'active' AND pos = ANY($2::bigint[])",
-        {user_id, int_array(positions)}));
+        {u.user_id, int_array(positions)}));
   }
 
  private:

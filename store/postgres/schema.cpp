@@ -123,6 +123,12 @@ CREATE INDEX facts_user_pos ON facts (user_id, pos) WHERE status = 'active';
 CREATE INDEX facts_user_remembered ON facts (user_id, pos)
   WHERE status = 'active' AND origin = 'api';
 )sql",
+      // 4: facts carry their nouns' broader terms (search::analyze_fact): every fact is indexed
+      // again, by fact_index::build_next_user, each user under a new key.
+      R"sql(
+UPDATE facts SET terms = NULL, pos = NULL, tokens = NULL WHERE terms IS NOT NULL;
+DELETE FROM search_users;
+)sql",
   };
   return all;
 }

@@ -7,6 +7,8 @@
 #include <stdexcept>
 #include <unordered_set>
 
+#include "store/search/lexicon.hpp"
+
 namespace memoryd::search {
 namespace {
 
@@ -112,37 +114,69 @@ std::vector<std::string> analyze(std::string_view text) {
   return out;
 }
 
-std::vector<std::string> index_keys(const std::vector<std::string>& stems) {
+fact_terms analyze_fact(std::string_view text, const lexicon& lex) {
+  fact_terms out;
+  std::vector<std::string> content;
+  for (auto& w : words(text))
+    if (auto c = content_word(std::move(w)); !c.empty()) {
+      out.stems.push_back(stem(c));
+      content.push_back(std::move(c));
+    }
+  if (!lex.loaded()) return out;
+  std::unordered_set<std::string> seen(out.stems.begin(), out.stems.end());
+  for (const auto& w : content)
+    for (const auto& base : lex.base_forms(w))
+      if (const auto* up = lex.broader(base))
+        for (const auto& s : *up)
+          if (seen.insert(s).second) out.broader.push_back(s);
+  return out;
+}
+
+std::vector<std::string> index_keys(const std::vector<std::string>& stems,
+                                    const std::vector<std::string>& broader) {
   std::vector<std::string> keys;
-  keys.reserve(stems.size() * 2);
+  keys.reserve(stems.size() * 2 + broader.size());
   for (const auto& s : stems) {
     keys.push_back("w:" + s);
     if (auto c = prefix_class(s); !c.empty()) keys.push_back("p:" + std::string(c));
   }
+  for (const auto& s : broader) keys.push_back("x:" + s);
   std::sort(keys.begin(), keys.end());
   keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
   return keys;
 }
 
-std::string join_terms(const std::vector<std::string>& stems) {
+std::string join_terms(const std::vector<std::string>& stems,
+                       const std::vector<std::string>& broader) {
   std::string out;
   for (const auto& s : stems) {
     if (!out.empty()) out += ' ';
     out += s;
   }
+  for (const auto& s : broader) {
+    if (!out.empty()) out += ' ';
+    out += '+';
+    out += s;
+  }
   return out;
 }
 
-std::vector<std::string_view> split_terms(std::string_view terms) {
+namespace {
+std::vector<std::string_view> split(std::string_view terms, bool broader) {
   std::vector<std::string_view> out;
   std::size_t pos = 0;
   while (pos < terms.size()) {
     auto end = terms.find(' ', pos);
     if (end == std::string_view::npos) end = terms.size();
-    if (end > pos) out.push_back(terms.substr(pos, end - pos));
+    if (end > pos && (terms[pos] == '+') == broader)
+      out.push_back(terms.substr(pos + (broader ? 1 : 0), end - pos - (broader ? 1 : 0)));
     pos = end + 1;
   }
   return out;
 }
+}  // namespace
+
+std::vector<std::string_view> split_terms(std::string_view terms) { return split(terms, false); }
+std::vector<std::string_view> split_broader(std::string_view terms) { return split(terms, true); }
 
 }  // namespace memoryd::search

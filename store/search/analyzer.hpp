@@ -9,6 +9,8 @@
 
 namespace memoryd::search {
 
+class lexicon;
+
 // Lower-cased words: runs of ASCII letters and digits and of non-ASCII (UTF-8) bytes; an
 // apostrophe inside a word is dropped with a possessive "'s" ("Max's" -> "max", "don't" ->
 // "dont"). Stop words stay in.
@@ -35,12 +37,24 @@ inline std::string_view prefix_class(std::string_view stem) {
                                            : std::string_view{};
 }
 
-// Index keys of analyzed text: "w:" + stem for each distinct stem, "p:" + class for each
-// distinct prefix class.
-std::vector<std::string> index_keys(const std::vector<std::string>& stems);
+// A fact as the index takes it: its stems (analyze) and the stems of its nouns' broader terms
+// (lexicon::broader) that are neither stop words nor among its stems, each once. The broader
+// terms do not count in the fact's length.
+struct fact_terms {
+  std::vector<std::string> stems, broader;
+};
+fact_terms analyze_fact(std::string_view text, const lexicon& lex);
 
-// Stems as stored beside the fact (space-separated), and back.
-std::string join_terms(const std::vector<std::string>& stems);
+// Index keys of analyzed text: "w:" + stem for each distinct stem, "p:" + class for each
+// distinct prefix class, "x:" + each broader stem.
+std::vector<std::string> index_keys(const std::vector<std::string>& stems,
+                                    const std::vector<std::string>& broader = {});
+
+// Terms as stored beside the fact: the stems, then "+" + each broader stem, space-separated.
+std::string join_terms(const std::vector<std::string>& stems,
+                       const std::vector<std::string>& broader = {});
+// The stems of stored terms (the broader ones left out), and the broader ones (without "+").
 std::vector<std::string_view> split_terms(std::string_view terms);
+std::vector<std::string_view> split_broader(std::string_view terms);
 
 }  // namespace memoryd::search

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "core/log.hpp"
+#include "store/search/analyzer.hpp"
 
 namespace memoryd::search {
 namespace {
@@ -60,6 +61,26 @@ void add_unique(std::vector<std::string>& v, const std::string& w) {
   if (std::find(v.begin(), v.end(), w) == v.end()) v.push_back(w);
 }
 
+// The words of the synset whose line starts at byte `offset` of a data.* file, collocations
+// included ("european_country"), lower-cased.
+std::vector<std::string> synset_words_all(const std::string& data, std::size_t offset) {
+  std::vector<std::string> out;
+  if (offset >= data.size()) return out;
+  std::istringstream line(data.substr(offset, data.find('\n', offset) - offset));
+  std::string off, lex, type, count_hex;
+  line >> off >> lex >> type >> count_hex;
+  const long n = std::strtol(count_hex.c_str(), nullptr, 16);
+  for (long i = 0; i < n; ++i) {
+    std::string word, lex_id;
+    if (!(line >> word >> lex_id)) break;
+    if (auto paren = word.find('('); paren != std::string::npos) word.resize(paren);
+    std::transform(word.begin(), word.end(), word.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    if (!word.empty()) out.push_back(std::move(word));
+  }
+  return out;
+}
+
 // The words of the synset whose line starts at byte `offset` of a data.* file.
 std::vector<std::string> synset_words(const std::string& data, std::size_t offset) {
   std::vector<std::string> out;
@@ -76,9 +97,54 @@ std::vector<std::string> synset_words(const std::string& data, std::size_t offse
   return out;
 }
 
+// The offsets of the hypernyms ("@") and instance hypernyms ("@i") of the noun synset at
+// `offset` of data.noun.
+std::vector<std::size_t> hypernyms(const std::string& data, std::size_t offset) {
+  std::vector<std::size_t> out;
+  if (offset >= data.size()) return out;
+  std::istringstream line(data.substr(offset, data.find('\n', offset) - offset));
+  std::string off, lex, type, count_hex;
+  line >> off >> lex >> type >> count_hex;
+  const long n = std::strtol(count_hex.c_str(), nullptr, 16);
+  for (long i = 0; i < n; ++i) {
+    std::string word, lex_id;
+    if (!(line >> word >> lex_id)) return out;
+  }
+  std::string count;
+  if (!(line >> count)) return out;
+  const long pointers = std::strtol(count.c_str(), nullptr, 10);
+  for (long i = 0; i < pointers; ++i) {
+    std::string symbol, target, part, source_target;
+    if (!(line >> symbol >> target >> part >> source_target)) break;
+    if ((symbol != "@" && symbol != "@i") || part != "n") continue;
+    out.push_back(std::strtoull(target.c_str(), nullptr, 10));
+  }
+  return out;
+}
+
+// The stems of the words of the noun synset at `offset`, collocations split, stop words out.
+std::vector<std::string> synset_stems(const std::string& data, std::size_t offset) {
+  std::vector<std::string> out;
+  for (auto& w : synset_words_all(data, offset)) {
+    std::size_t at = 0;
+    while (at <= w.size()) {
+      auto end = w.find('_', at);
+      if (end == std::string::npos) end = w.size();
+      if (end > at) {
+        const std::string word = w.substr(at, end - at);
+        if (!is_stop_word(word)) add_unique(out, stem(word));
+      }
+      at = end + 1;
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 lexicon::lexicon(const std::string& dir) {
+  // Noun synset offset -> its broader stems; hypernym synset offset -> its stems.
+  std::unordered_map<std::size_t, std::vector<std::string>> broader_of, stems_of;
   for (unsigned p = 0; p < 4; ++p) {
     const std::string data = read_file(dir + "/data." + k_parts[p]);
     std::istringstream index(read_file(dir + "/index." + k_parts[p]));
@@ -97,8 +163,19 @@ lexicon::lexicon(const std::string& dir) {
       auto& e = lemmas_[f[0]];
       e.pos |= 1u << p;
       // Offsets close the line, most frequent sense first.
-      for (auto& w : synset_words(data, std::strtoull(f[f.size() - senses].c_str(), nullptr, 10)))
+      const auto first = std::strtoull(f[f.size() - senses].c_str(), nullptr, 10);
+      for (auto& w : synset_words(data, first))
         if (w != f[0]) add_unique(e.synonyms, w);
+      if (p == 0) {  // stemmed once here (once per synset), not at every write
+        auto [it, fresh] = broader_of.try_emplace(first);
+        if (fresh)
+          for (auto h : hypernyms(data, first)) {
+            auto [st, new_target] = stems_of.try_emplace(h);
+            if (new_target) st->second = synset_stems(data, h);
+            for (const auto& x : st->second) add_unique(it->second, x);
+          }
+        for (const auto& x : it->second) add_unique(e.broader, x);
+      }
     }
     if (p == 3) break;  // adverbs have no exception list worth reading (7 lines)
     std::istringstream exc(read_file(dir + "/" + k_parts[p] + ".exc"));
@@ -162,6 +239,11 @@ const std::vector<std::string>* lexicon::irregular(std::string_view word) const 
 const std::vector<std::string>* lexicon::synonyms(std::string_view lemma) const {
   auto it = lemmas_.find(std::string(lemma));
   return it == lemmas_.end() || it->second.synonyms.empty() ? nullptr : &it->second.synonyms;
+}
+
+const std::vector<std::string>* lexicon::broader(std::string_view lemma) const {
+  auto it = lemmas_.find(std::string(lemma));
+  return it == lemmas_.end() || it->second.broader.empty() ? nullptr : &it->second.broader;
 }
 
 }  // namespace memoryd::search

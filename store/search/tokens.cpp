@@ -73,9 +73,10 @@ std::string token(std::string_view key_hex, std::string_view index_key) {
 }
 
 std::vector<std::string> index_tokens(std::string_view key_hex,
-                                      const std::vector<std::string>& stems) {
+                                      const std::vector<std::string>& stems,
+                                      const std::vector<std::string>& broader) {
   std::vector<std::string> out;
-  for (const auto& k : index_keys(stems)) out.push_back(token(key_hex, k));
+  for (const auto& k : index_keys(stems, broader)) out.push_back(token(key_hex, k));
   return out;
 }
 

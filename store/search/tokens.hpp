@@ -23,9 +23,10 @@ std::uint64_t siphash24(std::string_view key16, std::string_view data);
 // digits, as new_user_key makes it).
 std::string token(std::string_view key_hex, std::string_view index_key);
 
-// The tokens a fact with these stems is indexed under: one per index key
+// The tokens a fact with these stems and broader stems is indexed under: one per index key
 // (search::index_keys).
 std::vector<std::string> index_tokens(std::string_view key_hex,
-                                      const std::vector<std::string>& stems);
+                                      const std::vector<std::string>& stems,
+                                      const std::vector<std::string>& broader = {});
 
 }  // namespace memoryd::search

@@ -104,17 +104,27 @@ std::string statement::col_text(int i) const {
                      static_cast<std::size_t>(sqlite3_column_bytes(stmt_, i)));
 }
 
+std::string_view statement::col_view(int i) const {
+  const unsigned char* p = sqlite3_column_text(stmt_, i);
+  if (!p) return {};
+  return {reinterpret_cast<const char*>(p),
+          static_cast<std::size_t>(sqlite3_column_bytes(stmt_, i))};
+}
+
 bool statement::col_null(int i) const { return sqlite3_column_type(stmt_, i) == SQLITE_NULL; }
 
 // ---------------------------------------------------------------------------------------
 // database
 
-database::database(const std::string& path, const std::string& synchronous, int busy_timeout_ms) {
+database::database(const std::string& path, const std::string& synchronous, int busy_timeout_ms,
+                   bool one_thread) {
   const std::string sync = lower(synchronous);
   if (sync != "full" && sync != "normal")
     throw std::invalid_argument("sqlite: synchronous must be full or normal, got '" + synchronous +
                                 "'");
-  int rc = sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
+  int rc = sqlite3_open_v2(
+      path.c_str(), &db_,
+      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | (one_thread ? SQLITE_OPEN_NOMUTEX : 0), nullptr);
   if (rc != SQLITE_OK) {
     std::string msg = "open " + path + ": " + (db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc));
     sqlite3_close(db_);

@@ -48,6 +48,8 @@ class statement {
   std::int64_t col_int(int i) const;
   double col_double(int i) const;
   std::string col_text(int i) const;
+  // The text of a column without a copy: valid until the next step, reset or column call.
+  std::string_view col_view(int i) const;
   bool col_null(int i) const;
 
  private:
@@ -65,7 +67,10 @@ struct store_options {
 class database {
  public:
   // Opens (creating) the file, WAL, the given synchronous mode, busy timeout, foreign keys.
-  database(const std::string& path, const std::string& synchronous, int busy_timeout_ms);
+  // `one_thread`: the connection is only ever used by one thread at a time, so SQLite's own
+  // mutex on it is left out (SQLITE_OPEN_NOMUTEX; search readers).
+  database(const std::string& path, const std::string& synchronous, int busy_timeout_ms,
+           bool one_thread = false);
   ~database();
   database(const database&) = delete;
   database& operator=(const database&) = delete;

@@ -1,9 +1,13 @@
 #include "store/sqlite/fact_reader.hpp"
 
+#include <algorithm>
 #include <stdexcept>
+#include <unordered_map>
 
 #include "store/search/engine.hpp"
+#include "store/search/tokens.hpp"
 #include "store/sqlite/fact_columns.hpp"
+#include "store/sqlite/fact_index.hpp"
 
 namespace memoryd::sqlite {
 namespace {
@@ -25,55 +29,85 @@ class index_reader final : public search::index_reader {
   explicit index_reader(database& db) : db_(db) {}
 
   std::optional<search::user_index> user(const std::string& user_id) override {
-    use q(db_.cached("SELECT key, facts, terms, next_pos FROM search_users WHERE user_id = ?1"));
+    use q(
+        db_.cached("SELECT key, facts, terms, next_pos, num FROM search_users WHERE user_id = ?1"));
     q->bind(1, user_id);
     if (!q->step()) return std::nullopt;
-    return search::user_index{q->col_text(0), q->col_int(1), q->col_int(2), q->col_int(3)};
+    return search::user_index{user_id,       q->col_text(0), q->col_int(1),
+                              q->col_int(2), q->col_int(3),  q->col_int(4)};
   }
 
-  std::vector<search::candidate> matching(const std::string& user_id,
-                                          const std::vector<std::string>& tokens) override {
-    std::string match;
-    for (const auto& t : tokens) match += (match.empty() ? "\"" : " OR \"") + t + "\"";
-    use q(
-        db_.cached("SELECT id, category, observed_at, pos, terms FROM facts "
-                   "WHERE rowid IN (SELECT rowid FROM facts_fts WHERE facts_fts MATCH ?1) "
-                   "AND user_id = ?2 AND status = 'active'"));
-    q->bind(1, match).bind(2, user_id);
-    std::vector<search::candidate> out;
-    while (q->step()) {
-      search::candidate c;
-      c.f.id = q->col_text(0);
-      c.f.category = q->col_text(1);
-      c.f.observed_at = q->col_int(2);
-      c.pos = q->col_int(3);
-      c.terms = q->col_text(4);
-      out.push_back(std::move(c));
+  void all_facts(const search::user_index& u, bool with_category,
+                 search::candidate_set& out) override {
+    use q(db_.cached(
+        "SELECT pos, terms, category FROM facts WHERE user_id = ?1 AND status = 'active' "
+        "AND terms IS NOT NULL"));
+    q->bind(1, u.user_id);
+    while (q->step())
+      out.add(q->col_int(0), q->col_view(1), with_category ? q->col_view(2) : std::string_view{});
+  }
+
+  search::posting_lists postings(const search::user_index& u, const std::vector<std::string>& keys,
+                                 const std::string& category) override {
+    // The entry ids carry position and length (fact_index.hpp): no row is read.
+    search::posting_lists out;
+    std::string any;
+    for (const auto& k : keys) {
+      const std::string t = "\"" + search::token(u.key, k) + "\"";
+      auto& list = out.lists.emplace_back();
+      read_entries(u, t, [&](std::int64_t pos, std::uint32_t length) {
+        list.push_back({pos, length, 1});
+      });
+      if (list.empty()) continue;
+      any += (any.empty() ? "" : " OR ") + t;
+      if (k[0] != 'w') continue;
+      auto at = list.begin();  // "t:" + stem: the facts holding the stem twice or more
+      read_entries(u, "\"" + search::token(u.key, "t:" + k.substr(2)) + "\"",
+                   [&](std::int64_t pos, std::uint32_t) {
+                     at = std::lower_bound(at, list.end(), pos,
+                                           [](auto& p, std::int64_t x) { return p.pos < x; });
+                     if (at != list.end() && at->pos == pos) at->tf = search::max_tf;
+                   });
     }
+    if (!category.empty() && !any.empty())
+      read_entries(u, "(" + any + ") AND \"" + search::token(u.key, "c:" + category) + "\"",
+                   [&](std::int64_t pos, std::uint32_t) { out.in_category.push_back(pos); });
     return out;
   }
 
-  std::vector<search::candidate> at_positions(const std::string& user_id,
+  std::vector<search::candidate> at_positions(const search::user_index& u,
                                               const std::vector<std::int64_t>& positions) override {
     std::string list = "[";
     for (auto p : positions) list += (list.size() > 1 ? "," : "") + std::to_string(p);
     use q(db_.cached("SELECT " + k_candidate_columns +
                      "WHERE user_id = ?1 AND status = 'active' "
                      "AND pos IN (SELECT value FROM json_each(?2))"));
-    q->bind(1, user_id).bind(2, list + "]");
+    q->bind(1, u.user_id).bind(2, list + "]");
     std::vector<search::candidate> out;
     while (q->step()) out.push_back(read_candidate(*q));
     return out;
   }
 
  private:
+  // The entries matching an FTS5 query, in id (so position) order; only the user's (a token
+  // of another user's could only match by a 60-bit collision).
+  template <class F>
+  void read_entries(const search::user_index& u, const std::string& match, F&& each) {
+    use q(db_.cached("SELECT rowid FROM facts_fts WHERE facts_fts MATCH ?1"));
+    q->bind(1, match);
+    while (q->step()) {
+      const std::int64_t id = q->col_int(0);
+      if (doc_user(id) == u.num) each(doc_pos(id), doc_length(id));
+    }
+  }
+
   database& db_;
 };
 
 class owning_reader final : public fact_search {
  public:
   explicit owning_reader(const store_options& o)
-      : db_(o.path, o.synchronous, o.busy_timeout_ms), reader_(db_) {
+      : db_(o.path, o.synchronous, o.busy_timeout_ms, true), reader_(db_) {
     // Reads map the file instead of copying pages through a private cache: no read() per
     // page, and the pages are the OS cache's, shared by every reader (address space only).
     db_.exec("PRAGMA mmap_size = 1073741824");

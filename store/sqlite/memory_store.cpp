@@ -70,6 +70,8 @@ CREATE INDEX applied_batches_user ON applied_batches(user_id);
 )sql",
     // 3: fact search (store/sqlite/fact_index.hpp).
     search_index_migration,
+    // 4: index entries that carry what the ranking needs; the index is built again.
+    search_index_migration_4,
 };
 
 // Facts indexed per transaction when migration 3 indexes the facts stored before it.
@@ -84,6 +86,24 @@ using use = statement_use;
 
 }  // namespace
 
+// A write transaction of memory.db: the index's totals are written just before it commits and
+// forgotten if it does not.
+class write_transaction {
+ public:
+  write_transaction(database& db, fact_index& index) : index_(index), tx_(db) {}
+  ~write_transaction() { index_.discard(); }
+  write_transaction(const write_transaction&) = delete;
+  write_transaction& operator=(const write_transaction&) = delete;
+  void commit() {
+    index_.flush();
+    tx_.commit();
+  }
+
+ private:
+  fact_index& index_;
+  transaction tx_;
+};
+
 struct memory_store::impl {
   database db;
   const std::chrono::milliseconds busy_budget;  // how long an erasure waits to truncate
@@ -94,8 +114,8 @@ struct memory_store::impl {
   explicit impl(const store_options& o)
       : db(o.path, o.synchronous, o.busy_timeout_ms), busy_budget(o.busy_timeout_ms) {
     db.migrate(k_migrations);
-    for (;;) {  // facts stored before the index existed (migration 3)
-      transaction tx(db);
+    for (;;) {  // facts stored before the index existed (migrations 3 and 4)
+      write_transaction tx(db, index);
       const auto n = index.build_pending(k_index_build_batch);
       tx.commit();
       if (n == 0) break;
@@ -145,7 +165,7 @@ class memory_store::rows final : public fact_rows {
   }
 
   void insert(const fact& f, const std::string& norm, const std::string& cause) override {
-    auto e = d_.index.enter(f.user_id, f.text);
+    auto e = d_.index.enter(f.user_id, f.text, f.category);
     use q(d_.stmt(
         "INSERT INTO facts (id, user_id, text, norm, category, status, observed_at, created_at, "
         "updated_at, source_ids, terms, pos, origin) "
@@ -156,7 +176,7 @@ class memory_store::rows final : public fact_rows {
         .bind(8, encode_ids(f.source_ids));
     q->bind(9, e.terms).bind(10, e.pos).bind(11, cause == "api" ? "api" : "extractor");
     q->exec();
-    d_.index.post(sqlite3_last_insert_rowid(d_.db.handle()), e.tokens);
+    d_.index.post(e);
   }
 
   void end(const std::string& id, const char* status, const std::string& superseded_by,
@@ -240,7 +260,7 @@ memory_store::~memory_store() = default;
 database& memory_store::db() { return impl_->db; }
 
 std::vector<apply_result> memory_store::apply_group(const std::vector<fact_batch>& batches) {
-  transaction tx(impl_->db);
+  write_transaction tx(impl_->db, impl_->index);
   rows r(*impl_);
   std::vector<apply_result> out;
   out.reserve(batches.size());
@@ -299,7 +319,7 @@ std::vector<fact_event> memory_store::events(const std::string& user_id) {
 
 erase_report memory_store::erase_user(const std::string& user_id) {
   auto& d = *impl_;
-  transaction tx(d.db);
+  write_transaction tx(d.db, d.index);
   erase_report r;
   auto run = [&](const char* sql) {
     use q(d.stmt(sql));
@@ -325,7 +345,7 @@ std::optional<fact> memory_store::remember(const std::string& user_id, const std
   b.cause = "api";
   b.now = now;
   b.ops.push_back({"add", "", cleaned, category, now, {}});
-  transaction tx(impl_->db);
+  write_transaction tx(impl_->db, impl_->index);
   rows r(*impl_);
   apply_fact_batch(r, b);
   auto stored = r.active_by_norm(user_id, normalize_fact_text(cleaned));

@@ -302,10 +302,10 @@ TEST_CASE("unknown categories become other and bad texts are rejected", "[store]
 TEST_CASE("memory store data survives reopening the store", "[store][memory]") {
   FOR_EACH_BACKEND(backend);
   backend.memory().apply(batch("alice", {add("likes jazz")}, 10000, "k"));
-  if (!backend.postgres()) CHECK(backend.memory_tables().count("PRAGMA user_version") == 3);
+  if (!backend.postgres()) CHECK(backend.memory_tables().count("PRAGMA user_version") == 4);
   auto& s = backend.reopen_memory();
   if (!backend.postgres()) {
-    CHECK(backend.memory_tables().count("PRAGMA user_version") == 3);
+    CHECK(backend.memory_tables().count("PRAGMA user_version") == 4);
     CHECK(backend.memory_tables().one("PRAGMA journal_mode") == "wal");
   }
   CHECK(s.active_facts("alice").size() == 1);

@@ -67,7 +67,9 @@ void check_index_matches(search_backend& b, const std::string& user) {
   CHECK(raw_int(
             b, "SELECT coalesce(sum(terms), 0) FROM search_users WHERE user_id = '" + user + "'") ==
         raw_int(b,
-                "SELECT coalesce(sum(length(terms) - length(replace(terms, ' ', '')) + 1), 0) "
+                // stems, not the broader terms stored after them ("+" each)
+                "SELECT coalesce(sum(length(terms) - length(replace(terms, ' ', '')) + 1 - "
+                "(length(terms) - length(replace(terms, '+', '')))), 0) "
                 "FROM facts WHERE status = 'active' AND terms <> '' AND user_id = '" +
                     user + "'"));
   if (b.opts.backend == "postgres")
@@ -191,7 +193,7 @@ TEST_CASE("opening a store indexes the facts stored before the index existed", "
               "PRAGMA user_version = 2;",
           common +
               "ALTER TABLE facts DROP COLUMN terms, DROP COLUMN pos, DROP COLUMN origin, "
-              "DROP COLUMN tokens; DELETE FROM memoryd_migrations WHERE version = 3;");
+              "DROP COLUMN tokens; DELETE FROM memoryd_migrations WHERE version >= 3;");
   CHECK_THROWS(b.reader->search({"eve", "bees", "", 10}));
 
   b.reopen();
