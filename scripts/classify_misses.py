@@ -61,7 +61,22 @@ def main():
     for k, (h, mi, mc) in rows + [("all", tot)]:
         n = h + mi + mc
         print(f"| {k} | {n} | {h} | {mi} | {mc} | {h / n:.2f} |" if n else f"| {k} | 0 | | | | |")
+    cat = collections.defaultdict(lambda: [0, 0])
+    for l in open(a.misses):
+        r = json.loads(l)
+        m = re.match(r"msc-s\d-valid_(\d+)-", r["id"])
+        if m and a.half != "all" and (int(m.group(1)) % 2 == 0) != (a.half == "dev"):
+            continue
+        for c in r.get("right_cat", []): cat[c][0] += 1
+        for c in r.get("wrong_cat", []): cat[c][1] += 1
+    if cat:
+        print("\n| category of the predicted fact | predicted | right | precision |")
+        print("|---|---|---|---|")
+        for c, (h, w) in sorted(cat.items(), key=lambda kv: -sum(kv[1])):
+            print(f"| {c} | {h + w} | {h} | {h / (h + w):.2f} |")
     for k, es in ex.items():
+        if not es:
+            continue
         print("\n##", k)
         for g, m in es:
             print("  GOLD:", g, "\n   MSG:", m)

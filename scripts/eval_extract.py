@@ -67,9 +67,10 @@ def main():
         import importlib.util
         spec = importlib.util.spec_from_file_location("score", score)
         sc = importlib.util.module_from_spec(spec); spec.loader.exec_module(sc)
-        preds = {}
+        preds, cats = {}, {}
         for l in open(pred):
             r = json.loads(l); preds[r["id"]] = [f["text"] for f in r["facts"]]
+            cats[r["id"]] = [f["category"] for f in r["facts"]]
         with open(a.misses, "w") as f:
             for r in recs:
                 P = [sc.words(p) for p in preds.get(r["id"], [])]
@@ -84,7 +85,9 @@ def main():
                                     "missed": [g for j, g in enumerate(r["gold_facts"]) if j not in ug],
                                     "hit": [g for j, g in enumerate(r["gold_facts"]) if j in ug],
                                     "wrong": [p for i, p in enumerate(preds.get(r["id"], [])) if i not in up],
-                                    "right": [p for i, p in enumerate(preds.get(r["id"], [])) if i in up]}) + "\n")
+                                    "right": [p for i, p in enumerate(preds.get(r["id"], [])) if i in up],
+                                    "wrong_cat": [p for i, p in enumerate(cats.get(r["id"], [])) if i not in up],
+                                    "right_cat": [p for i, p in enumerate(cats.get(r["id"], [])) if i in up]}) + "\n")
 
 if __name__ == "__main__":
     main()

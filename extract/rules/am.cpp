@@ -19,8 +19,11 @@ rule_result am_rule(const tokens& t, std::size_t p, const ctx& c) {
     ++p;
   }
   if (p >= t.size()) return {};
+  // Negated, only what stays true: "i'm not married", "i'm not a vegan", "i'm not a big fan of
+  // X", "i'm not into marathons", "i'm not athletic"; not "i'm not sure", "i'm not going".
+  static const word_set& negatable = lexicon::words("am_rule.negatable_starts");
   if (neg && !has(relationship_status_words(), t[p].low) && !has(diet_words(), t[p].low) &&
-      !(t[p].low == "a" && p + 1 < t.size() && has(diet_words(), t[p + 1].low)))
+      !has(negatable, t[p].low) && !am_adjectives().count(t[p].low))
     return {};
   const std::string head = neg ? "is not " : "is ";
   const std::string& w0 = t[p].low;

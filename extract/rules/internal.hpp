@@ -156,4 +156,10 @@ std::string singular_of(std::string_view w);
 bool names_noun(std::string_view fact_text, std::string_view singular);
 void implied_relations(const tokens& t, const ctx& c, std::vector<extracted_fact>& out);
 
+// plans.cpp: wishes, plans and experiences
+rule_result plan_rule(const tokens& t, std::size_t q, const std::string& head, const ctx& c);
+rule_result wish_rule(const tokens& t, std::size_t p, const ctx& c);
+rule_result never_done_rule(const tokens& t, std::size_t p, const ctx& c);
+rule_result was_a_rule(const tokens& t, std::size_t p, const ctx& c);
+
 }  // namespace memoryd::rules
