@@ -28,22 +28,23 @@ const word_set& lead_fillers() {
 }
 
 bool is_temporary(const tokens& t) {
+  // string_view comparisons check the length first: this runs over every token of a clause
   for (std::size_t i = 0; i < t.size(); ++i) {
-    const std::string& w = t[i].low;
+    const std::string_view w = t[i].low;
     if (w == "today" || w == "tonight" || w == "tomorrow" || w == "yesterday" || w == "atm" ||
         w == "rn")
       return true;
-    if (w == "all" && i + 1 < t.size() &&
-        (t[i + 1].low == "day" || t[i + 1].low == "night" || t[i + 1].low == "morning" ||
-         t[i + 1].low == "afternoon" || t[i + 1].low == "evening"))
-      return true;
     if (i + 1 < t.size()) {
-      const std::string& x = t[i + 1].low;
+      const std::string_view x = t[i + 1].low;
+      if (w == "all" && (x == "day" || x == "night" || x == "morning" || x == "afternoon" ||
+                         x == "evening"))
+        return true;
       if (w == "right" && x == "now") return true;
       if (w == "this" &&
           (x == "morning" || x == "afternoon" || x == "evening" || x == "week" || x == "weekend"))
         return true;
-      if (w == "at" && x == "the" && i + 2 < t.size() && t[i + 2].low == "moment") return true;
+      if (w == "at" && x == "the" && i + 2 < t.size() && std::string_view(t[i + 2].low) == "moment")
+        return true;
       if (w == "for" && x == "now") return true;
       if (w == "next" && (x == "week" || x == "month" || x == "year")) return true;
     }
@@ -114,7 +115,8 @@ std::vector<clause> split_clauses(const tokens& all) {
         continue;
       }
       // "i sing folk music and play piano": the second verb phrase is its own clause
-      if ((t.low == "and" || t.low == "but") && i + 1 < e && coordinated_verb(all[i + 1].low) &&
+      const std::string_view low = t.low;
+      if ((low == "and" || low == "but") && i + 1 < e && coordinated_verb(all[i + 1].low) &&
           verb_not_noun(all, i + 1, e) && user_clause_without_negation(cur.toks)) {
         const bool sub = cur.skip;
         cs.push_back({});
@@ -123,10 +125,10 @@ std::vector<clause> split_clauses(const tokens& all) {
         cs.back().toks.push_back(token{"i", "i", 0});
         continue;
       }
-      if (!cur.toks.empty() && (t.low == "i" || t.low == "my")) {
-        const std::string& p = cur.toks.back().low;
-        bool split = t.low == "i";
-        if (t.low == "my")
+      if (!cur.toks.empty() && (low == "i" || low == "my")) {
+        const std::string_view p = cur.toks.back().low;
+        bool split = low == "i";
+        if (low == "my")
           split = p == "and" || p == "but" || p == "so" || p == "because" || p == "cause" ||
                   p == "plus" || p == "lol" || p == "haha" || p == "also";
         if (split) {

@@ -133,7 +133,7 @@ tokens tokenize(std::string_view message) {
       ws.back().s += r.s;
       continue;
     }
-    if (prev_word) {  // apostrophe lost: "i m", "i ve", "don t"
+    if (prev_word && r.s.size() <= 2) {  // apostrophe lost: "i m", "i ve", "don t"
       const std::string lo = lower(r.s), prev = lower(ws.back().s);
       if ((prev == "i" && (lo == "m" || lo == "ve" || lo == "ll" || lo == "d")) ||
           (lo == "t" && prev.size() > 2 && prev.back() == 'n')) {
@@ -141,7 +141,7 @@ tokens tokenize(std::string_view message) {
         continue;
       }
     }
-    if (prev_word && lower(r.s) == "n't") {
+    if (prev_word && r.s.size() == 3 && lower(r.s) == "n't") {
       ws.back().s += r.s;
       continue;
     }
