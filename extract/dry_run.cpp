@@ -39,6 +39,7 @@ std::string read_record(const json::value& v, json::value& id, extraction_input&
   const json::value* ms = o.if_contains("messages");
   if (ms == nullptr || !ms->is_array()) return "\"messages\" is missing or not an array";
   std::size_t k = 0;
+  std::string context;  // an assistant turn waiting for the user message it came before
   for (const json::value& m : ms->get_array()) {
     extraction_message em;
     em.id = "m" + std::to_string(k);
@@ -50,6 +51,14 @@ std::string read_record(const json::value& v, json::value& id, extraction_input&
       if (c == nullptr || !c->is_string())
         return "message " + std::to_string(k) + " has no string \"content\"";
       em.content = std::string(c->get_string());
+      // Another role's turn (the assistant's) is context for the next user message: read,
+      // never mined.
+      if (const json::value* r = mo.if_contains("role");
+          r && r->is_string() && r->get_string() != "user") {
+        context = std::move(em.content);
+        ++k;
+        continue;
+      }
       if (const json::value* t = mo.if_contains("created_at"); t && t->is_number()) {
         boost::system::error_code ec;
         const auto ms_value = t->to_number<std::int64_t>(ec);
@@ -62,6 +71,8 @@ std::string read_record(const json::value& v, json::value& id, extraction_input&
     } else {
       return "message " + std::to_string(k) + " is neither a string nor an object";
     }
+    if (!context.empty()) in.context_before[em.id] = std::move(context);
+    context.clear();
     in.messages.push_back(std::move(em));
     ++k;
   }

@@ -7,8 +7,10 @@
 
 namespace memoryd {
 
-// Reads records {"id", "user_id", "messages": [string | {"content", "created_at"?, "id"?}]}
-// (other fields ignored), one a line, and writes one line per record in input order:
+// Reads records {"id", "user_id", "messages": [string | {"content", "created_at"?, "id"?,
+// "role"?}]} (other fields ignored), one a line. A message whose "role" is not "user" (the
+// assistant's turn) is never mined: it becomes the context of the user message after it
+// (extraction_input::context_before). Writes one line per record, in input order:
 // {"id": ..., "facts": [{"text": ..., "category": ...}]} -- the facts the record's messages
 // give when the user has no facts yet. When the extraction fails (any failure_kind, an
 // unparseable answer included), the line is {"id", "facts": [], "error": "<kind>: <why>"}

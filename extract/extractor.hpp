@@ -26,6 +26,11 @@ struct extraction_input {
   std::string user_id;
   std::vector<fact> facts;                   // the user's active facts
   std::vector<extraction_message> messages;  // new user messages, in arrival order
+  // What the assistant said just before a message, by message id, where it is known. Read
+  // only to understand a short answer ("No, not yet." after "Are you married?"), never a
+  // source of facts. The rule extractor does not use it; the LLM prompt shows it next to
+  // the message, marked as not the user's words.
+  std::map<std::string, std::string> context_before;
 };
 
 struct extraction_output {

@@ -524,7 +524,7 @@ extraction_output llm_extractor::extract(const extraction_input& in) {
   extraction_output merged;
   const std::size_t mid = in.messages.size() / 2;
   for (int part = 0; part < 2; ++part) {
-    extraction_input half{in.user_id, in.facts, {}};
+    extraction_input half{in.user_id, in.facts, {}, in.context_before};
     half.messages.assign(part == 0 ? in.messages.begin() : in.messages.begin() + mid,
                          part == 0 ? in.messages.begin() + mid : in.messages.end());
     call_result r = call(half, larger);

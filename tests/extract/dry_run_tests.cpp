@@ -47,6 +47,19 @@ TEST_CASE("dry run: output format and bad lines") {
   CHECK(e.find("line 3") == std::string::npos);  // blank lines are skipped silently
 }
 
+TEST_CASE("dry run: an assistant turn is context, never mined") {
+  // The rules do not use the context; the record's facts come from the user's words only.
+  rule_extractor ex;
+  std::istringstream in(
+      "{\"id\": \"c\", \"messages\": [{\"role\": \"assistant\", \"content\": \"I have a "
+      "dog named Max. Are you married?\"}, {\"role\": \"user\", \"content\": \"No, not yet. "
+      "I love hiking\"}]}\n");
+  std::ostringstream out, err;
+  CHECK(run_dry_run(in, out, err, ex) == 0);
+  CHECK(out.str() == "{\"id\":\"c\",\"facts\":[{\"text\":\"Loves hiking\",\"category\":"
+                     "\"interests\"}]}\n");
+}
+
 TEST_CASE("dry run: all good returns 0") {
   rule_extractor ex;
   std::istringstream in("{\"id\": \"a\", \"messages\": []}\n");

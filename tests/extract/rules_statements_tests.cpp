@@ -209,3 +209,19 @@ TEST_CASE("rules: ongoing activities experiences and age changes") {
       {"I've been surfing for years", {"Has been surfing for years"}},
   });
 }
+
+TEST_CASE("rules: what the user is not") {
+  check_facts({
+      {"I'm not a fan of McDonalds", {"Is not a fan of McDonalds"}},
+      {"I'm not a rich person", {"Is not a rich person"}},
+      {"I'm not into marathons", {"Is not into marathons"}},
+      {"I'm not very good at painting though", {"Is not good at painting"}},
+      {"I am not a gardener but I am growing some peppers myself", {"Is not a gardener"}},
+      {"i'm not married", {"Is not married"}},
+      // passing states, doubts and lost referents stay out
+      {"I'm not sure", {}},
+      {"I'm not going to do that", {}},
+      {"I'm not a fan of that", {}},
+      {"I'm not tired", {}},
+  });
+}
