@@ -61,9 +61,9 @@ void add_unique(std::vector<std::string>& v, const std::string& w) {
   if (std::find(v.begin(), v.end(), w) == v.end()) v.push_back(w);
 }
 
-// The words of the synset whose line starts at byte `offset` of a data.* file, collocations
-// included ("european_country"), lower-cased.
-std::vector<std::string> synset_words_all(const std::string& data, std::size_t offset) {
+// The words of the synset whose line starts at byte `offset` of a data.* file, as written
+// there (collocations with '_', adjective markers such as "(a)").
+std::vector<std::string> synset_raw_words(const std::string& data, std::size_t offset) {
   std::vector<std::string> out;
   if (offset >= data.size()) return out;
   std::istringstream line(data.substr(offset, data.find('\n', offset) - offset));
@@ -73,6 +73,15 @@ std::vector<std::string> synset_words_all(const std::string& data, std::size_t o
   for (long i = 0; i < n; ++i) {
     std::string word, lex_id;
     if (!(line >> word >> lex_id)) break;
+    out.push_back(std::move(word));
+  }
+  return out;
+}
+
+// The same words, collocations included ("european_country"), lower-cased, markers cut.
+std::vector<std::string> synset_words_all(const std::string& data, std::size_t offset) {
+  std::vector<std::string> out;
+  for (auto& word : synset_raw_words(data, offset)) {
     if (auto paren = word.find('('); paren != std::string::npos) word.resize(paren);
     std::transform(word.begin(), word.end(), word.begin(),
                    [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
@@ -81,19 +90,11 @@ std::vector<std::string> synset_words_all(const std::string& data, std::size_t o
   return out;
 }
 
-// The words of the synset whose line starts at byte `offset` of a data.* file.
+// The single words of the synset, as written.
 std::vector<std::string> synset_words(const std::string& data, std::size_t offset) {
   std::vector<std::string> out;
-  if (offset >= data.size()) return out;
-  std::istringstream line(data.substr(offset, data.find('\n', offset) - offset));
-  std::string off, lex, type, count_hex;
-  line >> off >> lex >> type >> count_hex;
-  const long n = std::strtol(count_hex.c_str(), nullptr, 16);
-  for (long i = 0; i < n; ++i) {
-    std::string word, lex_id;
-    if (!(line >> word >> lex_id)) break;
+  for (auto& word : synset_raw_words(data, offset))
     if (single_word(word)) out.push_back(std::move(word));
-  }
   return out;
 }
 

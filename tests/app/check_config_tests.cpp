@@ -8,24 +8,16 @@
 #include <vector>
 
 #include "app/config.hpp"
+#include "tests/app/config_sources.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/temp_dir.hpp"
 
 using namespace memoryd;
 using memoryd::testing::run_command;
 using memoryd::testing::temp_dir;
+using memoryd::testing::with_env;
 
 namespace {
-
-config_sources env_only(std::map<std::string, std::string> env) {
-  config_sources s;
-  s.getenv = [env](const std::string& k) -> std::optional<std::string> {
-    auto it = env.find(k);
-    if (it == env.end()) return std::nullopt;
-    return it->second;
-  };
-  return s;
-}
 
 std::vector<std::string> keys_of(const std::vector<config_error>& problems) {
   std::vector<std::string> out;
@@ -48,7 +40,7 @@ std::map<std::string, std::string> env_in(const temp_dir& dir) {
 
 TEST_CASE("check-config: load_config_collecting reports every problem, not only the first") {
   std::vector<config_error> problems;
-  auto s = env_only({{"MEMORY_PROCESSOR_BATCH_SIZE", "many"},
+  auto s = with_env({{"MEMORY_PROCESSOR_BATCH_SIZE", "many"},
                      {"MEMORYD_LOG_LEVEL", "loud"},
                      {"EXTRACTOR", "anthropic"},
                      {"ANTHROPIC_BASE_URL", "ftp://x"},
@@ -63,19 +55,19 @@ TEST_CASE("check-config: load_config_collecting reports every problem, not only 
   // load_config still stops at the first.
   CHECK_THROWS_AS(load_config(s), config_error);
   std::vector<config_error> none;
-  load_config_collecting(env_only({}), none);
+  load_config_collecting(with_env({}), none);
   CHECK(none.empty());
 }
 
 TEST_CASE("check-config: both exposure refusals are collected") {
   std::vector<config_error> problems;
-  auto c = load_config(env_only({{"MEMORYD_LISTEN", "0.0.0.0:8080"}}));
+  auto c = load_config(with_env({{"MEMORYD_LISTEN", "0.0.0.0:8080"}}));
   check_exposure_collecting(c, problems);
   CHECK(keys_of(problems) == std::vector<std::string>{"server.api_token", "twilio.auth_token"});
 }
 
 TEST_CASE("check-config: secrets are redacted in the effective settings") {
-  auto c = load_config(env_only({{"MEMORYD_API_TOKEN", "admintoken123"},
+  auto c = load_config(with_env({{"MEMORYD_API_TOKEN", "admintoken123"},
                                  {"MEMORYD_API_TOKENS", "ingest:ingesttok9,read:readtok8"},
                                  {"ANTHROPIC_API_KEY", "sk-ant-secret"},
                                  {"OPENAI_API_KEY", "sk-openai-secret"},
@@ -115,8 +107,8 @@ TEST_CASE("check-config: the command prints the configuration and exits 0 when i
   temp_dir dir;
   auto env = env_in(dir);
   env["MEMORYD_API_TOKEN"] = "admintoken123";
-  auto r = run_command({binary, "check-config", "--config", MEMORYD_SOURCE_DIR "/config/memoryd.toml"},
-                       env);
+  auto r = run_command(
+      {binary, "check-config", "--config", MEMORYD_SOURCE_DIR "/config/memoryd.toml"}, env);
   INFO(r.err);
   CHECK(r.exit_code == 0);
   CHECK(r.out.find("[server]\n") != std::string::npos);
@@ -143,8 +135,9 @@ TEST_CASE("check-config: the command prints the configuration and exits 0 when i
 TEST_CASE("check-config: the command lists every problem and exits 2") {
   temp_dir dir;
   const auto file = dir.file("bad.toml");
-  std::ofstream(file) << "[server]\nlisten = \"0.0.0.0:8080\"\ntls_cert = \"" << dir.file("none.pem")
-                      << "\"\ntls_key = \"" << dir.file("none.key") << "\"\n"
+  std::ofstream(file) << "[server]\nlisten = \"0.0.0.0:8080\"\ntls_cert = \""
+                      << dir.file("none.pem") << "\"\ntls_key = \"" << dir.file("none.key")
+                      << "\"\n"
                       << "[processor]\nbatch_size = 0\n[log]\nlevel = \"loud\"\n"
                       << "[storage]\nbackend = \"postgres\"\n";
   std::ofstream(dir.file("notadir")) << "x";

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "app/config.hpp"
+#include "tests/app/config_sources.hpp"
 #include "tests/support/temp_dir.hpp"
 
 using memoryd::config;
@@ -20,37 +21,16 @@ using memoryd::config_error;
 using memoryd::config_sources;
 using memoryd::load_config;
 
+using memoryd::testing::error_key;
+using memoryd::testing::no_env;
+using memoryd::testing::with_env;
+
 namespace {
-
-config_sources no_env() {
-  config_sources s;
-  s.getenv = [](const std::string&) { return std::optional<std::string>{}; };
-  return s;
-}
-
-config_sources with_env(std::map<std::string, std::string> env) {
-  config_sources s;
-  s.getenv = [env](const std::string& k) -> std::optional<std::string> {
-    auto it = env.find(k);
-    if (it == env.end()) return std::nullopt;
-    return it->second;
-  };
-  return s;
-}
 
 std::string write(const memoryd::testing::temp_dir& dir, const std::string& text) {
   auto path = dir.file("memoryd.toml");
   std::ofstream(path) << text;
   return path;
-}
-
-std::string error_key(const config_sources& s) {
-  try {
-    load_config(s);
-  } catch (const config_error& e) {
-    return e.key();
-  }
-  return "(no error)";
 }
 
 std::string error_message(const config_sources& s) {

@@ -8,19 +8,14 @@
 #include <string>
 
 #include "app/config.hpp"
+#include "tests/app/config_sources.hpp"
 
 using namespace memoryd;
 
 namespace {
 
 config load(std::map<std::string, std::string> env) {
-  config_sources s;
-  s.getenv = [env](const std::string& name) -> std::optional<std::string> {
-    auto it = env.find(name);
-    if (it == env.end()) return std::nullopt;
-    return it->second;
-  };
-  return load_config(s);
+  return load_config(memoryd::testing::with_env(std::move(env)));
 }
 
 // The key check_exposure names, "" when it lets the configuration start.

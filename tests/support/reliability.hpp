@@ -17,6 +17,16 @@ inline bool full_run() {
   return v != nullptr && std::string(v) == "1";
 }
 
+// Built with AddressSanitizer or ThreadSanitizer: every process runs 2-5x slower, so the
+// load-heavy suites send less and wait longer; what they check stays the same.
+inline bool sanitized_build() {
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  return true;
+#else
+  return false;
+#endif
+}
+
 inline std::uint64_t seed() {
   const char* v = std::getenv("MEMORYD_RELIABILITY_SEED");
   return v != nullptr ? std::strtoull(v, nullptr, 10) : 20261121;
