@@ -2,6 +2,8 @@
 
 #include "store/postgres/connection.hpp"
 
+#include <string>
+
 namespace memoryd::pg {
 namespace {
 
@@ -148,6 +150,12 @@ int migrate(connection& c) {
         "applied_at TIMESTAMPTZ NOT NULL DEFAULT now())");
     const int have = schema_version(c);
     const auto& all = migrations();
+    // A database a newer memoryd migrated: its code may rely on what this one does not know.
+    if (have > static_cast<int>(all.size()))
+      throw error("migrate: database schema version " + std::to_string(have) +
+                      " is newer than this memoryd (" + std::to_string(all.size()) +
+                      "): upgrade memoryd or restore a backup",
+                  "", false);
     for (int v = have + 1; v <= static_cast<int>(all.size()); ++v) {
       transaction tx(c);
       c.exec(std::string(all[v - 1]));

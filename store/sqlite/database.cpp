@@ -189,8 +189,9 @@ void database::migrate(const std::vector<std::string_view>& migrations) {
   const auto version = scalar_int("PRAGMA user_version");
   if (version > static_cast<std::int64_t>(migrations.size()))
     throw error(SQLITE_ERROR, "migrate: database schema version " + std::to_string(version) +
-                                  " is newer than this build knows (" +
-                                  std::to_string(migrations.size()) + ")");
+                                  " is newer than this memoryd (" +
+                                  std::to_string(migrations.size()) +
+                                  "): upgrade memoryd or restore a backup");
   for (auto i = static_cast<std::size_t>(version); i < migrations.size(); ++i) {
     transaction tx(*this);
     exec(migrations[i]);
