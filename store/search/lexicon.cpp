@@ -61,21 +61,29 @@ void add_unique(std::vector<std::string>& v, const std::string& w) {
   if (std::find(v.begin(), v.end(), w) == v.end()) v.push_back(w);
 }
 
-// The words of the synset whose line starts at byte `offset` of a data.* file, as written
-// there (collocations with '_', adjective markers such as "(a)").
-std::vector<std::string> synset_raw_words(const std::string& data, std::size_t offset) {
-  std::vector<std::string> out;
-  if (offset >= data.size()) return out;
-  std::istringstream line(data.substr(offset, data.find('\n', offset) - offset));
+// Reads the synset line that starts at byte `offset` of a data.* file up to its words: fills
+// `words` with them as written there (collocations with '_', adjective markers such as "(a)")
+// and leaves `line` at the pointer count that follows them. False for a short or bad line.
+bool read_synset_words(const std::string& data, std::size_t offset, std::istringstream& line,
+                       std::vector<std::string>& words) {
+  if (offset >= data.size()) return false;
+  line.str(data.substr(offset, data.find('\n', offset) - offset));
   std::string off, lex, type, count_hex;
   line >> off >> lex >> type >> count_hex;
   const long n = std::strtol(count_hex.c_str(), nullptr, 16);
   for (long i = 0; i < n; ++i) {
     std::string word, lex_id;
-    if (!(line >> word >> lex_id)) break;
-    out.push_back(std::move(word));
+    if (!(line >> word >> lex_id)) return false;
+    words.push_back(std::move(word));
   }
-  return out;
+  return true;
+}
+
+std::vector<std::string> synset_raw_words(const std::string& data, std::size_t offset) {
+  std::istringstream line;
+  std::vector<std::string> words;
+  read_synset_words(data, offset, line, words);
+  return words;
 }
 
 // The same words, collocations included ("european_country"), lower-cased, markers cut.
@@ -102,15 +110,9 @@ std::vector<std::string> synset_words(const std::string& data, std::size_t offse
 // `offset` of data.noun.
 std::vector<std::size_t> hypernyms(const std::string& data, std::size_t offset) {
   std::vector<std::size_t> out;
-  if (offset >= data.size()) return out;
-  std::istringstream line(data.substr(offset, data.find('\n', offset) - offset));
-  std::string off, lex, type, count_hex;
-  line >> off >> lex >> type >> count_hex;
-  const long n = std::strtol(count_hex.c_str(), nullptr, 16);
-  for (long i = 0; i < n; ++i) {
-    std::string word, lex_id;
-    if (!(line >> word >> lex_id)) return out;
-  }
+  std::istringstream line;
+  std::vector<std::string> words;
+  if (!read_synset_words(data, offset, line, words)) return out;
   std::string count;
   if (!(line >> count)) return out;
   const long pointers = std::strtol(count.c_str(), nullptr, 10);
