@@ -7,6 +7,7 @@
 
 #include "actors/alert_webhook.hpp"
 #include "actors/monitor.hpp"
+#include "store/search/lexicon.hpp"
 #include "tests/actors/pipeline_fixture.hpp"
 #include "tests/support/fake_llm.hpp"
 
@@ -44,6 +45,9 @@ struct monitor_fixture : pipeline_fixture {
   std::vector<alert_state> crossings;
 
   explicit monitor_fixture(alert_webhook_options wo = {}) {
+    // WordNet is read by the first fact write (7 s in a sanitizer build); read it here, so no
+    // cycle below waits for it while a test orders the cycle against the webhook's answer.
+    static_cast<void>(search::lexicon::shared());
     with_backend(backend, 2);
     wo.url = receiver.url() + "/hooks/alerts";
     if (wo.retry_base == std::chrono::milliseconds(1000)) wo.retry_base = 50ms;

@@ -49,7 +49,9 @@ struct service {
 
   service(temp_dir& d, std::map<std::string, std::string> env, std::vector<std::string> extra = {})
       : dir(d), proc(args(extra), env, d.path()) {
-    REQUIRE(proc.wait_for_output("\"server_started\"", 20s));
+    // A bound for a failed start, not a speed check: three sanitizer-built instances
+    // starting beside a loaded PostgreSQL took over 20 s.
+    REQUIRE(proc.wait_for_output("\"server_started\"", 60s));
     std::istringstream lines(proc.out());
     for (std::string line; std::getline(lines, line);) {
       if (line.find("\"server_started\"") == std::string::npos) continue;
