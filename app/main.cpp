@@ -9,7 +9,6 @@
 #include <csignal>
 #include <cstdio>
 #include <fstream>
-#include <future>
 #include <iostream>
 #include <optional>
 #include <string>
@@ -299,13 +298,11 @@ int serve(const config_sources& sources, config cfg) {
   }
   auto signals = service_signals();
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);  // before any thread starts
-  // WordNet takes 1-2 s to read (7 s in a sanitizer build): it loads on its own thread while
-  // the stores open and the listener starts, so ingest is up at once. Whoever needs it first
-  // (the fact writer's first fact, a search reader) waits for this load inside
-  // lexicon::shared(), whose static is initialised once, thread-safely. Declared before the
-  // actor system, so it is joined after the system is gone (or at once on an early return).
-  auto wordnet_loading =
-      std::async(std::launch::async, [] { static_cast<void>(search::lexicon::shared()); });
+  // WordNet (~1 s) before the service takes requests: the fact writer needs it for the first
+  // fact (its broader terms), the search readers for the first search. (Read on a thread of
+  // its own while the listener started, the first remember or cycle after a start waited for
+  // it: past the clients' timeouts in a sanitizer build, where it takes 7 s.)
+  search::lexicon::shared();
   // Destroyed after the actor system, i.e. after every SQLite connection is closed (closing
   // the lock's descriptor earlier would drop SQLite's own fcntl locks: instance_lock.hpp).
   std::vector<file_lock> locks;
