@@ -20,4 +20,4 @@ export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 history_size=4 supp
 # service makes it exit 66, which the tests see as a failure. ctest runs the three binaries'
 # cases two at a time, as the other suites run (the PostgreSQL cluster fixture comes along);
 # the other binaries are not built here, so their cases are filtered out by name.
-ctest --test-dir "$build_dir" --output-on-failure -j "$(nproc)" -R '^(actors|http|integration): '
+ctest --test-dir "$build_dir" --output-on-failure -j "$(nproc)" -R '^(actors|http|integration):'
