@@ -24,8 +24,8 @@ export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 history_size=4 supp
 # one thread; it runs in the other suites.
 # WordNet is read once, on one thread, before memoryd starts any other: nothing for TSan to
 # see, and seconds of every memoryd start in a sanitizer build (7.9 s under ASan). Without it
-# the cases took 96 s instead of
-# about 320 s; its effect on search is tested in the other steps.
+# the cases took 96 s instead of about 320 s; its effect on search is tested in the other
+# steps.
 export MEMORYD_WORDNET_DIR=/nonexistent
 ctest --test-dir "$build_dir" --output-on-failure -j "$(nproc)" -R '^(actors|http|integration):' \
   -E 'answer corpus' --no-tests=error
