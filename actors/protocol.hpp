@@ -75,8 +75,8 @@ typename Inspector::result_type inspect(Inspector& f, stored_message& x) {
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, history_query& x) {
-  return f(caf::meta::type_name("history_query"), x.user_id, x.limit, x.since, x.until, x.role,
-           x.processed);
+  return f(caf::meta::type_name("history_query"), x.user_id, x.limit, x.before_seq, x.since,
+           x.until, x.role, x.processed);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, claim_request& x) {

@@ -1,6 +1,7 @@
 // User: look up a user id; their active facts with the full history (who changed what, when,
-// from which message), recent messages with their processing status, remember / forget, and
-// erase with a typed confirmation. Everything the user said is rendered as text.
+// from which message), their messages with their processing status a page at a time (newest
+// first, older pages by next_cursor), remember / forget, and erase with a typed confirmation.
+// Everything the user said is rendered as text.
 import { get, post, del, userPath } from './api.js';
 import { el, clear, section, table, notice, badge, actionButton, fmtDateTime, last4 } from './ui.js';
 
@@ -13,6 +14,7 @@ export function openUser(id) {
 }
 
 const shortId = id => String(id).slice(-8);
+const PAGE = 50;
 
 export function mount(main) {
   const input = el('input', { type: 'text', id: 'user-id', placeholder: 'user id, e.g. +15551234567',
@@ -22,12 +24,23 @@ export function mount(main) {
     el('button', { type: 'submit', class: 'primary', text: 'Look up' }));
   const result = el('div', { id: 'user-result' });
   const body = el('div', { id: 'user-body' });
+  // Message pages: the cursor of each page read so far (the last is the page shown), and every
+  // message seen, so that a fact's sources are quoted whichever page is shown.
+  let cursors = [null];
+  let next = null;
+  let seen = new Map();
+  const older = actionButton('Older →', async () => { cursors.push(next); await load(); });
+  older.id = 'messages-older';
+  const newer = actionButton('← Newer', async () => { cursors.pop(); await load(); });
+  newer.id = 'messages-newer';
   main.append(el('div', { class: 'page-head' }, el('h1', { text: 'User' }), form), result, body);
   form.addEventListener('submit', e => {
     e.preventDefault();
     const id = input.value.trim();
     if (!id) return;
     openUser(id);
+    cursors = [null];
+    seen = new Map();
     clear(result);
     load();
   });
@@ -37,17 +50,20 @@ export function mount(main) {
       clear(body).append(el('p', { class: 'muted', text: 'Enter a user id (a phone number for SMS and WhatsApp users) to see what memoryd knows about them.' }));
       return;
     }
+    const cursor = cursors[cursors.length - 1];
     const [facts, msgs] = await Promise.all([
       get(userPath(current) + '/facts?include=history'),
-      get(userPath(current) + '/messages?limit=50'),
+      get(userPath(current) + '/messages?limit=' + PAGE + (cursor ? '&cursor=' + encodeURIComponent(cursor) : '')),
     ]);
+    next = msgs.next_cursor;
+    for (const m of msgs.messages) seen.set(m.id, m);
     render(facts, msgs.messages);
   }
 
   function say(kind, text) { clear(result).append(notice(kind, text)); }
 
   function render(facts, messages) {
-    const byId = new Map(messages.map(m => [m.id, m]));
+    const byId = seen;
     const source = ids => el('span', { class: 'sources' }, (ids || []).map(id => {
       const m = byId.get(id);
       return el('span', { class: 'source', title: m ? m.content : 'message ' + id },
@@ -70,6 +86,8 @@ export function mount(main) {
         e.old_text && e.new_text ? ' → ' : null, e.new_text ? el('span', { text: e.new_text }) : null),
       el('td', { text: e.cause + (e.extractor ? ' (' + e.extractor + ')' : '') }),
       el('td', {}, source(e.source_ids))));
+    older.disabled = !next;
+    newer.disabled = cursors.length <= 1;
     const msgRows = [...messages].reverse().map(m => el('tr', { 'data-id': m.id },
       el('td', { text: fmtDateTime(m.created_at) }), el('td', { text: m.role }),
       el('td', {}, badge(m.status)), el('td', { class: 'num', text: String(m.attempts) }),
@@ -96,6 +114,8 @@ export function mount(main) {
       try {
         const r = await del(userPath(current));
         say('ok', `Erased ${last4(current)}: ${r.erased.messages} messages, ${r.erased.facts} facts, ${r.erased.fact_events} fact events.`);
+        cursors = [null];
+        seen = new Map();
         await load();
       } catch (e) { say('error', 'Erase failed: ' + e.message); }
     }, 'danger');
@@ -104,10 +124,12 @@ export function mount(main) {
 
     clear(body).append(
       el('div', { class: 'user-head' }, el('span', { class: 'muted', text: 'user ' }), el('span', { class: 'mono', text: current }),
-        el('span', { class: 'muted', text: ` · ${facts.facts.length} active facts · ${messages.length} recent messages` })),
+        el('span', { class: 'muted', text: ` · ${facts.facts.length} active facts · ${messages.length} ${cursors.length > 1 ? 'older' : 'recent'} messages` })),
       section('Active facts', table(['fact', 'category', 'updated', 'from', ''], factRows, 'No active facts.'), remember),
       section('Fact history', table(['when', 'change', 'what', 'cause', 'from'], eventRows, 'No fact has changed yet.')),
-      section('Recent messages', table(['received', 'role', 'status', 'attempts', 'message', 'error'], msgRows, 'No messages.')),
+      section(cursors.length > 1 ? `Older messages (page ${cursors.length})` : 'Recent messages',
+        table(['received', 'role', 'status', 'attempts', 'message', 'error'], msgRows, 'No messages.'),
+        el('div', { class: 'pager' }, newer, older)),
       el('section', { class: 'card danger-zone' }, el('h2', { text: 'Erase this user' }),
         el('p', { text: 'Deletes every message, fact and fact event of this user, and their queued work. It cannot be undone. Type the user id to confirm.' }),
         el('div', { class: 'inline-form' }, confirm, erase)));

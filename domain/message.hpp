@@ -52,10 +52,13 @@ struct stored_message {
   millis processed_at = 0;  // memory_processed_at; 0 while unprocessed
 };
 
-// History read. Returns the latest `limit` matching messages, oldest first.
+// History read. Returns the latest `limit` matching messages, oldest first; with before_seq,
+// the latest `limit` of those with seq < before_seq (a keyset page toward older messages:
+// seq is unique and never changes, so pages neither skip nor repeat, whatever created_at).
 struct history_query {
   std::string user_id;  // empty: all users
-  std::int32_t limit = 50;
+  std::int32_t limit = 50;      // 1..1001 (a page and one more, to know whether one follows)
+  std::int64_t before_seq = 0;  // only seq < before_seq; 0: from the newest
   millis since = 0;             // created_at >= since (0: no bound)
   millis until = 0;             // created_at < until (0: no bound)
   std::string role;             // empty: any

@@ -5,7 +5,10 @@
 #include "core/log.hpp"
 #include "core/metrics.hpp"
 
+#include <cstddef>
 #include <cstdint>
+#include <optional>
+#include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -13,6 +16,7 @@
 #include "http/auth.hpp"
 #include "http/dashboard.hpp"
 #include "http/json_render.hpp"
+#include "http/page_cursor.hpp"
 #include "http/processor_handlers.hpp"
 #include "http/request_parsing.hpp"
 #include "http/responses.hpp"
@@ -30,6 +34,7 @@ constexpr int kDefaultHistoryLimit = 50;
 constexpr int kMaxHistoryLimit = 1000;
 constexpr std::size_t kMaxUserIdBytes = max_user_id_bytes;
 constexpr std::size_t kMaxFactIdBytes = 256;
+constexpr const char* kMessagesKind = "messages";  // page_cursor kind of a user's history
 
 constexpr std::string_view kTwimlEmpty =
     R"(<?xml version="1.0" encoding="UTF-8"?><Response></Response>)";
@@ -134,11 +139,26 @@ response bad_param(std::string_view name, std::string_view what) {
                         std::string(name) + ": " + std::string(what));
 }
 
+// What a history cursor is bound to: the user and every filter, so a cursor used for another
+// user or with other filters is refused instead of paging a different list from a key that
+// means nothing there. limit is not part of it: a keyset page may be of any size. The user id
+// is length-prefixed (it may hold any character); the rest cannot hold '|'.
+std::string history_scope(const history_query& q) {
+  return std::to_string(q.user_id.size()) + ":" + q.user_id + "|since=" + std::to_string(q.since) +
+         "|until=" + std::to_string(q.until) + "|role=" + q.role +
+         "|processed=" + std::to_string(q.processed);
+}
+
+// The first page is the latest `limit` matching messages; next_cursor (the seq of the page's
+// oldest row) continues toward older ones: the latest `limit` below it. New messages arrive at
+// the newest end, behind the pass, so reading on until next_cursor is null returns every
+// message that matched when paging started exactly once (http/page_cursor.hpp).
 void handle_history(const boost::urls::url_view& url, std::string user_id, service_api& api,
                     reply_fn reply) {
   history_query q;
   q.user_id = std::move(user_id);
   q.limit = kDefaultHistoryLimit;
+  std::optional<std::string> cursor;
   for (auto param : url.params()) {
     const std::string& k = param.key;
     const std::string& v = param.value;
@@ -159,14 +179,33 @@ void handle_history(const boost::urls::url_view& url, std::string user_id, servi
     } else if (k == "processed") {
       if (v != "true" && v != "false") return reply(bad_param(k, "must be true or false"));
       q.processed = v == "true" ? 1 : 0;
+    } else if (k == "cursor") {
+      cursor = v;  // checked once every filter is known: the scope includes them
     }
     // Unknown parameters are ignored, like unknown JSON fields.
   }
+  std::string scope = history_scope(q);
+  if (cursor) {
+    auto key = page_cursor::decode(*cursor, kMessagesKind, scope);
+    if (!key)
+      return reply(bad_param("cursor",
+                             "not a cursor of this user's messages with these filters (use "
+                             "next_cursor as given, with the same since, until, role, processed)"));
+    q.before_seq = *key;
+  }
+  const auto limit = static_cast<std::size_t>(q.limit);
+  q.limit += 1;  // one more: is there an older page?
   std::string uid = q.user_id;
-  api.history(std::move(q), [uid = std::move(uid),
+  api.history(std::move(q), [uid = std::move(uid), scope = std::move(scope), limit,
                              reply = std::move(reply)](outcome<std::vector<stored_message>> o) {
     if (!o.ok()) return reply(failure_response(o.failure));
-    reply(make_response(http::status::ok, kJson, render_history(uid, *o.value)));
+    auto& rows = *o.value;  // oldest first: the extra row, if any, is the first
+    std::string next;
+    if (rows.size() > limit) {
+      rows.erase(rows.begin(), rows.end() - static_cast<std::ptrdiff_t>(limit));
+      next = page_cursor::encode(kMessagesKind, scope, rows.front().seq);
+    }
+    reply(make_response(http::status::ok, kJson, render_history(uid, rows, next)));
   });
 }
 

@@ -154,11 +154,15 @@ std::string render_ingest(const std::vector<ingest_outcome>& outcomes) {
   return json::serialize(json::object{{"messages", std::move(a)}});
 }
 
-std::string render_history(std::string_view user_id, const std::vector<stored_message>& msgs) {
+std::string render_history(std::string_view user_id, const std::vector<stored_message>& msgs,
+                           std::string_view next_cursor) {
   json::array a;
   a.reserve(msgs.size());
   for (const auto& m : msgs) a.push_back(to_json(m));
-  return json::serialize(json::object{{"user_id", user_id}, {"messages", std::move(a)}});
+  json::value next = nullptr;
+  if (!next_cursor.empty()) next = json::string(next_cursor);
+  return json::serialize(
+      json::object{{"user_id", user_id}, {"messages", std::move(a)}, {"next_cursor", next}});
 }
 
 std::string render_facts(std::string_view user_id, const fact_listing& listing, bool with_history) {

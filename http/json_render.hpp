@@ -24,8 +24,10 @@ std::string render_error(std::string_view code, std::string_view message);
 std::string render_ingest(const std::vector<ingest_outcome>& outcomes);
 
 // {"user_id":"...","messages":[{id, seq, role, content, channel, external_id, created_at,
-// status, attempts, last_error, processed_at},...]}
-std::string render_history(std::string_view user_id, const std::vector<stored_message>& msgs);
+// status, attempts, last_error, processed_at},...],"next_cursor":...}; next_cursor is null
+// when empty (the last page).
+std::string render_history(std::string_view user_id, const std::vector<stored_message>& msgs,
+                           std::string_view next_cursor = {});
 
 // {"user_id":"...","facts":[...]} plus "events":[...] when with_history.
 std::string render_facts(std::string_view user_id, const fact_listing& listing, bool with_history);

@@ -11,8 +11,10 @@
 // The cursor carries the key, the list it belongs to (`kind`) and a digest of the query's
 // filters (`scope`), base64url-encoded: clients must treat it as opaque, and a cursor used
 // with another list or other filters is refused (400) instead of silently skipping rows.
-// GET /v1/processor/dead uses kind "dead"; GET /v1/users/{id}/messages (issue 18) can use
-// kind "messages" with the user id and filters as scope.
+// GET /v1/processor/dead uses kind "dead"; GET /v1/users/{id}/messages kind "messages" with
+// the user id and filters as scope. Both read from the newest row toward older ones (the key
+// is the last, i.e. oldest, row a page showed), so rows that arrive while a client pages are
+// newer than the pass and never shift it.
 #pragma once
 
 #include <cstdint>

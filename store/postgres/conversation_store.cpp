@@ -308,13 +308,14 @@ std::vector<stored_message> conversation_store::history(const history_query& q) 
     return "$" + std::to_string(ps.size());
   };
   if (!q.user_id.empty()) where.push_back("user_id = " + bind(q.user_id));
+  if (q.before_seq > 0) where.push_back("seq < " + bind(num(q.before_seq)) + "::bigint");
   if (q.since != 0) where.push_back("created_at >= " + bind(num(q.since)) + "::bigint");
   if (q.until != 0) where.push_back("created_at < " + bind(num(q.until)) + "::bigint");
   if (!q.role.empty()) where.push_back("role = " + bind(q.role));
   if (q.processed == 1) where.push_back("status IN ('done', 'dead', 'skipped')");
   if (q.processed == 0) where.push_back("status IN ('pending', 'leased')");
   for (std::size_t i = 0; i < where.size(); ++i) sql += (i == 0 ? " WHERE " : " AND ") + where[i];
-  const std::int32_t limit = std::clamp<std::int32_t>(q.limit, 1, 1000);
+  const std::int32_t limit = std::clamp<std::int32_t>(q.limit, 1, 1001);
   sql += " ORDER BY seq DESC LIMIT " + bind(num(limit)) + "::int";
   return impl_->db.run([&](connection& c) {
     auto r = c.exec(sql, ps);

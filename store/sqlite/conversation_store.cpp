@@ -36,6 +36,7 @@ std::vector<stored_message> conversation_store::history(const history_query& q) 
   std::vector<std::string> where;
   int n = 0;
   if (!q.user_id.empty()) where.push_back("user_id = ?" + std::to_string(++n));
+  if (q.before_seq > 0) where.push_back("seq < ?" + std::to_string(++n));
   if (q.since != 0) where.push_back("created_at >= ?" + std::to_string(++n));
   if (q.until != 0) where.push_back("created_at < ?" + std::to_string(++n));
   if (!q.role.empty()) where.push_back("role = ?" + std::to_string(++n));
@@ -44,10 +45,11 @@ std::vector<stored_message> conversation_store::history(const history_query& q) 
   for (std::size_t i = 0; i < where.size(); ++i) sql += (i == 0 ? " WHERE " : " AND ") + where[i];
   sql += " ORDER BY seq DESC LIMIT ?" + std::to_string(++n);
 
-  const std::int32_t limit = std::clamp<std::int32_t>(q.limit, 1, 1000);
+  const std::int32_t limit = std::clamp<std::int32_t>(q.limit, 1, 1001);
   use s(impl_->stmt(sql));
   int i = 0;
   if (!q.user_id.empty()) s->bind(++i, q.user_id);
+  if (q.before_seq > 0) s->bind(++i, q.before_seq);
   if (q.since != 0) s->bind(++i, static_cast<std::int64_t>(q.since));
   if (q.until != 0) s->bind(++i, static_cast<std::int64_t>(q.until));
   if (!q.role.empty()) s->bind(++i, q.role);

@@ -113,6 +113,31 @@ test('the processor page runs a cycle and shows its result', async () => {
   await screenshot(page, 'processor');
 });
 
+test('a user\'s older messages are a page away (next_cursor)', async () => {
+  // 60 assistant replies (never claimed: the counts above stay), all in one millisecond.
+  const user = 'pager-user';
+  const msgs = Array.from({ length: 60 }, (_, i) =>
+    ({ user_id: user, role: 'assistant', content: 'reply ' + i, created_at: 1767225600000 }));
+  assert.equal((await call(svc.base, 'POST', '/v1/messages', { messages: msgs })).status, 202);
+  await page.goto(svc.base + '/dashboard#/user');
+  await page.fill('#user-id', user);
+  await page.click('#user-form button');
+  const rows = page.locator('td.content');
+  await page.locator('td.content', { hasText: 'reply 59' }).waitFor();
+  assert.equal(await rows.count(), 50);
+  assert.equal(await rows.first().textContent(), 'reply 59');  // newest first
+  assert.equal(await rows.last().textContent(), 'reply 10');
+  assert.equal(await page.locator('#messages-newer').isDisabled(), true);
+  await page.click('#messages-older');
+  await page.locator('h2', { hasText: 'Older messages (page 2)' }).waitFor();
+  assert.deepEqual(await rows.allTextContents(), Array.from({ length: 10 }, (_, i) => 'reply ' + (9 - i)));
+  assert.equal(await page.locator('#messages-older').isDisabled(), true);
+  await screenshot(page, 'user-older');
+  await page.click('#messages-newer');
+  await page.locator('h2', { hasText: 'Recent messages' }).waitFor();
+  assert.equal(await rows.count(), 50);
+});
+
 test('no console errors, exceptions or dialogs on any page', async () => {
   assert.deepEqual(problems, { console: [], errors: [], dialogs: [] });
   await context.close();

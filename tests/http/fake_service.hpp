@@ -47,14 +47,20 @@ class fake_api : public service_api {
     answer(std::move(done), std::move(out));
   }
 
+  // history_result (oldest first) as a store pages it: the latest `limit` with
+  // seq < before_seq, oldest first. The filters are only recorded.
   void history(history_query q, callback<std::vector<stored_message>> done) override {
+    std::vector<stored_message> out;
+    for (auto it = history_result.rbegin(); it != history_result.rend(); ++it)
+      if ((q.before_seq == 0 || it->seq < q.before_seq) && out.size() < std::size_t(q.limit))
+        out.insert(out.begin(), *it);
     {
       std::lock_guard lk(mutex_);
       ++calls_;
       histories_.push_back(q);
     }
     cv_.notify_all();
-    answer(std::move(done), history_result);
+    answer(std::move(done), std::move(out));
   }
 
   void facts(std::string user_id, bool with_history, callback<fact_listing> done) override {

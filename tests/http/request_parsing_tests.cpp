@@ -309,7 +309,8 @@ TEST_CASE("render_error and render_history shapes") {
   CHECK(render_history("+1", {m}) ==
         R"({"user_id":"+1","messages":[{"id":"id1","seq":7,"role":"user","content":"hi",)"
         R"("channel":"sms","external_id":null,"created_at":42,"status":"pending","attempts":0,)"
-        R"("last_error":null,"processed_at":null}]})");
+        R"("last_error":null,"processed_at":null}],"next_cursor":null})");
+  CHECK(render_history("+1", {}, "Yz") == R"({"user_id":"+1","messages":[],"next_cursor":"Yz"})");
   CHECK(render_health({true, ""}) == R"({"status":"ok"})");
 }
 

@@ -79,11 +79,12 @@ TEST_CASE("server: history decodes the user id and passes the query") {
         R"("processed_at":2000},)"
         R"({"id":"m-4","seq":4,"role":"assistant","content":"Nice","channel":"sms",)"
         R"("external_id":null,"created_at":1000,"status":"skipped","attempts":0,)"
-        R"("last_error":null,"processed_at":null}]})");
+        R"("last_error":null,"processed_at":null}],"next_cursor":null})");
   auto qs = f.api->histories();
   REQUIRE(qs.size() == 1);
   CHECK(qs[0].user_id == "+15551234567");
-  CHECK(qs[0].limit == 10);
+  CHECK(qs[0].limit == 11);  // a page and one more: is there an older page?
+  CHECK(qs[0].before_seq == 0);
   CHECK(qs[0].since == 5);
   CHECK(qs[0].until == 99);
   CHECK(qs[0].role == "user");
@@ -94,7 +95,7 @@ TEST_CASE("server: history decodes the user id and passes the query") {
   qs = f.api->histories();
   REQUIRE(qs.size() == 2);
   CHECK(qs[1].user_id == "a/b");
-  CHECK(qs[1].limit == 50);
+  CHECK(qs[1].limit == 51);
   CHECK(qs[1].since == 0);
   CHECK(qs[1].until == 0);
   CHECK(qs[1].role.empty());

@@ -235,3 +235,78 @@ TEST_CASE("with a Twilio auth token only correctly signed webhooks are stored") 
   CHECK(messages_of(svc.port, "%2B15551234567").size() == 1);
   CHECK(svc.stop() == 0);
 }
+
+TEST_CASE("a user's whole history reads by cursor while messages keep arriving") {
+  FOR_EACH_SERVICE_BACKEND(b);
+  temp_dir dir;
+  service svc(dir, env_for(b, dir));
+  // 800 messages of "+15551234567" with bob's between them, all in the same millisecond, in
+  // requests of 250 (the body limit is 64 KiB).
+  for (int from = 0; from < 1000; from += 250) {
+    std::string batch = R"({"messages":[)";
+    for (int i = from; i < from + 250; ++i) {
+      const bool bob = i % 5 == 4;
+      batch += (i > from ? "," : "") + std::string(R"({"user_id":")") +
+               (bob ? "bob" : "+15551234567") + R"(","role":")" +
+               (i % 3 == 2 ? "assistant" : "user") + R"(","content":"m)" + std::to_string(i) +
+               R"(","created_at":1700000000000})";
+    }
+    batch += "]}";
+    REQUIRE(post_json(svc.port, "/v1/messages", batch).status == 202);
+  }
+
+  // Pages of 37, newest first; between two pages the user writes again.
+  auto read_all = [&](const std::string& filters) {
+    std::vector<std::vector<std::string>> pages;
+    std::string cursor;
+    for (int n = 0; n < 100; ++n) {
+      auto r = http_request(svc.port, "GET",
+                            "/v1/users/%2B15551234567/messages?limit=37" + filters +
+                                (cursor.empty() ? "" : "&cursor=" + cursor));
+      REQUIRE(r.status == 200);
+      auto body = json::parse(r.body).as_object();
+      std::vector<std::string> page;
+      for (auto& m : body.at("messages").as_array()) {
+        CHECK(m.at("created_at").as_int64() == 1700000000000);
+        page.emplace_back(m.at("content").as_string().c_str());
+      }
+      pages.push_back(page);
+      if (body.at("next_cursor").is_null()) break;
+      cursor = body.at("next_cursor").as_string().c_str();
+      post_json(
+          svc.port, "/v1/messages",
+          R"({"user_id":"+15551234567","role":"user","content":"late","created_at":1700000000000})");
+    }
+    std::vector<std::string> all;  // oldest first
+    for (auto p = pages.rbegin(); p != pages.rend(); ++p)
+      all.insert(all.end(), p->begin(), p->end());
+    return std::make_pair(pages.size(), all);
+  };
+  std::vector<std::string> everything, users_only;
+  for (int i = 0; i < 1000; ++i) {
+    if (i % 5 == 4) continue;
+    everything.push_back("m" + std::to_string(i));
+    if (i % 3 != 2) users_only.push_back("m" + std::to_string(i));
+  }
+  auto [pages, all] = read_all("");
+  CHECK(pages == (800 + 36) / 37);
+  CHECK(all == everything);
+  // The first pass's late messages are there for the second from its start.
+  users_only.insert(users_only.end(), pages - 1, "late");
+  auto [user_pages, users] = read_all("&role=user");
+  CHECK(user_pages == (users_only.size() + 36) / 37);
+  CHECK(users == users_only);
+
+  // A cursor is refused for another user or other filters.
+  auto first =
+      json::parse(http_request(svc.port, "GET", "/v1/users/%2B15551234567/messages?limit=5").body);
+  const std::string cursor = first.at("next_cursor").as_string().c_str();
+  for (const std::string target :
+       {"/v1/users/bob/messages?cursor=", "/v1/users/%2B15551234567/messages?role=user&cursor=",
+        "/v1/processor/dead?cursor="}) {
+    auto r = http_request(svc.port, "GET", target + cursor);
+    CHECK(r.status == 400);
+    CHECK(json::parse(r.body).at("error").at("code").as_string() == "invalid_parameter");
+  }
+  CHECK(svc.stop() == 0);
+}
