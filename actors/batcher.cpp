@@ -423,8 +423,14 @@ void on_claimed(self_pointer self, claim_result& res, steady::time_point t0, mil
   st.claiming = false;
   auto waiters = std::move(st.run_waiters);
   st.run_waiters.clear();
-  std::int32_t messages = 0;
-  for (auto& u : res.users) messages += static_cast<std::int32_t>(u.messages.size());
+  std::int32_t messages = 0, live = 0;
+  for (auto& u : res.users) {
+    messages += static_cast<std::int32_t>(u.messages.size());
+    for (auto& m : u.messages) live += m.priority == message_priority::live ? 1 : 0;
+  }
+  if (live > 0) metrics::inc("memoryd_messages_claimed_total", "priority=\"live\"", live);
+  if (messages > live)
+    metrics::inc("memoryd_messages_claimed_total", "priority=\"backfill\"", messages - live);
   st.backlog = messages >= st.opts.batch_size;
   if (res.dead_lettered > 0) {  // leases that expired at max_attempts (a crash, a hang)
     st.totals.dead_lettered += res.dead_lettered;
@@ -449,9 +455,13 @@ void on_claimed(self_pointer self, claim_result& res, steady::time_point t0, mil
   c.result.users = c.remaining;
   c.result.claim_ms = ms_since(t0);
   c.result.dead_lettered = res.dead_lettered;
+  c.result.live_claimed = live;
+  c.result.backfill_claimed = messages - live;
   log::info("memory_processor_start", {{"cycle", id},
                                        {"users", c.result.users},
                                        {"messages", messages},
+                                       {"live", live},
+                                       {"backfill", messages - live},
                                        {"claim_ms", c.result.claim_ms}});
   for (auto& u : res.users) st.queue.push_back({id, std::move(u)});
   if (st.draining) {
@@ -465,8 +475,9 @@ void claim(self_pointer self) {
   auto& st = self->state;
   st.claiming = true;
   auto t0 = steady::now();
-  claim_request req{now_ms(self), st.opts.batch_size, st.opts.per_user_batch_size, st.opts.lease_ms,
-                    st.opts.max_attempts};
+  claim_request req{now_ms(self),     st.opts.batch_size,   st.opts.per_user_batch_size,
+                    st.opts.lease_ms, st.opts.max_attempts, st.opts.backfill_share,
+                    st.opts.quiet_ms, st.opts.max_wait_ms};
   self->request(st.persistence, timeout(st.opts), claim_atom_v, req)
       .then([=](claim_result& res) { on_claimed(self, res, t0, req.now + req.lease_ms); },
             [=](caf::error& e) {

@@ -18,8 +18,11 @@ struct batcher_options {
   std::int32_t max_attempts = 3;
   millis retry_base_ms = 30000;
   millis retry_max_ms = 3600000;
-  millis lease_ms = 600000;  // also the bound on one extraction
-  std::uint64_t seed = 0;    // jitter; 0: random
+  millis lease_ms = 600000;     // also the bound on one extraction
+  double backfill_share = 0.2;  // claim_request's scheduling fields (domain/queue.hpp)
+  millis quiet_ms = 0;
+  millis max_wait_ms = 600000;
+  std::uint64_t seed = 0;  // jitter; 0: random
   // Keep claiming while claims come back full, instead of waiting for the next tick.
   bool drain_backlog = true;
 };

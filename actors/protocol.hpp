@@ -61,7 +61,7 @@ struct extract_outcome {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, new_message& x) {
   return f(caf::meta::type_name("new_message"), x.user_id, x.role, x.content, x.channel,
-           x.external_id, x.created_at);
+           x.external_id, x.created_at, x.priority);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, ingest_outcome& x) {
@@ -71,7 +71,7 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, stored_message& x) {
   return f(caf::meta::type_name("stored_message"), x.seq, x.id, x.user_id, x.role, x.content,
            x.channel, x.external_id, x.created_at, x.status, x.attempts, x.next_attempt_at,
-           x.lease_until, x.last_error, x.processed_at);
+           x.lease_until, x.last_error, x.processed_at, x.priority);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, history_query& x) {
@@ -81,12 +81,12 @@ typename Inspector::result_type inspect(Inspector& f, history_query& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, claim_request& x) {
   return f(caf::meta::type_name("claim_request"), x.now, x.batch_size, x.per_user_batch_size,
-           x.lease_ms, x.max_attempts);
+           x.lease_ms, x.max_attempts, x.backfill_share, x.quiet_ms, x.max_wait_ms);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, claimed_message& x) {
   return f(caf::meta::type_name("claimed_message"), x.id, x.seq, x.content, x.created_at,
-           x.attempts);
+           x.attempts, x.priority);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, user_batch& x) {
@@ -97,9 +97,14 @@ typename Inspector::result_type inspect(Inspector& f, claim_result& x) {
   return f(caf::meta::type_name("claim_result"), x.users, x.dead_lettered);
 }
 template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, priority_stats& x) {
+  return f(caf::meta::type_name("priority_stats"), x.users_waiting, x.messages_waiting,
+           x.oldest_age_ms);
+}
+template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, queue_stats& x) {
   return f(caf::meta::type_name("queue_stats"), x.pending, x.leased, x.done, x.dead, x.skipped,
-           x.retry_scheduled, x.oldest_pending_age_ms, x.users_waiting);
+           x.retry_scheduled, x.oldest_pending_age_ms, x.users_waiting, x.live, x.backfill);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, fact& x) {
@@ -142,8 +147,8 @@ typename Inspector::result_type inspect(Inspector& f, extract_outcome& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, cycle_result& x) {
   return f(caf::meta::type_name("cycle_result"), x.cycle_id, x.users, x.messages_processed,
-           x.facts_written, x.errors, x.retries_scheduled, x.dead_lettered, x.claim_ms,
-           x.extract_ms, x.write_ms, x.total_ms);
+           x.facts_written, x.errors, x.retries_scheduled, x.dead_lettered, x.live_claimed,
+           x.backfill_claimed, x.claim_ms, x.extract_ms, x.write_ms, x.total_ms);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, processor_status& x) {

@@ -34,7 +34,9 @@ void progress(const import_counts& n) {
 
 }  // namespace
 
-int run_import(const config& cfg, const std::string& file) {
+int run_import(const config& cfg, const std::string& file, const std::string& priority_name) {
+  message_priority priority = message_priority::backfill;
+  parse_priority(priority_name, priority);  // checked by the command line
   std::ifstream in_file;
   if (file != "-") {
     in_file.open(file);
@@ -58,7 +60,10 @@ int run_import(const config& cfg, const std::string& file) {
                 << "\n";
       continue;
     }
-    for (auto& m : parsed.messages) pending.push_back(std::move(m));
+    for (auto& m : parsed.messages) {
+      m.priority = priority;
+      pending.push_back(std::move(m));
+    }
     if (pending.size() >= lines_per_transaction) flush(*store, pending, n);
     if (n.lines % progress_every_lines == 0) progress(n);
   }
@@ -127,15 +132,25 @@ int run_stats(const config& cfg, bool json) {
               << ",\"done\":" << q.done << ",\"dead\":" << q.dead << ",\"skipped\":" << q.skipped
               << ",\"retry_scheduled\":" << q.retry_scheduled
               << ",\"oldest_pending_age_ms\":" << q.oldest_pending_age_ms
-              << ",\"users_waiting\":" << q.users_waiting << "},\"facts\":" << facts << "}\n";
+              << ",\"users_waiting\":" << q.users_waiting << ",\"priorities\":{";
+    for (const auto* cls : {&q.live, &q.backfill})
+      std::cout << (cls == &q.live ? "\"live\":" : ",\"backfill\":")
+                << "{\"users_waiting\":" << cls->users_waiting
+                << ",\"messages_waiting\":" << cls->messages_waiting
+                << ",\"oldest_age_ms\":" << cls->oldest_age_ms << "}";
+    std::cout << "}},\"facts\":" << facts << "}\n";
     return 0;
   }
   std::cout << "messages: " << q.pending << " pending, " << q.leased << " leased, " << q.done
             << " done, " << q.dead << " dead, " << q.skipped << " skipped\n"
             << "retries scheduled: " << q.retry_scheduled << "\n"
             << "oldest pending: " << q.oldest_pending_age_ms / 1000.0 << " s\n"
-            << "users waiting: " << q.users_waiting << "\n"
-            << "facts: " << facts << "\n";
+            << "users waiting: " << q.users_waiting << "\n";
+  for (const auto* cls : {&q.live, &q.backfill})
+    std::cout << (cls == &q.live ? "live: " : "backfill: ") << cls->users_waiting << " users, "
+              << cls->messages_waiting << " messages waiting, oldest "
+              << cls->oldest_age_ms / 1000.0 << " s\n";
+  std::cout << "facts: " << facts << "\n";
   return 0;
 }
 

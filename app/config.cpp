@@ -182,6 +182,12 @@ const std::vector<key_def>& key_defs() {
                 &C::processor_section::retry_max_ms, 1, max_i64 / 4),
       int_field("processor.lease_ms", {"MEMORY_PROCESSOR_LEASE_MS"}, &C::processor,
                 &C::processor_section::lease_ms, 1000, max_i64 / 4),
+      fraction_field("processor.backfill_share", {"MEMORY_PROCESSOR_BACKFILL_SHARE"},
+                     &C::processor, &C::processor_section::backfill_share),
+      int_field("processor.quiet_ms", {"MEMORY_PROCESSOR_QUIET_MS"}, &C::processor,
+                &C::processor_section::quiet_ms, 0, max_i64 / 4),
+      int_field("processor.max_wait_ms", {"MEMORY_PROCESSOR_MAX_WAIT_MS"}, &C::processor,
+                &C::processor_section::max_wait_ms, 0, max_i64 / 4),
       string_field("extractor.backend", {"EXTRACTOR"}, &C::extractor,
                    &C::extractor_section::backend,
                    [](const std::string& v) {

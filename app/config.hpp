@@ -48,6 +48,9 @@ struct config {
     std::int64_t retry_base_ms = 30000;
     std::int64_t retry_max_ms = 3600000;
     std::int64_t lease_ms = 600000;
+    double backfill_share = 0.2;        // of each claim, for backfill while it waits
+    std::int64_t quiet_ms = 0;          // 0: off
+    std::int64_t max_wait_ms = 600000;  // bounds the quiet period of a user who never stops
   } processor;
   struct extractor_section {
     std::string backend = "rules";
@@ -77,12 +80,12 @@ struct config {
   } twilio;
   // Alerts on the queue's health (docs/OPERATIONS.md); a threshold of 0 turns its alert off.
   struct alerts_section {
-    double failure_rate = 0.2;             // share of extractions failing within the window
-    std::int64_t min_attempts = 10;        // fewer extractions in the window: no verdict
-    std::int64_t window_ms = 300000;       // for failure_rate and dead_letters
+    double failure_rate = 0.2;        // share of extractions failing within the window
+    std::int64_t min_attempts = 10;   // fewer extractions in the window: no verdict
+    std::int64_t window_ms = 300000;  // for failure_rate and dead_letters
     std::int64_t oldest_pending_ms = 1800000;
-    std::int64_t dead_letters = 1;         // dead-lettered within the window
-    std::string webhook_url;               // POST each crossing here (Slack-compatible)
+    std::int64_t dead_letters = 1;  // dead-lettered within the window
+    std::string webhook_url;        // POST each crossing here (Slack-compatible)
   } alerts;
   struct history_section {
     std::int64_t interval_ms = 10000;  // one sample per interval; the ring keeps 8,640

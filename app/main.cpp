@@ -1,9 +1,9 @@
 // memoryd: long-term memory for chat assistants. The command-line front end.
 //
 // Exit status: 0 ok, 2 usage or config error, 1 runtime failure.
-#include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
+#include <caf/all.hpp>
 
 #include <cerrno>
 #include <csignal>
@@ -47,9 +47,12 @@ Usage:
                                       dry run of the configured extractor (stdin without FILE):
                                       records {"id","user_id","messages":[...]} in,
                                       {"id","facts":[{"text","category"}]} out, one per line
-  memoryd import FILE.jsonl [OPTIONS] load historical messages, one per line
+  memoryd import FILE.jsonl [--priority live|backfill] [OPTIONS]
+                                      load historical messages, one per line
                                       ({user_id, role, content, channel?, created_at?,
-                                      external_id?}; "-" for stdin); idempotent on external_id
+                                      external_id?}; "-" for stdin); idempotent on external_id;
+                                      processed as backfill (after live work) unless
+                                      --priority live
   memoryd facts USER_ID [--json] [--history]
                                       a user's facts
   memoryd search USER_ID QUERY [--limit N] [--json]
@@ -81,7 +84,8 @@ struct cli {
   std::vector<std::string> positional;
   config_sources sources;
   bool help = false, version = false, json = false, history = false;
-  std::string limit;  // search --limit
+  std::string limit;                  // search --limit
+  std::string priority = "backfill";  // import --priority
 };
 
 bool is_command(const std::string& a) {
@@ -117,6 +121,14 @@ cli parse_cli(int argc, char** argv) {
     } else if (a == "--limit" || a.rfind("--limit=", 0) == 0) {
       if (a == "--limit" && i + 1 >= argc) throw config_error("limit", "--limit needs a value");
       c.limit = a == "--limit" ? argv[++i] : a.substr(8);
+    } else if (a == "--priority" || a.rfind("--priority=", 0) == 0) {
+      if (a == "--priority" && i + 1 >= argc)
+        throw config_error("priority", "--priority needs a value (live or backfill)");
+      c.priority = a == "--priority" ? argv[++i] : a.substr(11);
+      message_priority p;
+      if (!parse_priority(c.priority, p))
+        throw config_error("priority",
+                           "--priority must be live or backfill, not '" + c.priority + "'");
     } else if (a.rfind("--", 0) == 0) {
       std::string key = a.substr(2), value;
       auto eq = key.find('=');
@@ -188,8 +200,7 @@ sigset_t service_signals() {
 // owns the HTTP server: docs/ARCHITECTURE.md, "TLS"). Any other key that changed is named in
 // a "reload_needs_restart" warning. A failed reload keeps what is in force and the service
 // running.
-void reload(caf::actor_system& sys, const pipeline& p, const config_sources& sources,
-            config& cfg) {
+void reload(caf::actor_system& sys, const pipeline& p, const config_sources& sources, config& cfg) {
   config next;
   try {
     next = load_config(sources);
@@ -211,8 +222,9 @@ void reload(caf::actor_system& sys, const pipeline& p, const config_sources& sou
   if (!needs_restart.empty())
     log::warn("reload_needs_restart",
               {{"keys", needs_restart},
-               {"detail", "only log.level and the TLS files' contents are reloaded; these keys "
-                          "take effect at the next restart"}});
+               {"detail",
+                "only log.level and the TLS files' contents are reloaded; these keys "
+                "take effect at the next restart"}});
   if (cfg.server.tls_cert.empty()) {
     log::info("reload_skipped",
               {{"what", "tls"}, {"reason", "no TLS certificate is configured (server.tls_cert)"}});
@@ -339,14 +351,14 @@ int serve(const config_sources& sources, config cfg) {
                                {"tls", !cfg.server.tls_cert.empty()},
                                {"version", MEMORYD_VERSION}});
   // systemd (Type=notify): the databases are open and the listener is up.
-  const bool notified = sd::notify("READY=1\nMAINPID=" + std::to_string(::getpid()) +
-                                   "\nSTATUS=serving on " + cfg.listen_host() + ":" +
-                                   std::to_string(p.port));
+  const bool notified =
+      sd::notify("READY=1\nMAINPID=" + std::to_string(::getpid()) + "\nSTATUS=serving on " +
+                 cfg.listen_host() + ":" + std::to_string(p.port));
   // 0: no watchdog (not under systemd, no WatchdogSec, or meant for another process).
   const auto watchdog = sd::watchdog_interval().value_or(std::chrono::microseconds(0));
   if (notified || watchdog.count() > 0)
-    log::info("systemd_notified",
-              {{"ready_sent", notified}, {"watchdog_usec", static_cast<std::int64_t>(watchdog.count())}});
+    log::info("systemd_notified", {{"ready_sent", notified},
+                                   {"watchdog_usec", static_cast<std::int64_t>(watchdog.count())}});
   int sig = 0;
   for (;;) {
     sig = wait_signal(signals, sys, p, watchdog);
@@ -423,7 +435,7 @@ int run(int argc, char** argv) {
   if (c.command == "extract") return extract(cfg, c.positional);
   if (c.command == "process-once") return process_once(cfg);
   try {
-    if (c.command == "import") return run_import(cfg, c.positional[0]);
+    if (c.command == "import") return run_import(cfg, c.positional[0], c.priority);
     if (c.command == "facts") return run_facts(cfg, c.positional[0], c.json, c.history);
     if (c.command == "search")
       return run_search(cfg, c.positional[0], c.positional[1], c.limit, c.json);

@@ -62,6 +62,9 @@ pipeline start_pipeline(caf::actor_system& sys, const config& cfg, pipeline_mode
   bo.retry_base_ms = cfg.processor.retry_base_ms;
   bo.retry_max_ms = cfg.processor.retry_max_ms;
   bo.lease_ms = cfg.processor.lease_ms;
+  bo.backfill_share = cfg.processor.backfill_share;
+  bo.quiet_ms = cfg.processor.quiet_ms;
+  bo.max_wait_ms = cfg.processor.max_wait_ms;
   bo.drain_backlog = mode == pipeline_mode::serve;
   p.batcher = spawn_batcher(sys, p.persistence, p.extractors, bo);
   if (mode == pipeline_mode::process_once) return p;
@@ -161,7 +164,7 @@ void stop_pipeline(caf::actor_system& sys, pipeline& p, std::chrono::millisecond
   };
   stop(p.ticker);
   stop(p.monitor);
-  p.webhook.reset();  // a POST under way is bounded by its timeout
+  p.webhook.reset();                          // a POST under way is bounded by its timeout
   ask(p.batcher, drain_atom_v, "processor");  // in-flight work finishes, queued work released
   stop(p.batcher);
   for (auto& e : p.extractors) stop(e);

@@ -10,6 +10,11 @@
 //   spread         message i belongs to user i % U (every user has N/U waiting messages)
 //   one_user_half  the oldest N/2 messages belong to one user, the rest spread over the
 //                  other U-1 users (the FIFO head is a user with half the backlog)
+//   backfill_live  the N messages are backfill (an import), spread; then 10,000 live
+//                  messages, one for each of 10,000 other users, written now (issue 18).
+//                  With --quiet-ms Q those live users are inside their quiet period for
+//                  the first Q ms of the claims: the rows a claim reads past its batch.
+// --quiet-ms Q (default 0) and --backfill-share S (default 0.2) go into every claim_request.
 // Then, for each synchronous mode, reopens the database with that mode and runs K times:
 // claim(batch, per_user) (timed), then mark_done of every claimed user batch (timed
 // separately), so that each claim does real work on a fresh head. Prints one JSON line per
@@ -128,9 +133,24 @@ double fill(const std::string& path, std::int64_t n, std::int64_t users,
       m.content = k_contents[i % (sizeof k_contents / sizeof k_contents[0])];
       m.channel = "sms";
       m.created_at = base + i;
+      if (layout == "backfill_live") m.priority = memoryd::message_priority::backfill;
       msgs.push_back(std::move(m));
     }
     store.ingest(msgs, wall_ms());
+  }
+  if (layout == "backfill_live") {
+    msgs.clear();
+    const millis now = wall_ms();
+    for (std::int64_t u = 0; u < 10000; ++u) {
+      memoryd::new_message m;
+      m.user_id = user_name(users + u);
+      m.role = "user";
+      m.content = k_contents[u % (sizeof k_contents / sizeof k_contents[0])];
+      m.channel = "sms";
+      m.created_at = now;
+      msgs.push_back(std::move(m));
+    }
+    store.ingest(msgs, now);
   }
   store.db().exec("PRAGMA wal_checkpoint(TRUNCATE)");
   return ms_since(t0);
@@ -154,13 +174,16 @@ struct options {
   int claims = 50;
   int batch = 100;
   int per_user = 25;
+  millis quiet_ms = 0;
+  double backfill_share = 0.2;
   std::string dir;
 };
 
 int usage() {
   std::cerr << "usage: bench_claim [--pending N,...] [--users U,...] "
                "[--layout spread,one_user_half] [--sync full,normal] [--claims K] [--batch B] "
-               "[--per-user P] [--dir DIR]\n"
+               "[--per-user P] [--dir DIR] [--quiet-ms Q] [--backfill-share S]\n"
+               "       (layouts: spread, one_user_half, backfill_live)\n"
                "       bench_claim --backend postgres --url URL [--pending N,...] [--users U,...] "
                "[--layout ...] [--claims K] [--claimers C,...] [--batch B] [--per-user P] "
                "[--explain]\n";
@@ -212,8 +235,9 @@ double fill_pg(memoryd::pg::connection& c, std::int64_t n, std::int64_t users,
       "ORDER BY i");
   c.exec("SELECT setval(pg_get_serial_sequence('messages', 'seq'), " + std::to_string(n) + ")");
   c.exec(
-      "INSERT INTO user_queue (user_id, head_seq) "
-      "SELECT user_id, min(seq) FROM messages WHERE status = 'pending' GROUP BY user_id");
+      "INSERT INTO user_queue (user_id, head_seq, live_seq) "
+      "SELECT user_id, min(seq), min(seq) FROM messages WHERE status = 'pending' "
+      "GROUP BY user_id");
   c.exec("VACUUM ANALYZE messages");
   c.exec("VACUUM ANALYZE user_queue");
   c.exec("CHECKPOINT");
@@ -378,6 +402,10 @@ int main(int argc, char** argv) {
       o.batch = std::stoi(v);
     } else if (a == "--per-user") {
       o.per_user = std::stoi(v);
+    } else if (a == "--quiet-ms") {
+      o.quiet_ms = std::atoll(v.c_str());
+    } else if (a == "--backfill-share") {
+      o.backfill_share = std::atof(v.c_str());
     } else if (a == "--dir") {
       o.dir = v;
     } else {
@@ -390,7 +418,8 @@ int main(int argc, char** argv) {
   for (auto c : o.claimers)
     if (c < 1 || c > 64) return usage();
   for (auto& l : o.layouts)
-    if (l != "spread" && l != "one_user_half") return usage();
+    if (l != "spread" && l != "one_user_half" && (l != "backfill_live" || o.backend != "sqlite"))
+      return usage();
   if (o.backend == "postgres") {
     if (o.url.empty()) return usage();
     return run_postgres(o);
@@ -407,7 +436,7 @@ int main(int argc, char** argv) {
       const double fill_ms = fill(path, n, users, layout);
       for (const auto& sync : o.syncs) {
         std::vector<double> claim_ms, done_ms, claim_frames, done_frames, done_txns;
-        std::int64_t claimed = 0;
+        std::int64_t claimed = 0, claimed_live = 0, claimed_backfill = 0;
         double open_ms = 0, rss = 0, hwm = 0;
         {
           reset_peak_rss();
@@ -419,9 +448,14 @@ int main(int argc, char** argv) {
             req.now = wall_ms();
             req.batch_size = o.batch;
             req.per_user_batch_size = o.per_user;
+            req.quiet_ms = o.quiet_ms;
+            req.backfill_share = o.backfill_share;
             const auto t0 = clock_type::now();
             auto res = store.claim(req);
             claim_ms.push_back(ms_since(t0));
+            for (auto& u : res.users)
+              for (auto& m : u.messages)
+                (m.priority == memoryd::message_priority::live ? claimed_live : claimed_backfill)++;
             const auto t1 = clock_type::now();
             for (auto& u : res.users) {
               std::vector<std::string> ids;
@@ -458,14 +492,16 @@ int main(int argc, char** argv) {
             "\"claimed\":%lld,\"median_ms\":%.3f,\"p90_ms\":%.3f,\"max_ms\":%.3f,"
             "\"first_ms\":%.3f,\"done_median_ms\":%.3f,\"open_ms\":%.1f,\"fill_s\":%.1f,"
             "\"rss_mb\":%.1f,\"peak_rss_mb\":%.1f,\"claim_wal_pages\":%.0f,"
-            "\"done_wal_pages\":%.0f,\"done_txns\":%.0f}\n",
+            "\"done_wal_pages\":%.0f,\"done_txns\":%.0f,\"quiet_ms\":%lld,"
+            "\"claimed_live\":%lld,\"claimed_backfill\":%lld}\n",
             static_cast<long long>(n), static_cast<long long>(users), layout.c_str(), sync.c_str(),
             o.claims, o.batch, o.per_user, static_cast<long long>(claimed),
             percentile(claim_ms, 0.5), percentile(claim_ms, 0.9),
             *std::max_element(claim_ms.begin(), claim_ms.end()), claim_ms.front(),
             percentile(done_ms, 0.5), open_ms, fill_ms / 1000.0, rss, hwm,
-            percentile(claim_frames, 0.5), percentile(done_frames, 0.5),
-            percentile(done_txns, 0.5));
+            percentile(claim_frames, 0.5), percentile(done_frames, 0.5), percentile(done_txns, 0.5),
+            static_cast<long long>(o.quiet_ms), static_cast<long long>(claimed_live),
+            static_cast<long long>(claimed_backfill));
         std::fflush(stdout);
       }
       if (o.dir.empty())

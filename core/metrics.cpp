@@ -58,6 +58,19 @@ const std::vector<definition>& definitions() {
        {}},
       {"memoryd_queue_retry_scheduled", kind::gauge, "Messages waiting for a retry", {}},
       {"memoryd_queue_users_waiting", kind::gauge, "Users with messages waiting", {}},
+      {"memoryd_queue_waiting_messages",
+       kind::gauge,
+       "Messages waiting (pending or leased), by their priority (live, backfill)",
+       {}},
+      {"memoryd_queue_waiting_users",
+       kind::gauge,
+       "Users waiting, by scheduling class (live while a live message of theirs waits)",
+       {}},
+      {"memoryd_queue_oldest_waiting_age_seconds",
+       kind::gauge,
+       "Age of the oldest waiting message of each scheduling class's users",
+       {}},
+      {"memoryd_messages_claimed_total", kind::counter, "Messages claimed, by priority", {}},
       {"memoryd_extractors",
        kind::gauge,
        "Extractors in the pool, by state (busy, idle, limit)",
@@ -116,8 +129,7 @@ struct registry {
   std::mutex mutex;
   std::shared_ptr<prometheus::Registry> reg = std::make_shared<prometheus::Registry>();
   std::map<std::string, prometheus::Family<prometheus::Counter>*, std::less<>> counter_families;
-  std::map<std::string, prometheus::Family<prometheus::Histogram>*, std::less<>>
-      histogram_families;
+  std::map<std::string, prometheus::Family<prometheus::Histogram>*, std::less<>> histogram_families;
   cache<prometheus::Counter> counters;
   cache<prometheus::Histogram> histograms;
 
@@ -143,7 +155,8 @@ template <class M, class Families, class Make>
 M& lookup(cache<M>& c, Families& families, std::string_view name, std::string_view labels,
           Make make) {
   auto it = c.find(name);
-  if (it == c.end()) it = c.emplace(std::string(name), std::map<std::string, M*, std::less<>>{}).first;
+  if (it == c.end())
+    it = c.emplace(std::string(name), std::map<std::string, M*, std::less<>>{}).first;
   auto m = it->second.find(labels);
   if (m == it->second.end()) {
     auto& family = *families.find(name)->second;
@@ -177,8 +190,8 @@ void observe(std::string_view name, std::string_view labels, double value) {
     std::lock_guard lock(r.mutex);
     h = &lookup(r.histograms, r.histogram_families, name, labels,
                 [&](auto& family, const prometheus::Labels& l) -> prometheus::Histogram& {
-                  return family.Add(l, prometheus::Histogram::BucketBoundaries(
-                                           def.buckets.begin(), def.buckets.end()));
+                  return family.Add(l, prometheus::Histogram::BucketBoundaries(def.buckets.begin(),
+                                                                               def.buckets.end()));
                 });
   }
   h->Observe(value);

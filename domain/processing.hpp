@@ -50,7 +50,9 @@ inline constexpr std::size_t kResults = 7;
 inline constexpr const char* kResultNames[kResults] = {
     "ok", "transient", "rate_limited", "permanent", "unparseable", "truncated", "refused"};
 inline constexpr std::size_t kResultOk = 0;
-inline constexpr std::size_t result_index(failure_kind k) { return 1 + static_cast<std::size_t>(k); }
+inline constexpr std::size_t result_index(failure_kind k) {
+  return 1 + static_cast<std::size_t>(k);
+}
 
 // Extraction time buckets: upper bounds in ms, and one bucket more for anything slower.
 inline constexpr std::size_t kLatencyBounds = 15;
@@ -71,6 +73,8 @@ struct cycle_result {
   std::int32_t errors = 0;              // user batches that failed (retry or dead)
   std::int32_t retries_scheduled = 0;   // messages put back for a later attempt
   std::int32_t dead_lettered = 0;       // messages dead-lettered
+  std::int32_t live_claimed = 0;        // messages claimed, by their priority
+  std::int32_t backfill_claimed = 0;
   double claim_ms = 0, extract_ms = 0, write_ms = 0, total_ms = 0;
 };
 

@@ -2,11 +2,14 @@
 // Plain data: no CAF, SQLite or Boost; every layer may include it.
 #pragma once
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include "core/clock.hpp"
+#include "domain/message.hpp"
 
 namespace memoryd {
 
@@ -17,7 +20,22 @@ struct claim_request {
   std::int32_t per_user_batch_size = 25;  // per-user cap
   millis lease_ms = 600000;
   std::int32_t max_attempts = 3;  // an expired lease at this many attempts dead-letters
+  // Live users are claimed first; while backfill users wait they get at least this share of
+  // batch_size (rounded up), so an import never starves and never holds up live users.
+  double backfill_share = 0.2;
+  // Quiet period (0: off): a user is claimable once their newest waiting message is quiet_ms
+  // old, or once their oldest is max_wait_ms old, whichever comes first.
+  millis quiet_ms = 0;
+  millis max_wait_ms = 600000;
 };
+
+// The messages of a claim that backfill may take before live users have what is left:
+// batch_size x backfill_share, rounded up (20 of 100 by default).
+inline std::int32_t backfill_reserve(const claim_request& r) {
+  if (r.backfill_share <= 0 || r.batch_size <= 0) return 0;
+  const double owed = std::ceil(r.batch_size * r.backfill_share - 1e-9);
+  return std::min(r.batch_size, static_cast<std::int32_t>(owed));
+}
 
 struct claimed_message {
   std::string id;
@@ -25,6 +43,7 @@ struct claimed_message {
   std::string content;
   millis created_at = 0;
   std::int32_t attempts = 0;  // including this claim
+  message_priority priority = message_priority::live;
 };
 
 // One user's share of a claimed batch, in arrival order.
@@ -37,7 +56,7 @@ struct user_batch {
 };
 
 struct claim_result {
-  std::vector<user_batch> users;   // FIFO order
+  std::vector<user_batch> users;   // claim order: live, backfill, live again; each FIFO
   std::int32_t dead_lettered = 0;  // expired leases already at max_attempts
 };
 
@@ -49,12 +68,21 @@ struct dead_letter_query {
   std::int64_t before_seq = 0;  // only seq < before_seq; 0: from the newest
 };
 
+// The waiting work of one scheduling class. A user is live while a live message of theirs
+// waits (their backfill before it goes along, in arrival order), backfill otherwise.
+struct priority_stats {
+  std::int64_t users_waiting = 0;
+  std::int64_t messages_waiting = 0;  // pending or leased messages of this priority
+  millis oldest_age_ms = 0;           // the class's oldest waiting message (0: none)
+};
+
 // Queue depth and lag, for status/metrics.
 struct queue_stats {
   std::int64_t pending = 0, leased = 0, done = 0, dead = 0, skipped = 0;
   std::int64_t retry_scheduled = 0;  // pending with next_attempt_at > now
   millis oldest_pending_age_ms = 0;  // 0 when nothing is pending
   std::int64_t users_waiting = 0;
+  priority_stats live, backfill;
 };
 
 }  // namespace memoryd

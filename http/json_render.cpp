@@ -41,7 +41,8 @@ json::object to_json(const stored_message& m) {
           {"status", m.status},
           {"attempts", m.attempts},
           {"last_error", string_or_null(m.last_error)},
-          {"processed_at", time_or_null(m.processed_at)}};
+          {"processed_at", time_or_null(m.processed_at)},
+          {"priority", to_string(m.priority)}};
 }
 
 json::object to_json(const fact& f) {
@@ -125,6 +126,12 @@ std::string dump(const json::value& v) {
   return out;
 }
 
+json::object to_json(const priority_stats& p) {
+  return {{"users_waiting", p.users_waiting},
+          {"messages_waiting", p.messages_waiting},
+          {"oldest_age_ms", p.oldest_age_ms}};
+}
+
 json::object to_json(const cycle_result& c) {
   return {{"cycle_id", c.cycle_id},
           {"users", c.users},
@@ -133,6 +140,7 @@ json::object to_json(const cycle_result& c) {
           {"errors", c.errors},
           {"retries_scheduled", c.retries_scheduled},
           {"dead_lettered", c.dead_lettered},
+          {"claimed", {{"live", c.live_claimed}, {"backfill", c.backfill_claimed}}},
           {"claim_ms", c.claim_ms},
           {"extract_ms", c.extract_ms},
           {"write_ms", c.write_ms},
@@ -228,14 +236,16 @@ std::string render_cycle(const cycle_result& c) { return dump(to_json(c)); }
 
 std::string render_status(const status_report& s) {
   const auto& q = s.queue;
-  json::object queue{{"pending", q.pending},
-                     {"leased", q.leased},
-                     {"done", q.done},
-                     {"dead", q.dead},
-                     {"skipped", q.skipped},
-                     {"retry_scheduled", q.retry_scheduled},
-                     {"oldest_pending_age_ms", q.oldest_pending_age_ms},
-                     {"users_waiting", q.users_waiting}};
+  json::object queue{
+      {"pending", q.pending},
+      {"leased", q.leased},
+      {"done", q.done},
+      {"dead", q.dead},
+      {"skipped", q.skipped},
+      {"retry_scheduled", q.retry_scheduled},
+      {"oldest_pending_age_ms", q.oldest_pending_age_ms},
+      {"users_waiting", q.users_waiting},
+      {"priorities", {{"live", to_json(q.live)}, {"backfill", to_json(q.backfill)}}}};
   const auto& p = s.processor;
   json::value rate = nullptr;
   if (p.messages_processed + p.errors > 0) {

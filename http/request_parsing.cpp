@@ -148,6 +148,13 @@ std::optional<api_failure> message_from_json(const boost::json::value& v,
       return bad_request("invalid_field", name + ": must be an integer (milliseconds)");
     }
   }
+  m.priority = message_priority::live;
+  std::string priority;
+  if (auto e = string_field(*obj, "priority", index, false, unbounded, false, priority)) return e;
+  if (!priority.empty() && !parse_priority(priority, m.priority)) {
+    return bad_request("invalid_field",
+                       field_name(index, "priority") + ": must be \"live\" or \"backfill\"");
+  }
   return std::nullopt;
 }
 

@@ -1,15 +1,18 @@
 // The per-user queue of the SQLite conversation store: claims, the state transitions, dead
 // letters, the queue's stats and the claim's plan.
+#include <tuple>
+
 #include "store/sqlite/conversation_store_impl.hpp"
 
 namespace memoryd::sqlite {
 
-claim_result conversation_store::claim(const claim_request& req) {
-  claim_result result;
-  if (req.batch_size <= 0 || req.per_user_batch_size <= 0) return result;
-  auto& d = *impl_;
-  relaxed_sync relaxed(d.db, d.full);
-  transaction tx(d.db);
+// The users of one class (?4) in FIFO order, from after `after_seq`, until `cap` messages are
+// leased or none is left; `after_seq` ends after the last user read, so a second pass over the
+// same class resumes there.
+std::int32_t conversation_store::impl::claim_class(const claim_request& req, message_priority cls,
+                                                   std::int32_t cap_total, std::int64_t& after_seq,
+                                                   claim_result& result) {
+  auto& d = *this;
   auto& users_q = d.stmt(k_claim_users_sql);
   auto& msgs_q = d.stmt(k_claim_messages_sql);
   auto& lease_q = d.stmt(
@@ -21,20 +24,22 @@ claim_result conversation_store::claim(const claim_request& req) {
   auto& gate_q = d.stmt("UPDATE user_queue SET available_at = ?2 WHERE user_id = ?1");
 
   const millis lease_until = req.now + req.lease_ms;
-  std::int32_t remaining = req.batch_size;
-  std::int64_t after_seq = 0;  // users are read in chunks, resuming after the last head_seq
+  std::int32_t remaining = cap_total;
   while (remaining > 0) {
     // Read a chunk of candidate users first: we update user_queue while processing them.
     std::vector<std::pair<std::string, std::int64_t>> candidates;
     {
       use q(users_q);
       q->bind(1, static_cast<std::int64_t>(req.now)).bind(2, after_seq).bind(3, remaining);
+      q->bind(4, static_cast<std::int64_t>(cls));
+      q->bind(5, static_cast<std::int64_t>(req.quiet_ms));
+      q->bind(6, static_cast<std::int64_t>(req.max_wait_ms));
       while (q->step()) candidates.emplace_back(q->col_text(0), q->col_int(1));
     }
     if (candidates.empty()) break;
     for (const auto& [user_id, head_seq] : candidates) {
-      after_seq = head_seq;
       if (remaining <= 0) break;
+      after_seq = head_seq;
       const std::int32_t cap = std::min(req.per_user_batch_size, remaining);
       user_batch batch;
       batch.user_id = user_id;
@@ -56,6 +61,7 @@ claim_result conversation_store::claim(const claim_request& req) {
             m.content = q->col_text(2);
             m.created_at = q->col_int(3);
             m.attempts = static_cast<std::int32_t>(q->col_int(4));
+            m.priority = static_cast<message_priority>(q->col_int(6));
             rows.emplace_back(std::move(m), q->col_text(5) == message_status::leased);
           }
         }
@@ -90,6 +96,34 @@ claim_result conversation_store::claim(const claim_request& req) {
       }
     }
   }
+  return cap_total - remaining;
+}
+
+claim_result conversation_store::claim(const claim_request& req) {
+  claim_result result;
+  if (req.batch_size <= 0 || req.per_user_batch_size <= 0) return result;
+  auto& d = *impl_;
+  relaxed_sync relaxed(d.db, d.full);
+  transaction tx(d.db);
+  // Live first, up to what backfill is owed; then backfill, up to what is left (at least its
+  // share when it waits); then live again with whatever backfill did not use.
+  // Owed only while backfill waits: otherwise live users take the whole batch, shares as
+  // before priorities existed.
+  bool backfill_waits = false;
+  {
+    use q(d.stmt(k_claim_users_sql));
+    q->bind(1, static_cast<std::int64_t>(req.now)).bind(2, std::int64_t{0}).bind(3, 1);
+    q->bind(4, static_cast<std::int64_t>(message_priority::backfill));
+    q->bind(5, static_cast<std::int64_t>(req.quiet_ms));
+    q->bind(6, static_cast<std::int64_t>(req.max_wait_ms));
+    backfill_waits = q->step();
+  }
+  const std::int32_t owed = backfill_waits ? backfill_reserve(req) : 0;
+  std::int64_t live_after = 0, backfill_after = 0;
+  std::int32_t left = req.batch_size;
+  left -= d.claim_class(req, message_priority::live, left - owed, live_after, result);
+  left -= d.claim_class(req, message_priority::backfill, left, backfill_after, result);
+  d.claim_class(req, message_priority::live, left, live_after, result);
   tx.commit();
   return result;
 }
@@ -128,12 +162,13 @@ void conversation_store::schedule_retry(const std::string& user_id,
 void conversation_store::dead_letter(const std::string& user_id,
                                      const std::vector<std::string>& ids, const std::string& error,
                                      millis now, millis lease_until) {
-  impl_->transition(user_id, ids, lease_until,
-                    std::string("UPDATE messages SET status = 'dead', lease_until = 0, "
-                                "last_error = ?3, memory_processed_at = ?4 WHERE id = ?1 AND "
-                                "user_id = ?2 AND status = 'leased'") +
-                        k_same_lease,
-                    [&](statement& s) { s.bind(3, error).bind(4, static_cast<std::int64_t>(now)); });
+  impl_->transition(
+      user_id, ids, lease_until,
+      std::string("UPDATE messages SET status = 'dead', lease_until = 0, "
+                  "last_error = ?3, memory_processed_at = ?4 WHERE id = ?1 AND "
+                  "user_id = ?2 AND status = 'leased'") +
+          k_same_lease,
+      [&](statement& s) { s.bind(3, error).bind(4, static_cast<std::int64_t>(now)); });
 }
 
 void conversation_store::release(const std::string& user_id, const std::vector<std::string>& ids,
@@ -149,34 +184,46 @@ void conversation_store::release(const std::string& user_id, const std::vector<s
 std::int64_t conversation_store::retry_dead(const std::vector<std::string>& ids, millis /*now*/) {
   auto& d = *impl_;
   transaction tx(d.db);
-  std::map<std::string, std::int64_t> users;  // user -> oldest message put back
+  struct revived {
+    std::int64_t oldest = 0, live = 0;  // oldest message put back; a live one (0: none)
+  };
+  std::map<std::string, revived> users;
   std::int64_t n = 0;
   auto revive = [&](statement& find) {
-    std::vector<std::pair<std::int64_t, std::string>> rows;
-    while (find.step()) rows.emplace_back(find.col_int(0), find.col_text(1));
+    std::vector<std::tuple<std::int64_t, std::string, std::int64_t>> rows;
+    while (find.step()) rows.emplace_back(find.col_int(0), find.col_text(1), find.col_int(2));
     find.reset();
-    for (const auto& [seq, user] : rows) {
+    for (const auto& [seq, user, priority] : rows) {
       use q(
           d.stmt("UPDATE messages SET status = 'pending', attempts = 0, next_attempt_at = 0, "
                  "lease_until = 0, memory_processed_at = 0 WHERE seq = ?1 AND status = 'dead'"));
       q->bind(1, seq);
       q->exec();
       n += d.db.changes();
-      auto [it, fresh] = users.emplace(user, seq);
-      if (!fresh) it->second = std::min(it->second, seq);
+      auto& r = users[user];
+      r.oldest = r.oldest == 0 ? seq : std::min(r.oldest, seq);
+      if (priority == 0) r.live = seq;
     }
   };
   if (ids.empty()) {
-    use q(d.stmt("SELECT seq, user_id FROM messages WHERE status = 'dead'"));
+    use q(d.stmt("SELECT seq, user_id, priority FROM messages WHERE status = 'dead'"));
     revive(*q);
   } else {
     for (const auto& id : ids) {
-      use q(d.stmt("SELECT seq, user_id FROM messages WHERE id = ?1 AND status = 'dead'"));
+      use q(
+          d.stmt("SELECT seq, user_id, priority FROM messages WHERE id = ?1 AND status = 'dead'"));
       q->bind(1, id);
       revive(*q);
     }
   }
-  for (const auto& [user, oldest] : users) d.refresh_user(user, oldest);
+  for (const auto& [user, r] : users) {
+    d.refresh_user(user, r.oldest);
+    if (r.live == 0) continue;
+    // A live message put back makes its user live (the refresh only follows the head).
+    use q(d.stmt("UPDATE user_queue SET live_seq = ?2 WHERE user_id = ?1 AND live_seq < head_seq"));
+    q->bind(1, user).bind(2, r.live);
+    q->exec();
+  }
   tx.commit();
   return n;
 }
@@ -197,38 +244,50 @@ queue_stats conversation_store::stats(millis now) {
   auto& d = *impl_;
   queue_stats st;
   {
-    use q(d.stmt("SELECT status, count(*) FROM messages GROUP BY status"));
+    // Both from messages_status alone (status, priority, ...): no table row is read.
+    use q(d.stmt("SELECT status, priority, count(*) FROM messages GROUP BY status, priority"));
     while (q->step()) {
       const auto s = q->col_text(0);
-      const auto c = q->col_int(1);
+      const auto c = q->col_int(2);
       if (s == message_status::pending)
-        st.pending = c;
+        st.pending += c;
       else if (s == message_status::leased)
-        st.leased = c;
+        st.leased += c;
       else if (s == message_status::done)
-        st.done = c;
+        st.done += c;
       else if (s == message_status::dead)
-        st.dead = c;
+        st.dead += c;
       else if (s == message_status::skipped)
-        st.skipped = c;
+        st.skipped += c;
+      if (s == message_status::pending || s == message_status::leased)
+        (q->col_int(1) == 0 ? st.live : st.backfill).messages_waiting += c;
     }
   }
   {
     use q(
-        d.stmt("SELECT count(*) FROM messages WHERE status = 'pending' AND next_attempt_at > ?1"));
+        d.stmt("SELECT count(*) FROM messages WHERE status = 'pending' AND priority IN (0, 1) AND "
+               "next_attempt_at > ?1"));
     q->bind(1, static_cast<std::int64_t>(now));
     if (q->step()) st.retry_scheduled = q->col_int(0);
   }
-  {
-    use q(
-        d.stmt("SELECT m.created_at FROM messages m WHERE m.seq = "
-               "(SELECT min(head_seq) FROM user_queue)"));
-    if (q->step()) st.oldest_pending_age_ms = std::max<millis>(0, now - q->col_int(0));
+  for (auto* cls : {&st.live, &st.backfill}) {
+    const std::int64_t priority = cls == &st.live ? 0 : 1;
+    std::int64_t head = 0;
+    {
+      use q(
+          d.stmt("SELECT count(*), min(head_seq) FROM user_queue INDEXED BY user_queue_class "
+                 "WHERE priority = ?1"));
+      q->bind(1, priority);
+      if (!q->step() || q->col_null(1)) continue;
+      cls->users_waiting = q->col_int(0);
+      head = q->col_int(1);
+    }
+    use q(d.stmt("SELECT created_at FROM messages WHERE seq = ?1"));
+    q->bind(1, head);
+    if (q->step()) cls->oldest_age_ms = std::max<millis>(0, now - q->col_int(0));
   }
-  {
-    use q(d.stmt("SELECT count(*) FROM user_queue"));
-    if (q->step()) st.users_waiting = q->col_int(0);
-  }
+  st.users_waiting = st.live.users_waiting + st.backfill.users_waiting;
+  st.oldest_pending_age_ms = std::max(st.live.oldest_age_ms, st.backfill.oldest_age_ms);
   return st;
 }
 
@@ -238,7 +297,12 @@ std::vector<std::string> conversation_store::explain_claim() {
     statement s(impl_->db.handle(), std::string("EXPLAIN QUERY PLAN ") + sql);
     // Dummy bindings; the plan does not depend on them.
     if (sql == k_claim_users_sql)
-      s.bind(1, std::int64_t{0}).bind(2, std::int64_t{0}).bind(3, 1);
+      s.bind(1, std::int64_t{0})
+          .bind(2, std::int64_t{0})
+          .bind(3, 1)
+          .bind(4, std::int64_t{0})
+          .bind(5, std::int64_t{0})
+          .bind(6, std::int64_t{0});
     else
       s.bind(1, "user").bind(2, 1).bind(3, std::int64_t{0});
     while (s.step()) out.push_back(s.col_text(3));

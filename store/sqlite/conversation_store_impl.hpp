@@ -3,7 +3,6 @@
 // per-user queue: claims, transitions, dead letters, stats). Not included anywhere else.
 #pragma once
 
-
 #include "core/uuid.hpp"
 
 #include "store/sqlite/wal_checkpointer.hpp"
@@ -74,18 +73,46 @@ DROP INDEX IF EXISTS messages_waiting;
     R"sql(
 CREATE INDEX messages_dead ON messages(seq) WHERE status = 'dead';
 )sql",
+    // 4: priorities (live before backfill) and the quiet period (issue 18).
+    // - messages.priority: 0 live, 1 backfill; what was stored before was live.
+    // - messages_status gains priority between its columns, so that the waiting counts per
+    //   priority are read from the index alone, as the counts per status are.
+    // - user_queue.live_seq: a live message of the user, waiting at or after head_seq (the
+    //   first one found); the user is live while live_seq >= head_seq. Ingest writes it only
+    //   when a live message finds its user scheduled as backfill; the refresh looks for the
+    //   next one only when the head passes it. Every user waiting now waits with live work.
+    // - user_queue_class replaces user_queue_head: the claim walks one class in FIFO order.
+    R"sql(
+ALTER TABLE messages ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;
+DROP INDEX messages_status;
+CREATE INDEX messages_status ON messages(status, priority, next_attempt_at);
+ALTER TABLE user_queue ADD COLUMN live_seq INTEGER NOT NULL DEFAULT 0;
+UPDATE user_queue SET live_seq = head_seq;
+ALTER TABLE user_queue ADD COLUMN priority INTEGER
+  GENERATED ALWAYS AS (CASE WHEN live_seq >= head_seq THEN 0 ELSE 1 END) VIRTUAL;
+DROP INDEX user_queue_head;
+CREATE INDEX user_queue_class ON user_queue(priority, head_seq);
+)sql",
 };
 
 inline constexpr const char* k_msg_columns =
     "seq, id, user_id, role, content, channel, external_id, created_at, status, attempts, "
-    "next_attempt_at, lease_until, last_error, memory_processed_at";
+    "next_attempt_at, lease_until, last_error, memory_processed_at, priority";
 
 // The claim's two queries (also shown by explain_claim()).
+// ?4 the class (0 live, 1 backfill); ?5 quiet_ms (0: off), ?6 max_wait_ms. A user in a quiet
+// period is passed over: the rows read beyond the batch are the users who wrote in the last
+// quiet_ms (and leased or retry-gated ones), never the backlog.
 inline constexpr const char* k_claim_users_sql =
-    "SELECT user_id, head_seq FROM user_queue INDEXED BY user_queue_head "
-    "WHERE available_at <= ?1 AND head_seq > ?2 ORDER BY head_seq LIMIT ?3";
+    "SELECT user_id, head_seq FROM user_queue INDEXED BY user_queue_class "
+    "WHERE priority = ?4 AND available_at <= ?1 AND head_seq > ?2 AND (?5 <= 0 "
+    "OR (SELECT created_at FROM messages WHERE seq = user_queue.head_seq) <= ?1 - ?6 "
+    "OR (SELECT created_at FROM messages INDEXED BY messages_user_seq "
+    "WHERE user_id = user_queue.user_id AND seq >= user_queue.head_seq "
+    "AND status IN ('pending','leased') ORDER BY seq DESC LIMIT 1) <= ?1 - ?5) "
+    "ORDER BY head_seq LIMIT ?3";
 inline constexpr const char* k_claim_messages_sql =
-    "SELECT seq, id, content, created_at, attempts, status FROM messages "
+    "SELECT seq, id, content, created_at, attempts, status, priority FROM messages "
     "INDEXED BY messages_user_seq "
     "WHERE user_id = ?1 AND seq > ?3 AND status IN ('pending','leased') ORDER BY seq LIMIT ?2";
 
@@ -174,6 +201,7 @@ struct conversation_store::impl {
     m.lease_until = s.col_int(11);
     m.last_error = s.col_text(12);
     m.processed_at = s.col_int(13);
+    m.priority = static_cast<message_priority>(s.col_int(14));
     return m;
   }
 
@@ -183,10 +211,13 @@ struct conversation_store::impl {
     auto& find_ext = stmt("SELECT id, seq FROM messages WHERE external_id = ?1");
     auto& insert = stmt(
         "INSERT INTO messages (id, user_id, role, content, channel, external_id, created_at, "
-        "status) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+        "status, priority) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+    // A waiting user's row is left as it is (no write), unless a live message finds them
+    // scheduled as backfill: then it makes them live.
     auto& enqueue = stmt(
-        "INSERT INTO user_queue (user_id, head_seq, available_at) VALUES (?1, ?2, 0) "
-        "ON CONFLICT(user_id) DO NOTHING");
+        "INSERT INTO user_queue (user_id, head_seq, available_at, live_seq) "
+        "VALUES (?1, ?2, 0, ?3) ON CONFLICT(user_id) DO UPDATE SET live_seq = excluded.live_seq "
+        "WHERE excluded.live_seq > 0 AND user_queue.live_seq < user_queue.head_seq");
     for (const auto& m : msgs) {
       ingest_outcome o;
       if (!m.external_id.empty()) {
@@ -211,12 +242,14 @@ struct conversation_store::impl {
           q->bind(6, m.external_id);
         q->bind(7, static_cast<std::int64_t>(m.created_at != 0 ? m.created_at : now));
         q->bind(8, mined ? message_status::pending : message_status::skipped);
+        q->bind(9, static_cast<std::int64_t>(m.priority));
         q->exec();
       }
       o.seq = sqlite3_last_insert_rowid(db.handle());
       if (mined) {
         use q(enqueue);
-        q->bind(1, m.user_id).bind(2, o.seq);
+        const bool live = m.priority == message_priority::live;
+        q->bind(1, m.user_id).bind(2, o.seq).bind(3, live ? o.seq : std::int64_t{0});
         q->exec();
       }
       out.push_back(std::move(o));
@@ -230,12 +263,16 @@ struct conversation_store::impl {
   // older messages were put back), never through the user's processed history; the other
   // lookups go through partial indexes: O(log n).
   void refresh_user(const std::string& user_id, std::int64_t from_seq = -1) {
-    std::int64_t from = 0;
+    std::int64_t from = 0, live_seq = 0;
     {
-      use q(stmt("SELECT head_seq FROM user_queue WHERE user_id = ?1"));
+      use q(stmt("SELECT head_seq, live_seq FROM user_queue WHERE user_id = ?1"));
       q->bind(1, user_id);
-      if (q->step()) from = q->col_int(0);
+      if (q->step()) {
+        from = q->col_int(0);
+        live_seq = q->col_int(1);
+      }
     }
+    const bool was_live = from != 0 && live_seq >= from;
     if (from_seq >= 0 && (from == 0 || from_seq < from)) from = from_seq;
     std::int64_t head = 0;
     {
@@ -266,13 +303,32 @@ struct conversation_store::impl {
       q->bind(1, user_id);
       if (q->step() && !q->col_null(0)) available = std::max(available, q->col_int(0));
     }
+    // The head passed the live message the row knew of: the user stays live if another
+    // waits. Read once per live episode, from the head through the user's waiting messages.
+    if (was_live && live_seq < head) {
+      use q(
+          stmt("SELECT seq FROM messages INDEXED BY messages_user_seq WHERE user_id = ?1 AND "
+               "seq >= ?2 AND status IN ('pending','leased') AND priority = 0 "
+               "ORDER BY seq LIMIT 1"));
+      q->bind(1, user_id).bind(2, head);
+      live_seq = q->step() ? q->col_int(0) : 0;
+    }
     use q(
-        stmt("INSERT INTO user_queue (user_id, head_seq, available_at) VALUES (?1, ?2, ?3) "
-             "ON CONFLICT(user_id) DO UPDATE SET head_seq = excluded.head_seq, "
-             "available_at = excluded.available_at"));
-    q->bind(1, user_id).bind(2, head).bind(3, static_cast<std::int64_t>(available));
+        stmt("INSERT INTO user_queue (user_id, head_seq, available_at, live_seq) "
+             "VALUES (?1, ?2, ?3, ?4) ON CONFLICT(user_id) DO UPDATE SET "
+             "head_seq = excluded.head_seq, available_at = excluded.available_at, "
+             "live_seq = excluded.live_seq"));
+    q->bind(1, user_id)
+        .bind(2, head)
+        .bind(3, static_cast<std::int64_t>(available))
+        .bind(4, live_seq);
     q->exec();
   }
+
+  // One class's part of a claim (conversation_queue.cpp): that many messages at most, from
+  // the class's users after `after_seq` in FIFO order. Returns how many it leased.
+  std::int32_t claim_class(const claim_request& req, message_priority cls, std::int32_t cap_total,
+                           std::int64_t& after_seq, claim_result& result);
 
   // Applies `sql` (bound: ?1 id, ?2 user_id, then extra; ?9 the lease token, see
   // k_same_lease) to each leased message of the user.

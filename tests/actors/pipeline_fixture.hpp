@@ -46,8 +46,10 @@ struct probe {
   int active = 0, max_active = 0, calls = 0;
   std::map<std::string, int> active_per_user;
   int max_per_user = 0;
-  std::map<std::string, int> seen;                         // message id -> times extracted
-  std::map<std::string, std::chrono::milliseconds> delay;  // per user; default none
+  std::map<std::string, int> seen;                          // message id -> times extracted
+  std::map<std::string, std::chrono::milliseconds> delay;   // per user; default none
+  std::chrono::milliseconds default_delay{0};               // users without their own
+  std::map<std::string, std::vector<std::size_t>> batches;  // per user: messages per call
 };
 
 using finish_atom = caf::atom_constant<caf::atom("t_finish")>;
@@ -76,7 +78,8 @@ inline fake_extractor_actor::behavior_type fake_extractor(
         p->max_active = std::max(p->max_active, ++p->active);
         p->max_per_user = std::max(p->max_per_user, ++p->active_per_user[user]);
         for (auto& m : job.batch.messages) p->seen[m.id]++;
-        auto d = p->delay.count(user) ? p->delay[user] : 0ms;
+        p->batches[user].push_back(job.batch.messages.size());
+        auto d = p->delay.count(user) ? p->delay[user] : p->default_delay;
         if (d == 0ms) return finish(user);
         auto id = self->state.next++;
         auto rp = self->make_response_promise<extract_outcome>();

@@ -229,6 +229,7 @@ TEST_CASE("every environment name is read into its own key") {
                                                     {"openai.base_url", "http://openai.test"},
                                                     {"openai.max_tokens_field", "max_tokens"},
                                                     {"alerts.failure_rate", "0.5"},
+                                                    {"processor.backfill_share", "0.5"},
                                                     {"alerts.webhook_url", "http://hooks.test/a"}};
   const auto defaults = memoryd::config_keys();
   std::vector<std::string> read;

@@ -135,8 +135,8 @@ TEST_CASE("NUL characters are refused in every stored text field, by name") {
   CHECK(body.code == "invalid_field");
   CHECK(body.message == "Body: must not contain NUL characters");
   CHECK(error_of(parse_twilio_form("From=%2B15%0055&Body=x")).message.find("From") == 0);
-  CHECK(error_of(parse_twilio_form("From=%2B1555&Body=x&MessageSid=SM%00")).message.find(
-            "MessageSid") == 0);
+  CHECK(error_of(parse_twilio_form("From=%2B1555&Body=x&MessageSid=SM%00"))
+            .message.find("MessageSid") == 0);
   for (const char* field : {"user_id", "content", "channel", "external_id"}) {
     INFO(field);
     boost::json::object m{{"user_id", "u"}, {"role", "user"}, {"content", "hello"}};
@@ -177,6 +177,13 @@ TEST_CASE("parse_messages_json reads optional fields and ignores unknown ones") 
       R"({"user_id":"u1","role":"user","content":"x","channel":null,"external_id":null,"created_at":null})"));
   CHECK(nulls.channel == "api");
   CHECK(nulls.created_at == 0);
+  CHECK(nulls.priority == message_priority::live);  // the API's default
+  auto old = only_message(
+      parse_messages_json(R"({"user_id":"u1","role":"user","content":"x","priority":"backfill"})"));
+  CHECK(old.priority == message_priority::backfill);
+  auto now = only_message(
+      parse_messages_json(R"({"user_id":"u1","role":"user","content":"x","priority":"live"})"));
+  CHECK(now.priority == message_priority::live);
 }
 
 TEST_CASE("parse_messages_json accepts a batch in order") {
@@ -233,6 +240,9 @@ TEST_CASE("parse_messages_json checks every field type and names the field") {
       {R"({"user_id":"u","role":"user","content":"x","created_at":true})", "invalid_field",
        "created_at"},
       {R"({"user_id":"u","role":"user","content":"\ud800"})", "", "content"},
+      {R"({"user_id":"u","role":"user","content":"x","priority":"urgent"})", "invalid_field",
+       "priority"},
+      {R"({"user_id":"u","role":"user","content":"x","priority":1})", "invalid_field", "priority"},
   };
   for (const auto& c : cases) {
     INFO(c.json);
@@ -309,7 +319,7 @@ TEST_CASE("render_error and render_history shapes") {
   CHECK(render_history("+1", {m}) ==
         R"({"user_id":"+1","messages":[{"id":"id1","seq":7,"role":"user","content":"hi",)"
         R"("channel":"sms","external_id":null,"created_at":42,"status":"pending","attempts":0,)"
-        R"("last_error":null,"processed_at":null}],"next_cursor":null})");
+        R"("last_error":null,"processed_at":null,"priority":"live"}],"next_cursor":null})");
   CHECK(render_history("+1", {}, "Yz") == R"({"user_id":"+1","messages":[],"next_cursor":"Yz"})");
   CHECK(render_health({true, ""}) == R"({"status":"ok"})");
 }

@@ -76,10 +76,10 @@ TEST_CASE("server: history decodes the user id and passes the query") {
         R"({"user_id":"+15551234567","messages":[)"
         R"({"id":"m-3","seq":3,"role":"user","content":"I have a cat","channel":"sms",)"
         R"("external_id":"SM3","created_at":1000,"status":"done","attempts":1,"last_error":null,)"
-        R"("processed_at":2000},)"
+        R"("processed_at":2000,"priority":"live"},)"
         R"({"id":"m-4","seq":4,"role":"assistant","content":"Nice","channel":"sms",)"
         R"("external_id":null,"created_at":1000,"status":"skipped","attempts":0,)"
-        R"("last_error":null,"processed_at":null}],"next_cursor":null})");
+        R"("last_error":null,"processed_at":null,"priority":"live"}],"next_cursor":null})");
   auto qs = f.api->histories();
   REQUIRE(qs.size() == 1);
   CHECK(qs[0].user_id == "+15551234567");

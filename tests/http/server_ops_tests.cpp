@@ -48,6 +48,8 @@ TEST_CASE("server: POST processor run answers the cycle result") {
   c.facts_written = 3;
   c.errors = 1;
   c.retries_scheduled = 1;
+  c.live_claimed = 3;
+  c.backfill_claimed = 2;
   c.dead_lettered = 0;
   c.claim_ms = 1.5;
   c.extract_ms = 12.25;
@@ -58,7 +60,8 @@ TEST_CASE("server: POST processor run answers the cycle result") {
   CHECK(r.status == 200);
   CHECK(r.headers["content-type"] == "application/json");
   CHECK(r.body == R"({"cycle_id":12,"users":2,"messages_processed":5,"facts_written":3,)"
-                  R"("errors":1,"retries_scheduled":1,"dead_lettered":0,"claim_ms":1.5,)"
+                  R"("errors":1,"retries_scheduled":1,"dead_lettered":0,)"
+                  R"("claimed":{"live":3,"backfill":2},"claim_ms":1.5,)"
                   R"("extract_ms":12.25,"write_ms":0.123,"total_ms":14})");
   // A body is ignored.
   CHECK(f.post_json("/v1/processor/run", "{}").status == 200);
@@ -75,7 +78,9 @@ TEST_CASE("server: GET processor status renders queue and processor") {
   CHECK(empty.status == 200);
   CHECK(empty.body ==
         R"({"queue":{"pending":0,"leased":0,"done":0,"dead":0,"skipped":0,"retry_scheduled":0,)"
-        R"("oldest_pending_age_ms":0,"users_waiting":0},"processor":{"running":false,)"
+        R"("oldest_pending_age_ms":0,"users_waiting":0,"priorities":{"live":{"users_waiting":0,)"
+        R"("messages_waiting":0,"oldest_age_ms":0},"backfill":{"users_waiting":0,)"
+        R"("messages_waiting":0,"oldest_age_ms":0}}},"processor":{"running":false,)"
         R"("in_flight":0,"queued":0,"pool_size":0,"concurrency_limit":0,"extractor":"",)"
         R"("model":null,"cycles":0,"messages_processed":0,"errors":0,"facts_written":0,)"
         R"("dead_lettered":0,"extractions":{"ok":0,"transient":0,"rate_limited":0,)"
@@ -83,7 +88,7 @@ TEST_CASE("server: GET processor status renders queue and processor") {
         R"("last_cycle":null,"recent_cycles":[]},"alerts":[]})");
 
   status_report s;
-  s.queue = {10, 2, 100, 1, 5, 3, 60000, 4};
+  s.queue = {10, 2, 100, 1, 5, 3, 60000, 4, {3, 9, 1000}, {1, 3, 60000}};
   s.processor.running = true;
   s.processor.in_flight = 2;
   s.processor.queued = 1;
@@ -108,14 +113,17 @@ TEST_CASE("server: GET processor status renders queue and processor") {
   CHECK(r.status == 200);
   CHECK(r.body ==
         R"({"queue":{"pending":10,"leased":2,"done":100,"dead":1,"skipped":5,)"
-        R"("retry_scheduled":3,"oldest_pending_age_ms":60000,"users_waiting":4},)"
+        R"("retry_scheduled":3,"oldest_pending_age_ms":60000,"users_waiting":4,)"
+        R"("priorities":{"live":{"users_waiting":3,"messages_waiting":9,"oldest_age_ms":1000},)"
+        R"("backfill":{"users_waiting":1,"messages_waiting":3,"oldest_age_ms":60000}}},)"
         R"("processor":{"running":true,"in_flight":2,"queued":1,"pool_size":4,)"
         R"("concurrency_limit":0,"extractor":"openai","model":"gpt-test","cycles":9,)"
         R"("messages_processed":200,"errors":100,"facts_written":50,"dead_lettered":0,)"
         R"("extractions":{"ok":0,"transient":0,"rate_limited":0,"permanent":0,)"
         R"("unparseable":0,"truncated":0,"refused":0},"success_rate":0.667,)"
         R"("last_cycle":{"cycle_id":9,"users":0,"messages_processed":0,"facts_written":0,)"
-        R"("errors":0,"retries_scheduled":0,"dead_lettered":0,"claim_ms":0,"extract_ms":0,)"
+        R"("errors":0,"retries_scheduled":0,"dead_lettered":0,)"
+        R"("claimed":{"live":0,"backfill":0},"claim_ms":0,"extract_ms":0,)"
         R"("write_ms":0,"total_ms":2.5},"recent_cycles":[]},)"
         R"("alerts":[{"alert":"dead_letters","enabled":true,"active":true,"value":2,)"
         R"("threshold":1,"since":1767225600000}]})");
@@ -245,8 +253,7 @@ TEST_CASE("server: metrics are Prometheus text and count requests by route patte
   // families with none).
   CHECK(text.find("# HELP memoryd_http_requests_total ") != std::string::npos);
   CHECK(text.find("# TYPE memoryd_http_requests_total counter\n") != std::string::npos);
-  CHECK(text.find("# TYPE memoryd_http_request_duration_seconds histogram\n") !=
-        std::string::npos);
+  CHECK(text.find("# TYPE memoryd_http_request_duration_seconds histogram\n") != std::string::npos);
   // Raw paths never become labels.
   CHECK(text.find("15551234567") == std::string::npos);
   CHECK(text.find("no/such") == std::string::npos);

@@ -184,10 +184,29 @@ TEST_CASE("import streams JSONL, skips bad lines by number, and is idempotent") 
   auto again = json::parse(second.out);
   CHECK(again.at("imported").as_int64() == 0);
   CHECK(again.at("duplicates").as_int64() == 3);
+  // Imported history is backfill unless --priority says live.
+  auto waiting = json::parse(run_command({binary, "stats", "--json"}, env).out);
+  const auto& priorities = waiting.at("queue").at("priorities");
+  CHECK(priorities.at("backfill").at("messages_waiting").as_int64() == 2);
+  CHECK(priorities.at("live").at("messages_waiting").as_int64() == 0);
+  {
+    std::ofstream out(dir.file("live.jsonl"));
+    out << R"({"user_id":"u3","role":"user","content":"I like tea.","external_id":"h4"})"
+        << "\n";
+  }
+  auto bad = run_command({binary, "import", dir.file("live.jsonl"), "--priority", "urgent"}, env);
+  CHECK(bad.exit_code == 2);
+  CHECK(bad.err.find("priority") != std::string::npos);
+  CHECK(run_command({binary, "import", dir.file("live.jsonl"), "--priority", "live"}, env)
+            .exit_code == 0);
+  waiting = json::parse(run_command({binary, "stats", "--json"}, env).out);
+  CHECK(waiting.at("queue").at("priorities").at("live").at("messages_waiting").as_int64() == 1);
 
   auto once = run_command({binary, "process-once"}, env);
   REQUIRE(once.exit_code == 0);
-  CHECK(json::parse(once.out).at("messages_processed").as_int64() == 2);
+  CHECK(json::parse(once.out).at("messages_processed").as_int64() == 3);
+  CHECK(json::parse(once.out).at("claimed").at("live").as_int64() == 1);
+  CHECK(json::parse(once.out).at("claimed").at("backfill").as_int64() == 2);
   auto facts = run_command({binary, "facts", "u1", "--json"}, env);
   REQUIRE(facts.exit_code == 0);
   auto f = json::parse(facts.out).at("facts").as_array();
@@ -197,12 +216,12 @@ TEST_CASE("import streams JSONL, skips bad lines by number, and is idempotent") 
   auto stats = run_command({binary, "stats", "--json"}, env);
   REQUIRE(stats.exit_code == 0);
   auto st = json::parse(stats.out);
-  CHECK(st.at("queue").at("done").as_int64() == 2);
+  CHECK(st.at("queue").at("done").as_int64() == 3);
   CHECK(st.at("queue").at("skipped").as_int64() == 1);
-  CHECK(st.at("facts").as_int64() == 2);
+  CHECK(st.at("facts").as_int64() == 3);
   CHECK(run_command({binary, "facts"}, env).exit_code == 2);
   CHECK(run_command({binary, "import", dir.file("missing.jsonl")}, env).exit_code == 1);
-  CHECK(stored_db(b, dir).count(stored::conversations, "SELECT count(*) FROM messages") == 3);
+  CHECK(stored_db(b, dir).count(stored::conversations, "SELECT count(*) FROM messages") == 4);
 }
 
 TEST_CASE("with a Twilio auth token only correctly signed webhooks are stored") {

@@ -244,7 +244,7 @@ TEST_CASE("data survives reopening the store", "[store][conversation]") {
   FOR_EACH_BACKEND(backend);
   backend.conversations().ingest({msg("alice", "a1", 1000, "E1")}, 1000);
   auto& s = backend.reopen_conversations("normal");
-  if (!backend.postgres()) CHECK(backend.conversation_tables().count("PRAGMA user_version") == 3);
+  if (!backend.postgres()) CHECK(backend.conversation_tables().count("PRAGMA user_version") == 4);
   CHECK(s.count_messages() == 1);
   CHECK(s.ingest({msg("alice", "a1", 1000, "E1")}, 1000)[0].duplicate);
   CHECK(s.claim(req_at(2000)).users.size() == 1);

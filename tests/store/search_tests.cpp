@@ -193,7 +193,10 @@ TEST_CASE("opening a store indexes the facts stored before the index existed", "
               "PRAGMA user_version = 2;",
           common +
               "ALTER TABLE facts DROP COLUMN terms, DROP COLUMN pos, DROP COLUMN origin, "
-              "DROP COLUMN tokens; DELETE FROM memoryd_migrations WHERE version >= 3;");
+              "DROP COLUMN tokens; DROP INDEX user_queue_class; ALTER TABLE user_queue DROP "
+              "COLUMN priority, DROP COLUMN live_seq; ALTER TABLE messages DROP COLUMN priority; "
+              "CREATE INDEX user_queue_head ON user_queue (head_seq); "
+              "DELETE FROM memoryd_migrations WHERE version >= 3;");
   CHECK_THROWS(b.reader->search({"eve", "bees", "", 10}));
 
   b.reopen();
