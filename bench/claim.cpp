@@ -123,7 +123,7 @@ double fill(const std::string& path, std::int64_t n, std::int64_t users,
     msgs.clear();
     for (std::int64_t j = 0; j < chunk && i < n; ++j, ++i) {
       std::int64_t u = 0;
-      if (layout == "spread")
+      if (layout == "spread" || layout == "backfill_live")
         u = i % users;
       else  // one_user_half: user 0 owns the oldest half
         u = i < n / 2 ? 0 : 1 + (i % (users - 1));

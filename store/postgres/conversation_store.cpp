@@ -52,25 +52,35 @@ constexpr const char* k_duplicates_sql =
 
 // The claim, in chunks of users: lock the next available users of class $5 in FIFO order
 // (skipping those another claim or writer holds), each with their oldest waiting messages.
-// $6 quiet_ms (0: off), $7 max_wait_ms: a user in a quiet period is passed over.
+// $6 quiet_ms (0: off), $7 max_wait_ms: `due` is when the user's quiet period ends (their
+// newest waiting message plus quiet_ms, or their head plus max_wait_ms); a user not due yet
+// comes without messages, and the claim gates them until then (available_at), so later
+// claims pass them in the index (user_queue_class holds available_at).
 constexpr const char* k_claim_sql = R"sql(
 WITH users AS (
-  SELECT user_id, head_seq FROM user_queue q
-  WHERE priority = $5 AND available_at <= $1 AND head_seq > $2 AND ($6::bigint <= 0
-    OR (SELECT created_at FROM messages WHERE seq = q.head_seq) <= $1 - $7::bigint
-    OR (SELECT created_at FROM messages WHERE user_id = q.user_id AND seq >= q.head_seq
-          AND status IN ('pending', 'leased') ORDER BY seq DESC LIMIT 1) <= $1 - $6::bigint)
+  SELECT user_id, head_seq,
+    CASE WHEN $6::bigint <= 0 THEN 0 ELSE COALESCE(LEAST(
+      (SELECT created_at FROM messages WHERE user_id = q.user_id AND seq >= q.head_seq
+         AND status IN ('pending', 'leased') ORDER BY seq DESC LIMIT 1) + $6::bigint,
+      (SELECT created_at FROM messages WHERE seq = q.head_seq) + $7::bigint), 0) END AS due
+  FROM user_queue q
+  WHERE priority = $5 AND available_at <= $1 AND head_seq > $2
   ORDER BY head_seq LIMIT $3
   FOR UPDATE SKIP LOCKED
 )
 SELECT u.user_id, u.head_seq, m.seq, m.id, m.content, m.created_at, m.attempts, m.status,
-       m.priority
+       m.priority, u.due
 FROM users u LEFT JOIN LATERAL (
   SELECT seq, id, content, created_at, attempts, status, priority FROM messages
   WHERE user_id = u.user_id AND seq >= u.head_seq AND status IN ('pending', 'leased')
   ORDER BY seq LIMIT $4
-) m ON true
+) m ON u.due <= $1
 ORDER BY u.head_seq, m.seq)sql";
+
+// Users found inside their quiet period: claimable again when it ends.
+constexpr const char* k_gate_sql =
+    "UPDATE user_queue q SET available_at = GREATEST(q.available_at, g.due) "
+    "FROM unnest($1::text[], $2::bigint[]) AS g(user_id, due) WHERE q.user_id = g.user_id";
 
 // More of one user's waiting messages, after `seq` (the claim dead-lettered some).
 constexpr const char* k_claim_more_sql =
@@ -362,7 +372,8 @@ claim_result conversation_store::claim(const claim_request& req) {
     c.exec(k_claim_plan);
     const millis lease_until = req.now + req.lease_ms;
     std::vector<std::int64_t> lease_seqs, dead_seqs;
-    std::vector<std::string> leased_users, refresh_users;
+    std::vector<std::string> leased_users, refresh_users, gated_users;
+    std::vector<std::int64_t> gated_due;
     // One class's users in FIFO order from after `after_seq`, until `cap_total` messages are
     // taken. `after_seq` moves only past users this pass handled: a user locked by a chunk
     // but not needed is left for the next pass (a lock this transaction holds does not make
@@ -378,7 +389,12 @@ claim_result conversation_store::claim(const claim_request& req) {
             "claim", k_claim_sql,
             {num(req.now), num(after_seq), num(chunk), num(limit),
              num(static_cast<std::int64_t>(cls)), num(req.quiet_ms), num(req.max_wait_ms)});
-        if (r.rows() == 0) break;
+        // None left in this class (or all locked elsewhere): a later pass over it reads
+        // nothing.
+        if (r.rows() == 0) {
+          after_seq = std::numeric_limits<std::int64_t>::max();
+          break;
+        }
         std::int32_t users_seen = 0;
         for (int i = 0; i < r.rows();) {
           const std::string user = r.text(i, 0);
@@ -388,6 +404,11 @@ claim_result conversation_store::claim(const claim_request& req) {
           while (i < r.rows() && r.get(i, 0) == user) ++i;
           if (remaining <= 0) continue;  // locked by this chunk, not needed: left as it is
           after_seq = head;
+          if (const millis due = r.is_null(first, 9) ? 0 : r.integer(first, 9); due > req.now) {
+            gated_users.push_back(user);
+            gated_due.push_back(due);
+            continue;
+          }
           user_batch batch;
           batch.user_id = user;
           batch.lease_until = lease_until;
@@ -436,7 +457,10 @@ claim_result conversation_store::claim(const claim_request& req) {
             result.users.push_back(std::move(batch));
           }
         }
-        if (users_seen < chunk) break;  // no more users available (or all locked elsewhere)
+        if (users_seen < chunk) {  // no more users available (or all locked elsewhere)
+          if (remaining > 0) after_seq = std::numeric_limits<std::int64_t>::max();
+          break;
+        }
         chunk = remaining;
       }
       return cap_total - remaining;
@@ -460,6 +484,8 @@ claim_result conversation_store::claim(const claim_request& req) {
     pass(message_priority::live, left, live_after);
     if (!dead_seqs.empty())
       c.exec_prepared("claim_expire", k_expire_sql, {int_array(dead_seqs), num(req.now)});
+    if (!gated_users.empty())
+      c.exec_prepared("claim_gate", k_gate_sql, {text_array(gated_users), int_array(gated_due)});
     if (!lease_seqs.empty())
       c.exec_prepared("claim_lease", k_lease_sql,
                       {num(lease_until), int_array(lease_seqs), text_array(leased_users)});

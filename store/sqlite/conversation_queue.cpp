@@ -22,6 +22,8 @@ std::int32_t conversation_store::impl::claim_class(const claim_request& req, mes
       "UPDATE messages SET status = 'dead', lease_until = 0, last_error = ?2, "
       "memory_processed_at = ?3 WHERE seq = ?1");
   auto& gate_q = d.stmt("UPDATE user_queue SET available_at = ?2 WHERE user_id = ?1");
+  auto& quiet_q =
+      d.stmt("UPDATE user_queue SET available_at = max(available_at, ?2) WHERE user_id = ?1");
 
   const millis lease_until = req.now + req.lease_ms;
   std::int32_t remaining = cap_total;
@@ -32,14 +34,27 @@ std::int32_t conversation_store::impl::claim_class(const claim_request& req, mes
       use q(users_q);
       q->bind(1, static_cast<std::int64_t>(req.now)).bind(2, after_seq).bind(3, remaining);
       q->bind(4, static_cast<std::int64_t>(cls));
-      q->bind(5, static_cast<std::int64_t>(req.quiet_ms));
-      q->bind(6, static_cast<std::int64_t>(req.max_wait_ms));
       while (q->step()) candidates.emplace_back(q->col_text(0), q->col_int(1));
     }
-    if (candidates.empty()) break;
+    if (candidates.empty()) {
+      // None left in this class: a later pass over it (live's second) reads nothing.
+      after_seq = std::numeric_limits<std::int64_t>::max();
+      break;
+    }
     for (const auto& [user_id, head_seq] : candidates) {
       if (remaining <= 0) break;
       after_seq = head_seq;
+      if (req.quiet_ms > 0) {
+        const millis due = d.quiet_until(user_id, head_seq, req);
+        if (due > req.now) {
+          // Gated until then: later claims pass this user at the cost of an index entry. A
+          // message that arrives meanwhile is seen when the gate opens (a later due).
+          use q(quiet_q);
+          q->bind(1, user_id).bind(2, static_cast<std::int64_t>(due));
+          q->exec();
+          continue;
+        }
+      }
       const std::int32_t cap = std::min(req.per_user_batch_size, remaining);
       user_batch batch;
       batch.user_id = user_id;
@@ -107,15 +122,14 @@ claim_result conversation_store::claim(const claim_request& req) {
   transaction tx(d.db);
   // Live first, up to what backfill is owed; then backfill, up to what is left (at least its
   // share when it waits); then live again with whatever backfill did not use.
-  // Owed only while backfill waits: otherwise live users take the whole batch, shares as
-  // before priorities existed.
+  // Owed only while backfill waits (a backfill user not gated by a lease or a retry; one in a
+  // quiet period counts, and what it leaves goes to the last live pass): otherwise live users
+  // take the whole batch, shares as before priorities existed.
   bool backfill_waits = false;
   {
     use q(d.stmt(k_claim_users_sql));
     q->bind(1, static_cast<std::int64_t>(req.now)).bind(2, std::int64_t{0}).bind(3, 1);
     q->bind(4, static_cast<std::int64_t>(message_priority::backfill));
-    q->bind(5, static_cast<std::int64_t>(req.quiet_ms));
-    q->bind(6, static_cast<std::int64_t>(req.max_wait_ms));
     backfill_waits = q->step();
   }
   const std::int32_t owed = backfill_waits ? backfill_reserve(req) : 0;
@@ -297,12 +311,7 @@ std::vector<std::string> conversation_store::explain_claim() {
     statement s(impl_->db.handle(), std::string("EXPLAIN QUERY PLAN ") + sql);
     // Dummy bindings; the plan does not depend on them.
     if (sql == k_claim_users_sql)
-      s.bind(1, std::int64_t{0})
-          .bind(2, std::int64_t{0})
-          .bind(3, 1)
-          .bind(4, std::int64_t{0})
-          .bind(5, std::int64_t{0})
-          .bind(6, std::int64_t{0});
+      s.bind(1, std::int64_t{0}).bind(2, std::int64_t{0}).bind(3, 1).bind(4, std::int64_t{0});
     else
       s.bind(1, "user").bind(2, 1).bind(3, std::int64_t{0});
     while (s.step()) out.push_back(s.col_text(3));

@@ -81,7 +81,8 @@ CREATE INDEX messages_dead ON messages(seq) WHERE status = 'dead';
     //   first one found); the user is live while live_seq >= head_seq. Ingest writes it only
     //   when a live message finds its user scheduled as backfill; the refresh looks for the
     //   next one only when the head passes it. Every user waiting now waits with live work.
-    // - user_queue_class replaces user_queue_head: the claim walks one class in FIFO order.
+    // - user_queue_class replaces user_queue_head: the claim walks one class in FIFO order,
+    //   and reads available_at from the index (a gated user costs an index entry).
     R"sql(
 ALTER TABLE messages ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;
 DROP INDEX messages_status;
@@ -91,7 +92,7 @@ UPDATE user_queue SET live_seq = head_seq;
 ALTER TABLE user_queue ADD COLUMN priority INTEGER
   GENERATED ALWAYS AS (CASE WHEN live_seq >= head_seq THEN 0 ELSE 1 END) VIRTUAL;
 DROP INDEX user_queue_head;
-CREATE INDEX user_queue_class ON user_queue(priority, head_seq);
+CREATE INDEX user_queue_class ON user_queue(priority, head_seq, available_at);
 )sql",
 };
 
@@ -99,18 +100,12 @@ inline constexpr const char* k_msg_columns =
     "seq, id, user_id, role, content, channel, external_id, created_at, status, attempts, "
     "next_attempt_at, lease_until, last_error, memory_processed_at, priority";
 
-// The claim's two queries (also shown by explain_claim()).
-// ?4 the class (0 live, 1 backfill); ?5 quiet_ms (0: off), ?6 max_wait_ms. A user in a quiet
-// period is passed over: the rows read beyond the batch are the users who wrote in the last
-// quiet_ms (and leased or retry-gated ones), never the backlog.
+// The claim's two queries (also shown by explain_claim()). ?4 the class (0 live, 1 backfill).
+// The index holds available_at, so a user gated by a lease, a retry or a quiet period costs
+// the claim an index entry, not a row.
 inline constexpr const char* k_claim_users_sql =
     "SELECT user_id, head_seq FROM user_queue INDEXED BY user_queue_class "
-    "WHERE priority = ?4 AND available_at <= ?1 AND head_seq > ?2 AND (?5 <= 0 "
-    "OR (SELECT created_at FROM messages WHERE seq = user_queue.head_seq) <= ?1 - ?6 "
-    "OR (SELECT created_at FROM messages INDEXED BY messages_user_seq "
-    "WHERE user_id = user_queue.user_id AND seq >= user_queue.head_seq "
-    "AND status IN ('pending','leased') ORDER BY seq DESC LIMIT 1) <= ?1 - ?5) "
-    "ORDER BY head_seq LIMIT ?3";
+    "WHERE priority = ?4 AND available_at <= ?1 AND head_seq > ?2 ORDER BY head_seq LIMIT ?3";
 inline constexpr const char* k_claim_messages_sql =
     "SELECT seq, id, content, created_at, attempts, status, priority FROM messages "
     "INDEXED BY messages_user_seq "
@@ -325,8 +320,28 @@ struct conversation_store::impl {
     q->exec();
   }
 
+  // When the user's quiet period ends: their newest waiting message's time plus quiet_ms, or
+  // their head's plus max_wait_ms, whichever is first (two keyed lookups).
+  millis quiet_until(const std::string& user_id, std::int64_t head_seq, const claim_request& req) {
+    millis head_at = 0, newest_at = 0;
+    {
+      use q(stmt("SELECT created_at FROM messages WHERE seq = ?1"));
+      q->bind(1, head_seq);
+      if (q->step()) head_at = q->col_int(0);
+    }
+    {
+      use q(
+          stmt("SELECT created_at FROM messages INDEXED BY messages_user_seq WHERE user_id = ?1 "
+               "AND seq >= ?2 AND status IN ('pending','leased') ORDER BY seq DESC LIMIT 1"));
+      q->bind(1, user_id).bind(2, head_seq);
+      if (q->step()) newest_at = q->col_int(0);
+    }
+    return std::min(newest_at + req.quiet_ms, head_at + req.max_wait_ms);
+  }
+
   // One class's part of a claim (conversation_queue.cpp): that many messages at most, from
   // the class's users after `after_seq` in FIFO order. Returns how many it leased.
+  // `skip_quiet`: users found inside their quiet period are gated until it ends.
   std::int32_t claim_class(const claim_request& req, message_priority cls, std::int32_t cap_total,
                            std::int64_t& after_seq, claim_result& result);
 
