@@ -19,7 +19,7 @@ std::string shown(const stored_message& m) {
   return m.user_id + "|" + m.role + "|" + m.content + "|" + m.channel + "|" + m.external_id + "|" +
          std::to_string(m.created_at) + "|" + m.status + "|" + std::to_string(m.attempts) + "|" +
          std::to_string(m.next_attempt_at) + "|" + std::to_string(m.lease_until) + "|" +
-         m.last_error + "|" + std::to_string(m.processed_at);
+         m.last_error + "|" + std::to_string(m.processed_at) + "|" + to_string(m.priority);
 }
 
 std::string shown(const claim_result& c) {
@@ -27,8 +27,8 @@ std::string shown(const claim_result& c) {
   for (const auto& u : c.users) {
     out += " " + u.user_id + "[";
     for (const auto& m : u.messages)
-      out +=
-          m.content + "/" + std::to_string(m.attempts) + "/" + std::to_string(m.created_at) + " ";
+      out += m.content + "/" + std::to_string(m.attempts) + "/" + std::to_string(m.created_at) +
+             "/" + to_string(m.priority) + " ";
     out += "]";
   }
   return out;
@@ -38,7 +38,11 @@ std::string shown(const queue_stats& s) {
   return std::to_string(s.pending) + " " + std::to_string(s.leased) + " " + std::to_string(s.done) +
          " " + std::to_string(s.dead) + " " + std::to_string(s.skipped) + " " +
          std::to_string(s.retry_scheduled) + " " + std::to_string(s.oldest_pending_age_ms) + " " +
-         std::to_string(s.users_waiting);
+         std::to_string(s.users_waiting) + " live " + std::to_string(s.live.users_waiting) + "/" +
+         std::to_string(s.live.messages_waiting) + "/" + std::to_string(s.live.oldest_age_ms) +
+         " backfill " + std::to_string(s.backfill.users_waiting) + "/" +
+         std::to_string(s.backfill.messages_waiting) + "/" +
+         std::to_string(s.backfill.oldest_age_ms);
 }
 
 }  // namespace
@@ -64,11 +68,13 @@ TEST_CASE("both backends answer a random sequence of calls alike",
     if (op < 30) {  // an ingest group, with duplicate deliveries and assistant messages
       std::vector<std::vector<new_message>> group(1 + any(3));
       for (auto& request : group)
-        for (std::size_t k = 1 + any(3); k > 0; --k)
+        for (std::size_t k = 1 + any(3); k > 0; --k) {
           request.push_back(msg(users[any(users.size())], "c" + std::to_string(next++),
                                 any(2) ? 0 : now - static_cast<millis>(any(500)),
                                 any(3) ? "" : "E" + std::to_string(any(30)),
                                 any(5) ? "user" : "assistant"));
+          if (any(3) == 0) request.back().priority = message_priority::backfill;
+        }
       std::array<std::string, 2> answers;
       for (int b = 0; b < 2; ++b) {
         const auto out = stores[b]->ingest_group(group, now);
@@ -83,9 +89,14 @@ TEST_CASE("both backends answer a random sequence of calls alike",
       }
       CHECK(answers[0] == answers[1]);
     } else if (op < 55) {  // a claim with random caps, lease and attempts
-      const auto req =
+      auto req =
           req_at(now, static_cast<std::int32_t>(1 + any(10)), static_cast<std::int32_t>(1 + any(4)),
                  static_cast<millis>(50 + any(250)), static_cast<std::int32_t>(1 + any(3)));
+      req.backfill_share = std::array<double, 3>{0, 0.2, 0.5}[any(3)];
+      if (any(3) == 0) {  // a quiet period, bounded
+        req.quiet_ms = static_cast<millis>(20 + any(100));
+        req.max_wait_ms = static_cast<millis>(100 + any(300));
+      }
       std::array<claim_result, 2> c;
       for (int b = 0; b < 2; ++b) c[b] = stores[b]->claim(req);
       CHECK(shown(c[0]) == shown(c[1]));
