@@ -25,7 +25,7 @@
 //
 // PostgreSQL (issue 15):
 //   bench_claim --backend postgres --url URL [--pending 1000000] [--users 1000,100000]
-//               [--layout spread,one_user_half] [--claims 200] [--claimers 1,2]
+//               [--layout spread,one_user_half,backfill_live] [--claims 200] [--claimers 1,2]
 //               [--batch 100] [--per-user 25] [--explain]
 // For each N, U and layout, a schema of its own (bench_claim_*, dropped afterwards) is
 // migrated and filled straight in SQL with what the store's ingest would have written: N
@@ -204,10 +204,10 @@ std::string schema_url(const std::string& url, const std::string& schema) {
 double fill_pg(memoryd::pg::connection& c, std::int64_t n, std::int64_t users,
                const std::string& layout) {
   const auto t0 = clock_type::now();
-  const std::string user_expr = layout == "spread" ? "i % " + std::to_string(users)
-                                                   : "CASE WHEN i < " + std::to_string(n / 2) +
-                                                         " THEN 0 ELSE 1 + i % " +
-                                                         std::to_string(users - 1) + " END";
+  const std::string user_expr =
+      layout != "one_user_half" ? "i % " + std::to_string(users)
+                                : "CASE WHEN i < " + std::to_string(n / 2) +
+                                      " THEN 0 ELSE 1 + i % " + std::to_string(users - 1) + " END";
   const std::string base = std::to_string(wall_ms() - n);
   std::string contents = "ARRAY[";
   const std::size_t k = sizeof k_contents / sizeof k_contents[0];
@@ -219,13 +219,14 @@ double fill_pg(memoryd::pg::connection& c, std::int64_t n, std::int64_t users,
   }
   contents += "]";
   c.exec(
-      "INSERT INTO messages (seq, id, user_id, role, content, channel, created_at, status) "
-      "SELECT i + 1, substr(h, 1, 8) || '-' || substr(h, 9, 4) || '-7' || substr(h, 14, 3) || "
+      "INSERT INTO messages (seq, id, user_id, role, content, channel, created_at, status, "
+      "priority) SELECT i + 1, substr(h, 1, 8) || '-' || substr(h, 9, 4) || '-7' || substr(h, 14, "
+      "3) || "
       "'-' || substr(h, 17, 4) || '-' || substr(h, 21, 12), "
       "'+1555' || (1000000 + " +
       user_expr + "), 'user', (" + contents + ")[1 + i % " + std::to_string(k) + "], 'sms', " +
-      base +
-      " + i, 'pending' "
+      base + " + i, 'pending', " + std::string(layout == "backfill_live" ? "1" : "0") +
+      " "
       "FROM generate_series(0, " +
       std::to_string(n - 1) +
       ") AS i, "
@@ -233,11 +234,25 @@ double fill_pg(memoryd::pg::connection& c, std::int64_t n, std::int64_t users,
       base +
       " + i), 12, '0') || md5(i::text) AS h) AS x "
       "ORDER BY i");
-  c.exec("SELECT setval(pg_get_serial_sequence('messages', 'seq'), " + std::to_string(n) + ")");
+  std::int64_t total = n;
+  if (layout == "backfill_live") {
+    // The N are an import; then one live message, written now, for each of 10,000 other users.
+    const std::string now = std::to_string(wall_ms());
+    c.exec(
+        "INSERT INTO messages (seq, id, user_id, role, content, channel, created_at, status) "
+        "SELECT " +
+        std::to_string(n) +
+        " + i + 1, md5('live' || i)::uuid::text, '+1555' || "
+        "(1000000 + " +
+        std::to_string(users) + " + i), 'user', 'I moved to Denver', 'sms', " + now +
+        ", 'pending' FROM generate_series(0, 9999) AS i");
+    total += 10000;
+  }
+  c.exec("SELECT setval(pg_get_serial_sequence('messages', 'seq'), " + std::to_string(total) + ")");
   c.exec(
       "INSERT INTO user_queue (user_id, head_seq, live_seq) "
-      "SELECT user_id, min(seq), min(seq) FROM messages WHERE status = 'pending' "
-      "GROUP BY user_id");
+      "SELECT user_id, min(seq), COALESCE(min(seq) FILTER (WHERE priority = 0), 0) "
+      "FROM messages WHERE status = 'pending' GROUP BY user_id");
   c.exec("VACUUM ANALYZE messages");
   c.exec("VACUUM ANALYZE user_queue");
   c.exec("CHECKPOINT");
@@ -246,7 +261,7 @@ double fill_pg(memoryd::pg::connection& c, std::int64_t n, std::int64_t users,
 
 struct pg_thread_result {
   std::vector<double> claim_ms, done_call_ms, done_claim_ms;
-  std::int64_t claimed = 0, empty = 0, users = 0;
+  std::int64_t claimed = 0, empty = 0, users = 0, live = 0, backfill = 0;
   std::string error;
 };
 
@@ -258,10 +273,15 @@ void pg_claimer(const std::string& url, const options& o, pg_thread_result& out)
       req.now = wall_ms();
       req.batch_size = o.batch;
       req.per_user_batch_size = o.per_user;
+      req.quiet_ms = o.quiet_ms;
+      req.backfill_share = o.backfill_share;
       const auto t0 = clock_type::now();
       auto res = store.claim(req);
       out.claim_ms.push_back(ms_since(t0));
       if (res.users.empty()) ++out.empty;
+      for (auto& u : res.users)
+        for (auto& m : u.messages)
+          (m.priority == memoryd::message_priority::live ? out.live : out.backfill)++;
       const auto t1 = clock_type::now();
       for (auto& u : res.users) {
         std::vector<std::string> ids;
@@ -291,7 +311,7 @@ int run_postgres(const options& o) {
       for (const auto& layout : o.layouts) {
         const std::string schema = "bench_claim_" + std::to_string(::getpid()) + "_" +
                                    std::to_string(n) + "_" + std::to_string(users) + "_" +
-                                   (layout == "spread" ? "s" : "h");
+                                   layout.substr(0, 1);
         const std::string url = schema_url(o.url, schema);
         admin.exec("SET client_min_messages = warning; DROP SCHEMA IF EXISTS " + schema +
                    " CASCADE; CREATE SCHEMA " + schema);
@@ -329,6 +349,8 @@ int run_postgres(const options& o) {
             all.claimed += r.claimed;
             all.empty += r.empty;
             all.users += r.users;
+            all.live += r.live;
+            all.backfill += r.backfill;
             if (!r.error.empty()) all.error = r.error;
           }
           if (!all.error.empty()) {
@@ -344,7 +366,8 @@ int run_postgres(const options& o) {
               "\"max_ms\":%.3f,\"first_ms\":%.3f,\"done_call_median_ms\":%.3f,"
               "\"done_call_p99_ms\":%.3f,\"done_median_ms\":%.3f,\"done_p99_ms\":%.3f,"
               "\"cycles_per_s\":%.1f,\"messages_per_s\":%.0f,\"wal_bytes_per_cycle\":%.0f,"
-              "\"fill_s\":%.1f,\"load_avg\":%.2f}\n",
+              "\"fill_s\":%.1f,\"load_avg\":%.2f,\"quiet_ms\":%lld,\"claimed_live\":%lld,"
+              "\"claimed_backfill\":%lld}\n",
               static_cast<long long>(n), static_cast<long long>(users), layout.c_str(), claimers,
               claims, o.batch, o.per_user, static_cast<long long>(all.claimed),
               all.claim_ms.empty() ? 0.0 : static_cast<double>(all.users) / claims,
@@ -356,7 +379,9 @@ int run_postgres(const options& o) {
               percentile(all.done_call_ms, 0.5), percentile(all.done_call_ms, 0.99),
               percentile(all.done_claim_ms, 0.5), percentile(all.done_claim_ms, 0.99),
               wall_s > 0 ? claims / wall_s : 0.0, wall_s > 0 ? all.claimed / wall_s : 0.0,
-              claims > 0 ? static_cast<double>(wal) / claims : 0.0, fill / 1000.0, load_avg());
+              claims > 0 ? static_cast<double>(wal) / claims : 0.0, fill / 1000.0, load_avg(),
+              static_cast<long long>(o.quiet_ms), static_cast<long long>(all.live),
+              static_cast<long long>(all.backfill));
           std::fflush(stdout);
         }
         admin.exec("SET client_min_messages = warning; DROP SCHEMA IF EXISTS " + schema +
@@ -418,8 +443,7 @@ int main(int argc, char** argv) {
   for (auto c : o.claimers)
     if (c < 1 || c > 64) return usage();
   for (auto& l : o.layouts)
-    if (l != "spread" && l != "one_user_half" && (l != "backfill_live" || o.backend != "sqlite"))
-      return usage();
+    if (l != "spread" && l != "one_user_half" && l != "backfill_live") return usage();
   if (o.backend == "postgres") {
     if (o.url.empty()) return usage();
     return run_postgres(o);

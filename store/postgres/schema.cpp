@@ -134,11 +134,14 @@ DELETE FROM search_users;
       // 5: priorities and the quiet period, as SQLite's migration 4 (the reasons are there):
       // messages.priority (0 live, 1 backfill), user_queue.live_seq and the user's class
       // derived from it, and the claim's index per class in FIFO order, with available_at in
-      // it so that a gated user is passed in the index.
+      // it so that a gated user is passed in the index. During a rolling upgrade an instance
+      // of the previous version still ingests (live messages only) and writes queue rows
+      // without live_seq: the default keeps those users live. This version always writes it.
       R"sql(
 ALTER TABLE messages ADD COLUMN priority SMALLINT NOT NULL DEFAULT 0;
 ALTER TABLE user_queue ADD COLUMN live_seq BIGINT NOT NULL DEFAULT 0;
 UPDATE user_queue SET live_seq = head_seq;
+ALTER TABLE user_queue ALTER COLUMN live_seq SET DEFAULT 9223372036854775807;
 ALTER TABLE user_queue ADD COLUMN priority SMALLINT
   GENERATED ALWAYS AS (CASE WHEN live_seq >= head_seq THEN 0 ELSE 1 END) STORED;
 DROP INDEX user_queue_head;
