@@ -34,9 +34,7 @@ void progress(const import_counts& n) {
 
 }  // namespace
 
-int run_import(const config& cfg, const std::string& file, const std::string& priority_name) {
-  message_priority priority = message_priority::backfill;
-  parse_priority(priority_name, priority);  // checked by the command line
+int run_import(const config& cfg, const std::string& file, message_priority priority) {
   std::ifstream in_file;
   if (file != "-") {
     in_file.open(file);

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "app/config.hpp"
+#include "domain/message.hpp"
 
 namespace memoryd {
 
@@ -11,8 +12,8 @@ namespace memoryd {
 // conversation.db, 1,000 lines per transaction. Idempotent on external_id. Bad lines are
 // reported on stderr by line number and skipped. "-" reads stdin. Exit 0 when every line
 // was good, 1 otherwise (the good lines are imported either way).
-// Every message is stored with `priority` ("live" or "backfill").
-int run_import(const config& cfg, const std::string& file, const std::string& priority);
+// Every message is stored with `priority`.
+int run_import(const config& cfg, const std::string& file, message_priority priority);
 
 // A user's active facts (and their history with `history`), as text or JSON.
 int run_facts(const config& cfg, const std::string& user_id, bool json, bool history);

@@ -84,8 +84,8 @@ struct cli {
   std::vector<std::string> positional;
   config_sources sources;
   bool help = false, version = false, json = false, history = false;
-  std::string limit;                  // search --limit
-  std::string priority = "backfill";  // import --priority
+  std::string limit;                                       // search --limit
+  message_priority priority = message_priority::backfill;  // import --priority
 };
 
 bool is_command(const std::string& a) {
@@ -124,11 +124,9 @@ cli parse_cli(int argc, char** argv) {
     } else if (a == "--priority" || a.rfind("--priority=", 0) == 0) {
       if (a == "--priority" && i + 1 >= argc)
         throw config_error("priority", "--priority needs a value (live or backfill)");
-      c.priority = a == "--priority" ? argv[++i] : a.substr(11);
-      message_priority p;
-      if (!parse_priority(c.priority, p))
-        throw config_error("priority",
-                           "--priority must be live or backfill, not '" + c.priority + "'");
+      const std::string value = a == "--priority" ? argv[++i] : a.substr(11);
+      if (!parse_priority(value, c.priority))
+        throw config_error("priority", "--priority must be live or backfill, not '" + value + "'");
     } else if (a.rfind("--", 0) == 0) {
       std::string key = a.substr(2), value;
       auto eq = key.find('=');

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/clock.hpp"
@@ -84,5 +85,38 @@ struct queue_stats {
   std::int64_t users_waiting = 0;
   priority_stats live, backfill;
 };
+
+// The order of every claim, on both backends: live users up to what backfill is owed (its
+// share, only while a backfill user is claimable: otherwise live takes the whole batch, as
+// before priorities existed); then backfill with what is left, at least its share; then live
+// again with what backfill did not use. `pass(class, cap, after_seq)` leases at most `cap`
+// messages of that class's users after `after_seq` in FIFO order and answers how many; the
+// second live pass resumes where the first stopped.
+template <class Pass>
+void claim_by_priority(const claim_request& req, bool backfill_waits, Pass&& pass) {
+  const std::int32_t owed = backfill_waits ? backfill_reserve(req) : 0;
+  std::int64_t live_after = 0, backfill_after = 0;
+  std::int32_t left = req.batch_size;
+  left -= pass(message_priority::live, left - owed, live_after);
+  left -= pass(message_priority::backfill, left, backfill_after);
+  pass(message_priority::live, left, live_after);
+}
+
+// One row of a count by (status, priority) into the stats; both backends count so.
+inline void add_status_count(queue_stats& st, std::string_view status, message_priority p,
+                             std::int64_t n) {
+  if (status == message_status::pending)
+    st.pending += n;
+  else if (status == message_status::leased)
+    st.leased += n;
+  else if (status == message_status::done)
+    st.done += n;
+  else if (status == message_status::dead)
+    st.dead += n;
+  else if (status == message_status::skipped)
+    st.skipped += n;
+  if (status == message_status::pending || status == message_status::leased)
+    (p == message_priority::live ? st.live : st.backfill).messages_waiting += n;
+}
 
 }  // namespace memoryd

@@ -12,18 +12,17 @@ namespace memoryd::sqlite {
 std::int32_t conversation_store::impl::claim_class(const claim_request& req, message_priority cls,
                                                    std::int32_t cap_total, std::int64_t& after_seq,
                                                    claim_result& result) {
-  auto& d = *this;
-  auto& users_q = d.stmt(k_claim_users_sql);
-  auto& msgs_q = d.stmt(k_claim_messages_sql);
-  auto& lease_q = d.stmt(
+  auto& users_q = stmt(k_claim_users_sql);
+  auto& msgs_q = stmt(k_claim_messages_sql);
+  auto& lease_q = stmt(
       "UPDATE messages SET status = 'leased', lease_until = ?2, attempts = attempts + 1 "
       "WHERE seq = ?1");
-  auto& dead_q = d.stmt(
+  auto& dead_q = stmt(
       "UPDATE messages SET status = 'dead', lease_until = 0, last_error = ?2, "
       "memory_processed_at = ?3 WHERE seq = ?1");
-  auto& gate_q = d.stmt("UPDATE user_queue SET available_at = ?2 WHERE user_id = ?1");
+  auto& gate_q = stmt("UPDATE user_queue SET available_at = ?2 WHERE user_id = ?1");
   auto& quiet_q =
-      d.stmt("UPDATE user_queue SET available_at = max(available_at, ?2) WHERE user_id = ?1");
+      stmt("UPDATE user_queue SET available_at = max(available_at, ?2) WHERE user_id = ?1");
 
   const millis lease_until = req.now + req.lease_ms;
   std::int32_t remaining = cap_total;
@@ -45,7 +44,7 @@ std::int32_t conversation_store::impl::claim_class(const claim_request& req, mes
       if (remaining <= 0) break;
       after_seq = head_seq;
       if (req.quiet_ms > 0) {
-        const millis due = d.quiet_until(user_id, head_seq, req);
+        const millis due = quiet_until(user_id, head_seq, req);
         if (due > req.now) {
           // Gated until then: later claims pass this user at the cost of an index entry. A
           // message that arrives meanwhile is seen when the gate opens (a later due).
@@ -101,7 +100,7 @@ std::int32_t conversation_store::impl::claim_class(const claim_request& req, mes
         if (static_cast<std::int32_t>(rows.size()) < want) break;  // nothing more waiting
         if (static_cast<std::int32_t>(batch.messages.size()) >= cap) break;
       }
-      if (dead_lettered) d.refresh_user(user_id);
+      if (dead_lettered) refresh_user(user_id);
       if (!batch.messages.empty()) {
         use q(gate_q);
         q->bind(1, user_id).bind(2, static_cast<std::int64_t>(lease_until));
@@ -120,11 +119,8 @@ claim_result conversation_store::claim(const claim_request& req) {
   auto& d = *impl_;
   relaxed_sync relaxed(d.db, d.full);
   transaction tx(d.db);
-  // Live first, up to what backfill is owed; then backfill, up to what is left (at least its
-  // share when it waits); then live again with whatever backfill did not use.
-  // Owed only while backfill waits (a backfill user not gated by a lease or a retry; one in a
-  // quiet period counts, and what it leaves goes to the last live pass): otherwise live users
-  // take the whole batch, shares as before priorities existed.
+  // Whether a backfill user waits (not gated by a lease or a retry; one in a quiet period
+  // counts, and what it leaves goes to the last live pass).
   bool backfill_waits = false;
   {
     use q(d.stmt(k_claim_users_sql));
@@ -132,12 +128,10 @@ claim_result conversation_store::claim(const claim_request& req) {
     q->bind(4, static_cast<std::int64_t>(message_priority::backfill));
     backfill_waits = q->step();
   }
-  const std::int32_t owed = backfill_waits ? backfill_reserve(req) : 0;
-  std::int64_t live_after = 0, backfill_after = 0;
-  std::int32_t left = req.batch_size;
-  left -= d.claim_class(req, message_priority::live, left - owed, live_after, result);
-  left -= d.claim_class(req, message_priority::backfill, left, backfill_after, result);
-  d.claim_class(req, message_priority::live, left, live_after, result);
+  claim_by_priority(req, backfill_waits,
+                    [&](message_priority cls, std::int32_t cap, std::int64_t& after_seq) {
+                      return d.claim_class(req, cls, cap, after_seq, result);
+                    });
   tx.commit();
   return result;
 }
@@ -260,22 +254,9 @@ queue_stats conversation_store::stats(millis now) {
   {
     // Both from messages_status alone (status, priority, ...): no table row is read.
     use q(d.stmt("SELECT status, priority, count(*) FROM messages GROUP BY status, priority"));
-    while (q->step()) {
-      const auto s = q->col_text(0);
-      const auto c = q->col_int(2);
-      if (s == message_status::pending)
-        st.pending += c;
-      else if (s == message_status::leased)
-        st.leased += c;
-      else if (s == message_status::done)
-        st.done += c;
-      else if (s == message_status::dead)
-        st.dead += c;
-      else if (s == message_status::skipped)
-        st.skipped += c;
-      if (s == message_status::pending || s == message_status::leased)
-        (q->col_int(1) == 0 ? st.live : st.backfill).messages_waiting += c;
-    }
+    while (q->step())
+      add_status_count(st, q->col_text(0), static_cast<message_priority>(q->col_int(1)),
+                       q->col_int(2));
   }
   {
     use q(
