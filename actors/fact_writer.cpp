@@ -108,7 +108,7 @@ fact_writer_actor::behavior_type fact_writer(self_pointer self, std::shared_ptr<
   // clang-format off
   return {
       [=, &st](facts_atom, const std::string& user) { return db([&] { return st.store->active_facts(user); }); },
-      [=, &st](events_atom, const std::string& user) { return db([&] { return st.store->events(user); }); },
+      [=, &st](facts_atom, const fact_query& q) { return db([&] { return st.store->list(q); }); },
       [=](apply_atom, fact_batch& b) { return enqueue_apply(self, b); },
       [=](commit_atom) { commit_applies(self); },
       [=, &st](remember_atom, const std::string& user, const std::string& text, const std::string& category, millis now) { return db([&] { return remember(st, user, text, category, now); }); },

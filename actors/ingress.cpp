@@ -71,27 +71,6 @@ caf::result<health_report> on_ready(self_pointer self) {
   return rp;
 }
 
-caf::result<fact_listing> on_facts(self_pointer self, const std::string& user, bool with_history) {
-  auto rp = self->make_response_promise<fact_listing>();
-  auto fw = self->state.to.fact_writer;
-  ask(
-      self, rp, fw,
-      [=](std::vector<fact>& facts) mutable {
-        if (!with_history) {
-          rp.deliver(fact_listing{std::move(facts), {}});
-          return;
-        }
-        ask(
-            self, rp, fw,
-            [=](std::vector<fact_event>& events) mutable {
-              rp.deliver(fact_listing{facts, std::move(events)});
-            },
-            events_atom_v, user);
-      },
-      facts_atom_v, user);
-  return rp;
-}
-
 // Messages first (no new extraction can start for them), then facts with an erasure mark
 // that rejects whatever extraction was already in flight.
 caf::result<erase_report> on_erase(self_pointer self, const std::string& user) {
@@ -175,7 +154,7 @@ ingress_actor::behavior_type ingress(self_pointer self, std::shared_ptr<http_ser
   // clang-format off
   return {
       [=](history_atom a, history_query& q) { return self->delegate(to.persistence, a, std::move(q)); },
-      [=](facts_atom, const std::string& user, bool with_history) { return on_facts(self, user, with_history); },
+      [=](facts_atom a, fact_query& q) { return self->delegate(to.fact_writer, a, std::move(q)); },
       [=](remember_atom a, std::string& user, std::string& text, std::string& category) { return self->delegate(to.fact_writer, a, std::move(user), std::move(text), std::move(category), wall_clock_ms()); },
       [=](forget_atom a, std::string& user, std::string& fact_id) { return self->delegate(to.fact_writer, a, std::move(user), std::move(fact_id), wall_clock_ms()); },
       [=](erase_atom, const std::string& user) { return on_erase(self, user); },

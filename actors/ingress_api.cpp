@@ -59,8 +59,8 @@ void ingress_api::ingest(std::vector<new_message> msgs,
 void ingress_api::history(history_query q, callback<std::vector<stored_message>> done) {
   call(timeout_, std::move(done), history_atom_v, std::move(q));
 }
-void ingress_api::facts(std::string user_id, bool with_history, callback<fact_listing> done) {
-  call(timeout_, std::move(done), facts_atom_v, std::move(user_id), with_history);
+void ingress_api::facts(fact_query q, callback<fact_listing> done) {
+  call(timeout_, std::move(done), facts_atom_v, std::move(q));
 }
 void ingress_api::health(callback<health_report> done) {
   call(timeout_, std::move(done), health_atom_v);

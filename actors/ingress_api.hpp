@@ -28,7 +28,7 @@ class ingress_api final : public service_api {
 
   void ingest(std::vector<new_message> msgs, callback<std::vector<ingest_outcome>> done) override;
   void history(history_query q, callback<std::vector<stored_message>> done) override;
-  void facts(std::string user_id, bool with_history, callback<fact_listing> done) override;
+  void facts(fact_query q, callback<fact_listing> done) override;
   void health(callback<health_report> done) override;
   void add_fact(std::string user_id, std::string text, std::string category,
                 callback<fact> done) override;

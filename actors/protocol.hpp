@@ -30,7 +30,7 @@
 #include "domain/processing.hpp"
 #include "domain/processor_history.hpp"
 #include "domain/queue.hpp"
-#include "http/service_api.hpp"  // fact_listing, health_report, status_report: the ingress's replies
+#include "http/service_api.hpp"  // health_report, status_report: the ingress's replies
 
 namespace memoryd {
 
@@ -109,7 +109,12 @@ typename Inspector::result_type inspect(Inspector& f, queue_stats& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, fact& x) {
   return f(caf::meta::type_name("fact"), x.id, x.user_id, x.text, x.category, x.status,
-           x.observed_at, x.created_at, x.updated_at, x.source_ids);
+           x.observed_at, x.created_at, x.updated_at, x.source_ids, x.seq);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, fact_query& x) {
+  return f(caf::meta::type_name("fact_query"), x.user_id, x.limit, x.after_created_at,
+           x.after_seq, x.events_limit, x.events_before);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, erase_report& x) {
@@ -218,6 +223,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(memoryd, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(memoryd, (std::vector<std::string>))
   CAF_ADD_TYPE_ID(memoryd, (memoryd::erase_report))
   CAF_ADD_TYPE_ID(memoryd, (memoryd::fact))
+  CAF_ADD_TYPE_ID(memoryd, (memoryd::fact_query))
   CAF_ADD_TYPE_ID(memoryd, (memoryd::fact_listing))
   CAF_ADD_TYPE_ID(memoryd, (memoryd::health_report))
   CAF_ADD_TYPE_ID(memoryd, (memoryd::status_report))
@@ -239,7 +245,6 @@ CAF_BEGIN_TYPE_ID_BLOCK(memoryd, caf::first_custom_type_id)
   CAF_ADD_ATOM(memoryd, memoryd, retry_dead_atom, "retry_dead")
   CAF_ADD_ATOM(memoryd, memoryd, stats_atom, "stats")
   CAF_ADD_ATOM(memoryd, memoryd, facts_atom, "facts")
-  CAF_ADD_ATOM(memoryd, memoryd, events_atom, "events")
   CAF_ADD_ATOM(memoryd, memoryd, apply_atom, "apply")
   CAF_ADD_ATOM(memoryd, memoryd, remember_atom, "remember")
   CAF_ADD_ATOM(memoryd, memoryd, forget_atom, "forget")
@@ -293,7 +298,7 @@ using persistence_actor = caf::typed_actor<
 // fact_writer: the only writer of memory.db.
 using fact_writer_actor = caf::typed_actor<
     caf::replies_to<facts_atom, std::string>::with<std::vector<fact>>,  // active facts
-    caf::replies_to<events_atom, std::string>::with<std::vector<fact_event>>,
+    caf::replies_to<facts_atom, fact_query>::with<fact_listing>,        // a page of them
     // Group commit, idempotent on the batch key: answered once committed.
     caf::replies_to<apply_atom, fact_batch>::with<apply_result>,
     // To itself: commit what queued up.
@@ -335,7 +340,7 @@ using monitor_actor = caf::typed_actor<
 // ingress: the HTTP layer's calls other than ingest, as messages to the pipeline.
 using ingress_actor = caf::typed_actor<
     caf::replies_to<history_atom, history_query>::with<std::vector<stored_message>>,
-    caf::replies_to<facts_atom, std::string, bool>::with<fact_listing>,  // user, with history
+    caf::replies_to<facts_atom, fact_query>::with<fact_listing>,
     caf::replies_to<remember_atom, std::string, std::string, std::string>::with<fact>,
     caf::replies_to<forget_atom, std::string, std::string>::with<bool>,
     caf::replies_to<erase_atom, std::string>::with<erase_report>,

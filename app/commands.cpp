@@ -77,7 +77,10 @@ int run_facts(const config& cfg, const std::string& user_id, bool json, bool his
   fact_listing listing{store->active_facts(user_id), {}};
   if (history) listing.events = store->events(user_id);
   if (json) {
-    std::cout << render_facts(user_id, listing, history) << "\n";
+    // Every fact and event: the shape of the API's last page.
+    std::cout << render_facts(user_id, listing, "",
+                              history ? std::optional<std::string>("") : std::nullopt)
+              << "\n";
     return 0;
   }
   if (listing.facts.empty()) std::cout << "no facts for " << user_id << "\n";

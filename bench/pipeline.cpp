@@ -53,6 +53,7 @@
 #include <vector>
 
 #include "bench/bench_util.hpp"
+#include "bench/pipeline_watch.hpp"
 #include "store/postgres/connection.hpp"
 #include "store/postgres/conversation_store.hpp"
 #include "store/postgres/schema.hpp"
@@ -64,16 +65,15 @@
 
 namespace {
 
+using memoryd::bench::fact_watcher;
+using memoryd::bench::now_ms;
 using memoryd::bench::percentile;
+using memoryd::bench::port_of;
 using memoryd::bench::split;
+using memoryd::bench::wait_count;
 
 using namespace std::chrono_literals;
-using clock_type = std::chrono::steady_clock;
 namespace mt = memoryd::testing;
-
-double now_ms() {
-  return std::chrono::duration<double, std::milli>(clock_type::now().time_since_epoch()).count();
-}
 
 struct options {
   std::vector<int> pools{1, 4, 16, 64};
@@ -94,70 +94,6 @@ struct options {
   std::string url;                // postgres
   std::vector<int> instances{1};  // postgres
   int rounds = 1;                 // postgres
-};
-
-// Polls memory.db (read-only) and records when each user's first fact became visible.
-class fact_watcher {
- public:
-  explicit fact_watcher(std::string path) : path_(std::move(path)) {
-    thread_ = std::thread([this] { run(); });
-  }
-  ~fact_watcher() {
-    stop_ = true;
-    thread_.join();
-  }
-  std::map<std::string, double> seen() const {
-    std::lock_guard lock(m_);
-    return seen_;
-  }
-  std::size_t count() const {
-    std::lock_guard lock(m_);
-    return seen_.size();
-  }
-
- private:
-  void run() {
-    sqlite3* db = nullptr;
-    sqlite3_stmt* st = nullptr;
-    std::int64_t last_rowid = 0;
-    while (!stop_) {
-      if (db == nullptr) {
-        if (sqlite3_open_v2(path_.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK ||
-            sqlite3_prepare_v2(db,
-                               "SELECT rowid, user_id FROM facts WHERE rowid > ?1 ORDER BY rowid",
-                               -1, &st, nullptr) != SQLITE_OK) {
-          sqlite3_finalize(st);
-          st = nullptr;
-          sqlite3_close(db);
-          db = nullptr;
-          std::this_thread::sleep_for(20ms);
-          continue;
-        }
-        sqlite3_busy_timeout(db, 1000);
-      }
-      sqlite3_bind_int64(st, 1, last_rowid);
-      const double t = now_ms();
-      std::vector<std::string> users;
-      while (sqlite3_step(st) == SQLITE_ROW) {
-        last_rowid = sqlite3_column_int64(st, 0);
-        users.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(st, 1)));
-      }
-      sqlite3_reset(st);
-      if (!users.empty()) {
-        std::lock_guard lock(m_);
-        for (auto& u : users) seen_.emplace(u, t);
-      }
-      std::this_thread::sleep_for(5ms);
-    }
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-  }
-
-  std::string path_;
-  std::atomic<bool> stop_{false};
-  mutable std::mutex m_;
-  std::map<std::string, double> seen_;
-  std::thread thread_;
 };
 
 // The same for facts on PostgreSQL: polls the last facts by `ord` every 10 ms. `ord` values
@@ -211,26 +147,6 @@ class pg_fact_watcher {
   std::map<std::string, double> seen_;
   std::thread thread_;
 };
-
-std::uint16_t port_of(const std::string& out) {
-  std::istringstream lines(out);
-  for (std::string line; std::getline(lines, line);) {
-    auto pos = line.find("\"server_started\"");
-    if (pos == std::string::npos) continue;
-    auto p = line.find("\"port\":");
-    if (p != std::string::npos) return static_cast<std::uint16_t>(std::stoi(line.substr(p + 7)));
-  }
-  return 0;
-}
-
-template <class Watcher>
-bool wait_count(const Watcher& w, std::size_t n, double deadline) {
-  while (w.count() < n) {
-    if (now_ms() > deadline) return false;
-    std::this_thread::sleep_for(10ms);
-  }
-  return true;
-}
 
 int run_pool(const options& o, int pool) {
   mt::temp_dir dir;

@@ -25,6 +25,9 @@ struct fact {
   millis created_at = 0;
   millis updated_at = 0;
   std::vector<std::string> source_ids;  // message ids it came from
+  // Its place in the written order among facts of the same created_at (SQLite rowid,
+  // PostgreSQL ord): with created_at, the key a list of facts pages by.
+  std::int64_t seq = 0;
 };
 
 struct fact_event {
@@ -78,6 +81,23 @@ struct erase_report {
   std::int64_t messages = 0;
   std::int64_t facts = 0;
   std::int64_t fact_events = 0;
+};
+
+// A page of a user's active facts and of their change history (GET /v1/users/{id}/facts and
+// .../facts/events). Each part is read only when its limit is above 0; a page is asked for
+// with one more than it shows, so the extra row says whether another follows.
+struct fact_query {
+  std::string user_id;
+  std::int32_t limit = 0;          // active facts, in written order (created_at, seq)
+  millis after_created_at = 0;     // only facts after (after_created_at, after_seq);
+  std::int64_t after_seq = 0;      // (0, 0): from the first
+  std::int32_t events_limit = 0;   // change events, newest first
+  std::int64_t events_before = 0;  // only events with seq below this; 0: from the newest
+};
+
+struct fact_listing {
+  std::vector<fact> facts;         // oldest first
+  std::vector<fact_event> events;  // newest first
 };
 
 }  // namespace memoryd

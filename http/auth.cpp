@@ -72,6 +72,7 @@ unsigned required_scope(route r, http::verb method, bool under_v1, const server_
       return scope_ingest;
     case route::user_messages:
     case route::user_facts_search:
+    case route::user_fact_events:
     case route::user_context:
       return scope_read;
     case route::user_facts:

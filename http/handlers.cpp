@@ -35,6 +35,13 @@ constexpr int kMaxHistoryLimit = 1000;
 constexpr std::size_t kMaxUserIdBytes = max_user_id_bytes;
 constexpr std::size_t kMaxFactIdBytes = 256;
 constexpr const char* kMessagesKind = "messages";  // page_cursor kind of a user's history
+// GET .../facts: a page of active facts (one page holds every fact of all but the heaviest
+// users) and, with include=history, the newest events; GET .../facts/events pages the rest.
+constexpr int kMaxFactsLimit = 1000;
+constexpr int kDefaultEventsLimit = 50;
+constexpr int kMaxEventsLimit = 1000;
+constexpr const char* kFactsKind = "facts";
+constexpr const char* kEventsKind = "events";
 
 constexpr std::string_view kTwimlEmpty =
     R"(<?xml version="1.0" encoding="UTF-8"?><Response></Response>)";
@@ -209,21 +216,108 @@ void handle_history(const boost::urls::url_view& url, std::string user_id, servi
   });
 }
 
+// A `limit` parameter from 1 to `max`, or the 400 that says so.
+std::optional<response> read_limit(std::string_view key, const std::string& value, int max,
+                                   std::int32_t& out) {
+  auto n = parse_integer(value);
+  if (!n || *n < 1 || *n > max)
+    return bad_param(std::string(key), "must be an integer from 1 to " + std::to_string(max));
+  out = static_cast<std::int32_t>(*n);
+  return std::nullopt;
+}
+
+// Keeps the newest `limit` of events read newest first with one more, oldest first as every
+// list shows them; the cursor to older ones when there are.
+std::string trim_events(std::vector<fact_event>& events, std::size_t limit,
+                        const std::string& scope) {
+  std::string next;
+  if (events.size() > limit) {
+    events.resize(limit);
+    next = page_cursor::encode(kEventsKind, scope, events.back().seq);
+  }
+  std::reverse(events.begin(), events.end());
+  return next;
+}
+
+// Active facts in written order, oldest first; next_cursor continues after the page's last
+// fact. A fact written while a client pages lands after the pass's key (a later page) and an
+// erased or forgotten one is simply not returned, so every fact active the whole time is
+// returned exactly once. include=history adds the newest kMaxEventsLimit events and
+// events_next_cursor, a cursor of GET .../facts/events for older ones.
 void handle_facts(const boost::urls::url_view& url, std::string user_id, service_api& api,
                   reply_fn reply) {
-  bool with_history = false;
+  fact_query q;
+  q.user_id = std::move(user_id);
+  q.limit = kMaxFactsLimit;
   for (auto param : url.params()) {
-    if (param.key != "include") continue;
-    if (param.value != "history") return reply(bad_param("include", "must be \"history\""));
-    with_history = true;
+    const std::string& k = param.key;
+    const std::string& v = param.value;
+    if (k == "include") {
+      if (v != "history") return reply(bad_param("include", "must be \"history\""));
+      q.events_limit = kMaxEventsLimit + 1;
+    } else if (k == "limit") {
+      if (auto bad = read_limit(k, v, kMaxFactsLimit, q.limit)) return reply(std::move(*bad));
+    } else if (k == "cursor") {
+      auto key = page_cursor::decode_pair(v, kFactsKind, q.user_id);
+      if (!key)
+        return reply(bad_param("cursor",
+                               "not a cursor of this user's facts (use next_cursor "
+                               "as given)"));
+      q.after_created_at = key->first;
+      q.after_seq = key->second;
+    }
   }
-  std::string uid = user_id;
-  api.facts(
-      std::move(user_id), with_history,
-      [uid = std::move(uid), with_history, reply = std::move(reply)](outcome<fact_listing> o) {
-        if (!o.ok()) return reply(failure_response(o.failure));
-        reply(make_response(http::status::ok, kJson, render_facts(uid, *o.value, with_history)));
-      });
+  const auto limit = static_cast<std::size_t>(q.limit);
+  q.limit += 1;  // one more: does another page follow?
+  const bool with_history = q.events_limit > 0;
+  std::string uid = q.user_id;
+  api.facts(std::move(q), [uid = std::move(uid), limit, with_history,
+                           reply = std::move(reply)](outcome<fact_listing> o) {
+    if (!o.ok()) return reply(failure_response(o.failure));
+    auto& l = *o.value;
+    std::string next;
+    if (l.facts.size() > limit) {
+      l.facts.resize(limit);
+      next = page_cursor::encode(
+          kFactsKind, uid, page_cursor::key_pair{l.facts.back().created_at, l.facts.back().seq});
+    }
+    std::optional<std::string> events_next;
+    if (with_history) events_next = trim_events(l.events, kMaxEventsLimit, uid);
+    reply(make_response(http::status::ok, kJson, render_facts(uid, l, next, events_next)));
+  });
+}
+
+// The user's fact changes, newest page first, each page oldest first (like history).
+void handle_fact_events(const boost::urls::url_view& url, std::string user_id, service_api& api,
+                        reply_fn reply) {
+  fact_query q;
+  q.user_id = std::move(user_id);
+  q.events_limit = kDefaultEventsLimit;
+  for (auto param : url.params()) {
+    const std::string& k = param.key;
+    const std::string& v = param.value;
+    if (k == "limit") {
+      if (auto bad = read_limit(k, v, kMaxEventsLimit, q.events_limit))
+        return reply(std::move(*bad));
+    } else if (k == "cursor") {
+      auto key = page_cursor::decode(v, kEventsKind, q.user_id);
+      if (!key)
+        return reply(bad_param("cursor",
+                               "not a cursor of this user's fact events (use "
+                               "next_cursor as given)"));
+      q.events_before = *key;
+    }
+  }
+  const auto limit = static_cast<std::size_t>(q.events_limit);
+  q.events_limit += 1;
+  std::string uid = q.user_id;
+  api.facts(std::move(q),
+            [uid = std::move(uid), limit, reply = std::move(reply)](outcome<fact_listing> o) {
+              if (!o.ok()) return reply(failure_response(o.failure));
+              auto& events = o.value->events;
+              const std::string next = trim_events(events, limit, uid);
+              reply(make_response(http::status::ok, kJson, render_fact_events(uid, events, next)));
+            });
 }
 
 void handle_add_fact(const request& req, std::string user_id, service_api& api, reply_fn reply) {
@@ -414,6 +508,8 @@ void handle_request(const request& req, std::optional<target>& t, const server_o
       return handle_delete_fact(std::move(seg[2]), std::move(seg[4]), api, std::move(reply));
     case route::user_facts_search:
       return handle_search(t->url, std::move(seg[2]), api, std::move(reply));
+    case route::user_fact_events:
+      return handle_fact_events(t->url, std::move(seg[2]), api, std::move(reply));
     case route::user_context:
       return handle_context(t->url, std::move(seg[2]), api, std::move(reply));
     case route::processor_run:

@@ -173,18 +173,41 @@ std::string render_history(std::string_view user_id, const std::vector<stored_me
       json::object{{"user_id", user_id}, {"messages", std::move(a)}, {"next_cursor", next}});
 }
 
-std::string render_facts(std::string_view user_id, const fact_listing& listing, bool with_history) {
+namespace {
+json::value cursor_or_null(const std::string& cursor) {
+  if (cursor.empty()) return nullptr;
+  return json::string(cursor);
+}
+
+json::array events_json(const std::vector<fact_event>& events) {
+  json::array out;
+  out.reserve(events.size());
+  for (const auto& e : events) out.push_back(to_json(e));
+  return out;
+}
+}  // namespace
+
+std::string render_facts(std::string_view user_id, const fact_listing& listing,
+                         const std::string& next_cursor,
+                         const std::optional<std::string>& events_next) {
   json::array facts;
   facts.reserve(listing.facts.size());
   for (const auto& f : listing.facts) facts.push_back(to_json(f));
-  json::object out{{"user_id", user_id}, {"facts", std::move(facts)}};
-  if (with_history) {
-    json::array events;
-    events.reserve(listing.events.size());
-    for (const auto& e : listing.events) events.push_back(to_json(e));
-    out["events"] = std::move(events);
+  json::object out{{"user_id", user_id},
+                   {"facts", std::move(facts)},
+                   {"next_cursor", cursor_or_null(next_cursor)}};
+  if (events_next) {
+    out["events"] = events_json(listing.events);
+    out["events_next_cursor"] = cursor_or_null(*events_next);
   }
   return json::serialize(out);
+}
+
+std::string render_fact_events(std::string_view user_id, const std::vector<fact_event>& events,
+                               const std::string& next_cursor) {
+  return json::serialize(json::object{{"user_id", user_id},
+                                      {"events", events_json(events)},
+                                      {"next_cursor", cursor_or_null(next_cursor)}});
 }
 
 std::string render_search(std::string_view user_id, std::string_view query,

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -29,8 +30,14 @@ std::string render_ingest(const std::vector<ingest_outcome>& outcomes);
 std::string render_history(std::string_view user_id, const std::vector<stored_message>& msgs,
                            std::string_view next_cursor = {});
 
-// {"user_id":"...","facts":[...]} plus "events":[...] when with_history.
-std::string render_facts(std::string_view user_id, const fact_listing& listing, bool with_history);
+// {"user_id":"...","facts":[...],"next_cursor":...} plus "events":[...] and
+// "events_next_cursor" when `events_next` is set (include=history); empty cursors are null.
+std::string render_facts(std::string_view user_id, const fact_listing& listing,
+                         const std::string& next_cursor,
+                         const std::optional<std::string>& events_next);
+// {"user_id":"...","events":[...],"next_cursor":...}
+std::string render_fact_events(std::string_view user_id, const std::vector<fact_event>& events,
+                               const std::string& next_cursor);
 
 // GET /v1/users/{id}/facts/search: {"user_id","query","results":[fact + "score"]}, best first.
 std::string render_search(std::string_view user_id, std::string_view query,

@@ -2,6 +2,8 @@
 
 #include <charconv>
 #include <cstdio>
+#include <initializer_list>
+#include <vector>
 
 namespace memoryd::page_cursor {
 namespace {
@@ -60,19 +62,20 @@ std::optional<std::string> unbase64url(std::string_view in) {
   return out;
 }
 
-}  // namespace
-
-std::string encode(std::string_view kind, std::string_view scope, std::int64_t key) {
+// The payload is "c1.<kind>.<keys>.<check>", the keys positive integers joined by '_'.
+std::string encode_keys(std::string_view kind, std::string_view scope,
+                        std::initializer_list<std::int64_t> keys) {
   char check[17];
   std::snprintf(check, sizeof check, "%016llx",
                 static_cast<unsigned long long>(digest(kind, scope)));
-  std::string payload = std::string(kVersion) + "." + std::string(kind) + "." +
-                        std::to_string(key) + "." + check;
-  return base64url(payload);
+  std::string text;
+  for (auto k : keys) text += (text.empty() ? "" : "_") + std::to_string(k);
+  return base64url(std::string(kVersion) + "." + std::string(kind) + "." + text + "." + check);
 }
 
-std::optional<std::int64_t> decode(std::string_view cursor, std::string_view kind,
-                                   std::string_view scope) {
+// Exactly `n` keys, each > 0, or nothing.
+std::optional<std::vector<std::int64_t>> decode_keys(std::string_view cursor, std::string_view kind,
+                                                     std::string_view scope, std::size_t n) {
   if (cursor.empty() || cursor.size() > 200) return std::nullopt;
   auto payload = unbase64url(cursor);
   if (!payload) return std::nullopt;
@@ -85,15 +88,46 @@ std::optional<std::int64_t> decode(std::string_view cursor, std::string_view kin
   p.remove_prefix(prefix.size());
   auto dot = p.find('.');
   if (dot == std::string_view::npos) return std::nullopt;
-  std::int64_t key = 0;
-  auto num = p.substr(0, dot);
-  auto [end, ec] = std::from_chars(num.data(), num.data() + num.size(), key);
-  if (ec != std::errc{} || end != num.data() + num.size() || key <= 0) return std::nullopt;
+  std::vector<std::int64_t> keys;
+  for (auto text = p.substr(0, dot); keys.size() < n;) {
+    auto sep = text.find('_');
+    auto num = text.substr(0, sep);
+    std::int64_t key = 0;
+    auto [end, ec] = std::from_chars(num.data(), num.data() + num.size(), key);
+    if (ec != std::errc{} || end != num.data() + num.size() || key <= 0) return std::nullopt;
+    keys.push_back(key);
+    if ((sep == std::string_view::npos) != (keys.size() == n)) return std::nullopt;
+    if (sep != std::string_view::npos) text.remove_prefix(sep + 1);
+  }
   char check[17];
   std::snprintf(check, sizeof check, "%016llx",
                 static_cast<unsigned long long>(digest(kind, scope)));
   if (p.substr(dot + 1) != check) return std::nullopt;
-  return key;
+  return keys;
+}
+
+}  // namespace
+
+std::string encode(std::string_view kind, std::string_view scope, std::int64_t key) {
+  return encode_keys(kind, scope, {key});
+}
+
+std::optional<std::int64_t> decode(std::string_view cursor, std::string_view kind,
+                                   std::string_view scope) {
+  auto keys = decode_keys(cursor, kind, scope, 1);
+  if (!keys) return std::nullopt;
+  return keys->front();
+}
+
+std::string encode(std::string_view kind, std::string_view scope, key_pair key) {
+  return encode_keys(kind, scope, {key.first, key.second});
+}
+
+std::optional<key_pair> decode_pair(std::string_view cursor, std::string_view kind,
+                                    std::string_view scope) {
+  auto keys = decode_keys(cursor, kind, scope, 2);
+  if (!keys) return std::nullopt;
+  return key_pair{(*keys)[0], (*keys)[1]};
 }
 
 }  // namespace memoryd::page_cursor

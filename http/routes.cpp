@@ -33,6 +33,8 @@ const char* pattern_of(route r) {
       return "/v1/users/{id}/facts/{fact_id}";
     case route::user_facts_search:
       return "/v1/users/{id}/facts/search";
+    case route::user_fact_events:
+      return "/v1/users/{id}/facts/events";
     case route::user_context:
       return "/v1/users/{id}/context";
     case route::processor_run:
@@ -85,8 +87,9 @@ route match_route(const std::vector<std::string>& seg) {
     if (seg.size() == 4 && seg[3] == "messages") return route::user_messages;
     if (seg.size() == 4 && seg[3] == "facts") return route::user_facts;
     if (seg.size() == 4 && seg[3] == "context") return route::user_context;
-    // Fact ids are UUIDs: "search" is never one.
+    // Fact ids are UUIDs: "search" and "events" are never one.
     if (seg.size() == 5 && seg[3] == "facts" && seg[4] == "search") return route::user_facts_search;
+    if (seg.size() == 5 && seg[3] == "facts" && seg[4] == "events") return route::user_fact_events;
     if (seg.size() == 5 && seg[3] == "facts") return route::user_fact;
   }
   return route::none;
@@ -112,6 +115,7 @@ const char* allowed_methods(route r) {
       return "POST";
     case route::user_messages:
     case route::user_facts_search:
+    case route::user_fact_events:
     case route::user_context:
     case route::processor_status:
     case route::processor_dead:

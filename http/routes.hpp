@@ -22,6 +22,7 @@ enum class route {
   user_facts,
   user_fact,
   user_facts_search,
+  user_fact_events,
   user_context,
   processor_run,
   processor_status,

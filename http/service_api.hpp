@@ -38,11 +38,6 @@ struct outcome {
 template <class T>
 using callback = std::function<void(outcome<T>)>;
 
-struct fact_listing {
-  std::vector<fact> facts;         // active facts
-  std::vector<fact_event> events;  // only when asked for history
-};
-
 struct health_report {
   bool ok = true;
   std::string detail;
@@ -64,7 +59,7 @@ class service_api {
   virtual void ingest(std::vector<new_message> msgs,
                       callback<std::vector<ingest_outcome>> done) = 0;
   virtual void history(history_query q, callback<std::vector<stored_message>> done) = 0;
-  virtual void facts(std::string user_id, bool with_history, callback<fact_listing> done) = 0;
+  virtual void facts(fact_query q, callback<fact_listing> done) = 0;
   virtual void health(callback<health_report> done) = 0;
 
   // The rest of the API. Defaults answer 501 so that partial implementations (test fakes)

@@ -47,8 +47,25 @@ class memory_store : public fact_search {
   virtual bool forget(const std::string& user_id, const std::string& fact_id, millis now) = 0;
 
   virtual std::vector<fact> active_facts(const std::string& user_id) = 0;
-  virtual std::vector<fact> all_facts(const std::string& user_id) = 0;  // any status
-  virtual std::vector<fact_event> events(const std::string& user_id) = 0;
+  virtual std::vector<fact> all_facts(const std::string& user_id) = 0;     // any status
+  virtual std::vector<fact_event> events(const std::string& user_id) = 0;  // oldest first
+  // Pages for the API (keyset: no offsets, see http/page_cursor.hpp). The user's active facts
+  // in written order, the first `limit` with (created_at, seq) after the given key; (0, 0)
+  // from the first. Both backends read it from the facts_user (user_id, created_at) index.
+  virtual std::vector<fact> active_facts_page(const std::string& user_id, millis after_created_at,
+                                              std::int64_t after_seq, std::int32_t limit) = 0;
+  // The user's newest `limit` events with seq below before_seq (0: from the newest), newest
+  // first.
+  virtual std::vector<fact_event> events_page(const std::string& user_id, std::int64_t before_seq,
+                                              std::int32_t limit) = 0;
+  // Both parts of a fact_query, each only when its limit asks for it.
+  fact_listing list(const fact_query& q) {
+    fact_listing out;
+    if (q.limit > 0)
+      out.facts = active_facts_page(q.user_id, q.after_created_at, q.after_seq, q.limit);
+    if (q.events_limit > 0) out.events = events_page(q.user_id, q.events_before, q.events_limit);
+    return out;
+  }
   // Deletes every fact, fact event and applied-batch record of the user, and the user's search
   // index entries and key. Nothing of the user is kept; keeping work that was in flight from
   // writing facts again is the fact writer's job (it remembers recent erasures).

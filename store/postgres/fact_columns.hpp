@@ -9,10 +9,10 @@
 namespace memoryd::pg {
 
 inline constexpr const char* k_fact_columns =
-    "id, user_id, text, category, status, observed_at, created_at, updated_at, source_ids";
-inline constexpr int k_fact_column_count = 9;
+    "id, user_id, text, category, status, observed_at, created_at, updated_at, source_ids, ord";
+inline constexpr int k_fact_column_count = 10;
 
-// The fact in row i, columns first .. first + 8 (k_fact_columns' order).
+// The fact in row i, columns first .. first + 9 (k_fact_columns' order).
 inline fact read_fact(const result& r, int i, int first = 0) {
   fact f;
   f.id = r.text(i, first);
@@ -24,6 +24,7 @@ inline fact read_fact(const result& r, int i, int first = 0) {
   f.created_at = r.integer(i, first + 6);
   f.updated_at = r.integer(i, first + 7);
   f.source_ids = decode_ids(r.text(i, first + 8));
+  f.seq = r.integer(i, first + 9);
   return f;
 }
 

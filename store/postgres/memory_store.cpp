@@ -1,6 +1,7 @@
 #include "store/postgres/memory_store.hpp"
 
 #include <algorithm>
+#include <limits>
 #include <set>
 #include <stdexcept>
 
@@ -221,32 +222,75 @@ std::vector<fact> memory_store::all_facts(const std::string& user_id) {
   return facts_where(impl_->db, "facts_all", "user_id = $1", user_id);
 }
 
+namespace {
+constexpr const char* k_event_columns =
+    "seq, fact_id, new_fact_id, user_id, kind, old_text, new_text, cause, extractor, "
+    "source_ids, observed_at, at";
+
+std::vector<fact_event> read_events(const result& r) {
+  std::vector<fact_event> out;
+  out.reserve(static_cast<std::size_t>(r.rows()));
+  for (int i = 0; i < r.rows(); ++i) {
+    fact_event e;
+    e.seq = r.integer(i, 0);
+    e.fact_id = r.text(i, 1);
+    e.new_fact_id = r.text(i, 2);
+    e.user_id = r.text(i, 3);
+    e.kind = r.text(i, 4);
+    e.old_text = r.text(i, 5);
+    e.new_text = r.text(i, 6);
+    e.cause = r.text(i, 7);
+    e.extractor = r.text(i, 8);
+    e.source_ids = decode_ids(r.text(i, 9));
+    e.observed_at = r.integer(i, 10);
+    e.at = r.integer(i, 11);
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+}  // namespace
+
 std::vector<fact_event> memory_store::events(const std::string& user_id) {
   return impl_->db.run([&](connection& c) {
+    return read_events(c.exec_prepared("fact_events",
+                                       std::string("SELECT ") + k_event_columns +
+                                           " FROM fact_events WHERE user_id = $1 ORDER BY seq",
+                                       {user_id}));
+  });
+}
+
+std::vector<fact> memory_store::active_facts_page(const std::string& user_id,
+                                                  millis after_created_at, std::int64_t after_seq,
+                                                  std::int32_t limit) {
+  return impl_->db.run([&](connection& c) {
+    // created_at >= $2 is the facts_user index's range; the row comparison drops the key's own
+    // ties (ord is not in the index: the few facts of one millisecond are filtered and sorted).
     auto r = c.exec_prepared(
-        "fact_events",
-        "SELECT seq, fact_id, new_fact_id, user_id, kind, old_text, new_text, cause, extractor, "
-        "source_ids, observed_at, at FROM fact_events WHERE user_id = $1 ORDER BY seq",
-        {user_id});
-    std::vector<fact_event> out;
+        "facts_page",
+        std::string("SELECT ") + k_fact_columns +
+            " FROM facts WHERE user_id = $1 AND status = 'active' AND created_at >= $2::bigint "
+            "AND (created_at, ord) > ($2::bigint, $3::bigint) ORDER BY created_at, ord "
+            "LIMIT $4::int",
+        {user_id, std::to_string(after_created_at), std::to_string(after_seq),
+         std::to_string(limit)});
+    std::vector<fact> out;
     out.reserve(static_cast<std::size_t>(r.rows()));
-    for (int i = 0; i < r.rows(); ++i) {
-      fact_event e;
-      e.seq = r.integer(i, 0);
-      e.fact_id = r.text(i, 1);
-      e.new_fact_id = r.text(i, 2);
-      e.user_id = r.text(i, 3);
-      e.kind = r.text(i, 4);
-      e.old_text = r.text(i, 5);
-      e.new_text = r.text(i, 6);
-      e.cause = r.text(i, 7);
-      e.extractor = r.text(i, 8);
-      e.source_ids = decode_ids(r.text(i, 9));
-      e.observed_at = r.integer(i, 10);
-      e.at = r.integer(i, 11);
-      out.push_back(std::move(e));
-    }
+    for (int i = 0; i < r.rows(); ++i) out.push_back(read_fact(r, i));
     return out;
+  });
+}
+
+std::vector<fact_event> memory_store::events_page(const std::string& user_id,
+                                                  std::int64_t before_seq, std::int32_t limit) {
+  return impl_->db.run([&](connection& c) {
+    return read_events(c.exec_prepared(
+        "fact_events_page",
+        std::string("SELECT ") + k_event_columns +
+            " FROM fact_events WHERE user_id = $1 AND seq < $2::bigint ORDER BY seq DESC "
+            "LIMIT $3::int",
+        {user_id,
+         std::to_string(before_seq > 0 ? before_seq : std::numeric_limits<std::int64_t>::max()),
+         std::to_string(limit)}));
   });
 }
 

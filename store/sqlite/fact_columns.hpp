@@ -9,10 +9,10 @@
 namespace memoryd::sqlite {
 
 inline constexpr const char* k_fact_columns =
-    "id, user_id, text, category, status, observed_at, created_at, updated_at, source_ids";
-inline constexpr int k_fact_column_count = 9;
+    "id, user_id, text, category, status, observed_at, created_at, updated_at, source_ids, rowid";
+inline constexpr int k_fact_column_count = 10;
 
-// The fact in columns first .. first + 8 of the current row (k_fact_columns' order).
+// The fact in columns first .. first + 9 of the current row (k_fact_columns' order).
 inline fact read_fact(statement& s, int first = 0) {
   fact f;
   f.id = s.col_text(first);
@@ -24,6 +24,7 @@ inline fact read_fact(statement& s, int first = 0) {
   f.created_at = s.col_int(first + 6);
   f.updated_at = s.col_int(first + 7);
   f.source_ids = decode_ids(s.col_text(first + 8));
+  f.seq = s.col_int(first + 9);
   return f;
 }
 

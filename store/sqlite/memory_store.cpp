@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <limits>
 #include <stdexcept>
 #include <unordered_map>
 
@@ -292,28 +293,64 @@ std::vector<fact> memory_store::all_facts(const std::string& user_id) {
   return out;
 }
 
+namespace {
+constexpr const char* k_event_columns =
+    "seq, fact_id, new_fact_id, user_id, kind, old_text, new_text, cause, extractor, "
+    "source_ids, observed_at, at";
+
+fact_event read_event(statement& q) {
+  fact_event e;
+  e.seq = q.col_int(0);
+  e.fact_id = q.col_text(1);
+  e.new_fact_id = q.col_text(2);
+  e.user_id = q.col_text(3);
+  e.kind = q.col_text(4);
+  e.old_text = q.col_text(5);
+  e.new_text = q.col_text(6);
+  e.cause = q.col_text(7);
+  e.extractor = q.col_text(8);
+  e.source_ids = decode_ids(q.col_text(9));
+  e.observed_at = q.col_int(10);
+  e.at = q.col_int(11);
+  return e;
+}
+}  // namespace
+
 std::vector<fact_event> memory_store::events(const std::string& user_id) {
-  use q(impl_->stmt(
-      "SELECT seq, fact_id, new_fact_id, user_id, kind, old_text, new_text, cause, extractor, "
-      "source_ids, observed_at, at FROM fact_events WHERE user_id = ?1 ORDER BY seq"));
+  use q(impl_->stmt(std::string("SELECT ") + k_event_columns +
+                    " FROM fact_events WHERE user_id = ?1 ORDER BY seq"));
   q->bind(1, user_id);
   std::vector<fact_event> out;
-  while (q->step()) {
-    fact_event e;
-    e.seq = q->col_int(0);
-    e.fact_id = q->col_text(1);
-    e.new_fact_id = q->col_text(2);
-    e.user_id = q->col_text(3);
-    e.kind = q->col_text(4);
-    e.old_text = q->col_text(5);
-    e.new_text = q->col_text(6);
-    e.cause = q->col_text(7);
-    e.extractor = q->col_text(8);
-    e.source_ids = decode_ids(q->col_text(9));
-    e.observed_at = q->col_int(10);
-    e.at = q->col_int(11);
-    out.push_back(std::move(e));
-  }
+  while (q->step()) out.push_back(read_event(*q));
+  return out;
+}
+
+std::vector<fact> memory_store::active_facts_page(const std::string& user_id,
+                                                  millis after_created_at, std::int64_t after_seq,
+                                                  std::int32_t limit) {
+  // created_at >= ?2 bounds the facts_user range; the row value drops the key's own ties.
+  use q(impl_->stmt(std::string("SELECT ") + k_fact_columns +
+                    " FROM facts WHERE user_id = ?1 AND status = 'active' AND created_at >= ?2 "
+                    "AND (created_at, rowid) > (?2, ?3) ORDER BY created_at, rowid LIMIT ?4"));
+  q->bind(1, user_id);
+  q->bind(2, after_created_at);
+  q->bind(3, after_seq);
+  q->bind(4, static_cast<std::int64_t>(limit));
+  std::vector<fact> out;
+  while (q->step()) out.push_back(read_fact(*q));
+  return out;
+}
+
+std::vector<fact_event> memory_store::events_page(const std::string& user_id,
+                                                  std::int64_t before_seq, std::int32_t limit) {
+  use q(impl_->stmt(std::string("SELECT ") + k_event_columns +
+                    " FROM fact_events WHERE user_id = ?1 AND seq < ?2 ORDER BY seq DESC "
+                    "LIMIT ?3"));
+  q->bind(1, user_id);
+  q->bind(2, before_seq > 0 ? before_seq : std::numeric_limits<std::int64_t>::max());
+  q->bind(3, static_cast<std::int64_t>(limit));
+  std::vector<fact_event> out;
+  while (q->step()) out.push_back(read_event(*q));
   return out;
 }
 

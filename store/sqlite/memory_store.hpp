@@ -24,6 +24,10 @@ class memory_store final : public memoryd::memory_store {
   std::vector<fact> active_facts(const std::string& user_id) override;
   std::vector<fact> all_facts(const std::string& user_id) override;
   std::vector<fact_event> events(const std::string& user_id) override;
+  std::vector<fact> active_facts_page(const std::string& user_id, millis after_created_at,
+                                      std::int64_t after_seq, std::int32_t limit) override;
+  std::vector<fact_event> events_page(const std::string& user_id, std::int64_t before_seq,
+                                      std::int32_t limit) override;
   erase_report erase_user(const std::string& user_id) override;
   std::int64_t count_facts() override;
   void ping() override;

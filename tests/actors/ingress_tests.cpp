@@ -30,9 +30,9 @@ struct ingress_fixture : pipeline_fixture {
     o.http.port = 0;  // any free port: nothing connects, the tests message the actor
     o.http.threads = 1;
     o.shutdown_grace = 100ms;
-    auto h =
-        start_ingress(sys, {persistence, fact_writer, batcher, std::make_shared<ingress_queue>(), nullptr, {}},
-                      o, spawn_mode::scheduled);
+    auto h = start_ingress(
+        sys, {persistence, fact_writer, batcher, std::make_shared<ingress_queue>(), nullptr, {}}, o,
+        spawn_mode::scheduled);
     ingress = keep(h.actor);
     CHECK(h.port != 0);
   }
@@ -101,17 +101,21 @@ TEST_CASE_METHOD(ingress_fixture, "facts with history and the explicit remember 
   start();
   auto f = ask<fact>(ingress, remember_atom_v, std::string("u"), std::string("Likes tea"),
                      std::string("preferences"));
-  auto listing = ask<fact_listing>(ingress, facts_atom_v, std::string("u"), false);
+  fact_query q;
+  q.user_id = "u";
+  q.limit = 10;
+  auto listing = ask<fact_listing>(ingress, facts_atom_v, q);
   REQUIRE(listing.facts.size() == 1);
   CHECK(listing.facts[0].id == f.id);
   CHECK(listing.events.empty());
   CHECK(ask<bool>(ingress, forget_atom_v, std::string("u"), f.id));
   CHECK_FALSE(ask<bool>(ingress, forget_atom_v, std::string("u"), f.id));
-  listing = ask<fact_listing>(ingress, facts_atom_v, std::string("u"), true);
+  q.events_limit = 10;
+  listing = ask<fact_listing>(ingress, facts_atom_v, q);
   CHECK(listing.facts.empty());
-  REQUIRE(listing.events.size() == 2);
-  CHECK(listing.events[0].kind == "add");
-  CHECK(listing.events[1].kind == "delete");
+  REQUIRE(listing.events.size() == 2);  // newest first
+  CHECK(listing.events[0].kind == "delete");
+  CHECK(listing.events[1].kind == "add");
   CHECK(is_request_error(
       ask_error(ingress, remember_atom_v, std::string("u"), std::string(""), std::string("other")),
       request_error::invalid_input));

@@ -63,11 +63,11 @@ class fake_api : public service_api {
     answer(std::move(done), std::move(out));
   }
 
-  void facts(std::string user_id, bool with_history, callback<fact_listing> done) override {
+  void facts(fact_query q, callback<fact_listing> done) override {
     {
       std::lock_guard lk(mutex_);
       ++calls_;
-      fact_queries_.emplace_back(std::move(user_id), with_history);
+      fact_queries_.push_back(std::move(q));
     }
     cv_.notify_all();
     answer(std::move(done), facts_result);
@@ -186,7 +186,7 @@ class fake_api : public service_api {
     std::lock_guard lk(mutex_);
     return histories_;
   }
-  std::vector<std::pair<std::string, bool>> fact_queries() {
+  std::vector<fact_query> fact_queries() {
     std::lock_guard lk(mutex_);
     return fact_queries_;
   }
@@ -255,7 +255,7 @@ class fake_api : public service_api {
   int calls_ = 0;
   std::vector<new_message> ingested_;
   std::vector<history_query> histories_;
-  std::vector<std::pair<std::string, bool>> fact_queries_;
+  std::vector<fact_query> fact_queries_;
   std::vector<added_fact> added_;
   std::vector<std::pair<std::string, std::string>> deleted_;
   std::vector<std::string> erased_;

@@ -287,7 +287,7 @@ TEST_CASE("handlers: percent-encoded user ids reach the service decoded") {
   REQUIRE(api.histories().size() == 1);
   CHECK(api.histories()[0].user_id == "+15551234567");
   REQUIRE(api.fact_queries().size() == 1);
-  CHECK(api.fact_queries()[0].first == "a/b");
+  CHECK(api.fact_queries()[0].user_id == "a/b");
   REQUIRE(api.added().size() == 1);
   CHECK(api.added()[0].user_id == "whatsapp:+44");
   CHECK(api.deleted() == std::vector<std::pair<std::string, std::string>>{{"a/b", "f/1"}});

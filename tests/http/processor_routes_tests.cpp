@@ -57,7 +57,8 @@ TEST_CASE("dead letters page by cursor: every one once, next_cursor null on the 
     auto r = get(api, "/v1/processor/dead?limit=5" + (cursor.empty() ? "" : "&cursor=" + cursor));
     REQUIRE(r.result_int() == 200);
     auto b = body_of(r);
-    for (auto& d : b.at("dead_letters").as_array()) seen.emplace_back(d.at("id").as_string().c_str());
+    for (auto& d : b.at("dead_letters").as_array())
+      seen.emplace_back(d.at("id").as_string().c_str());
     if (b.at("next_cursor").is_null()) break;
     cursor = b.at("next_cursor").as_string().c_str();
   }
@@ -93,8 +94,8 @@ TEST_CASE("dead letters page by cursor: every one once, next_cursor null on the 
 TEST_CASE("dead letters refuse a bad limit or a cursor that is not theirs") {
   fake_api api;
   for (const char* target : {"/v1/processor/dead?limit=0", "/v1/processor/dead?limit=1001",
-                             "/v1/processor/dead?cursor=abc", "/v1/processor/dead?cursor=",
-                             "/v1/processor/dead?limit=x"}) {
+                             "/v1/processor/dead?cursor=abc",
+                             "/v1/processor/dead?cursor=", "/v1/processor/dead?limit=x"}) {
     INFO(target);
     auto r = get(api, target);
     CHECK(r.result_int() == 400);
@@ -122,6 +123,17 @@ TEST_CASE("page cursors round-trip their key and are bound to their list and fil
   CHECK_FALSE(page_cursor::decode("", "dead", ""));
   CHECK_FALSE(page_cursor::decode("!!!", "dead", ""));
   CHECK_FALSE(page_cursor::decode(std::string(300, 'A'), "dead", ""));
+  // Two-part keys (a fact's created_at and seq) and one-part keys do not stand in for each
+  // other.
+  const page_cursor::key_pair pair{1700000000123, 77};
+  auto two = page_cursor::encode("facts", "alice", pair);
+  CHECK(page_cursor::decode_pair(two, "facts", "alice") == pair);
+  CHECK_FALSE(page_cursor::decode_pair(two, "facts", "bob"));
+  CHECK_FALSE(page_cursor::decode_pair(two, "events", "alice"));
+  CHECK_FALSE(page_cursor::decode(two, "facts", "alice"));
+  CHECK_FALSE(page_cursor::decode_pair(page_cursor::encode("facts", "alice", 5), "facts", "alice"));
+  CHECK_FALSE(
+      page_cursor::decode_pair(page_cursor::encode("facts", "alice", {0, 5}), "facts", "alice"));
 }
 
 TEST_CASE("processor history: columns per series, the window and its steps") {
@@ -213,7 +225,8 @@ TEST_CASE("the dashboard: its files, strict headers, the redirect and the auth h
   secured.api_token = "t";
   CHECK(get(api, "/dashboard", secured).body().find("content=\"required\"") != std::string::npos);
 
-  CHECK(get(api, "/dashboard/app.js")[http::field::content_type] == "text/javascript; charset=utf-8");
+  CHECK(get(api, "/dashboard/app.js")[http::field::content_type] ==
+        "text/javascript; charset=utf-8");
   CHECK(get(api, "/dashboard/style.css")[http::field::content_type] == "text/css; charset=utf-8");
   CHECK(get(api, "/dashboard/icon.svg")[http::field::content_type] == "image/svg+xml");
   for (const char* t : {"/dashboard/nope.js", "/dashboard/index.html", "/dashboard/a/b"}) {

@@ -153,7 +153,8 @@ TEST_CASE("server: facts with and without history") {
   CHECK(r.status == 200);
   CHECK(r.body == R"({"user_id":"+1555","facts":[{"id":"f-1","text":"Has a dog named Max",)"
                   R"("category":"relationships","status":"active","observed_at":10,)"
-                  R"("created_at":11,"updated_at":12,"source_ids":["m-1","m-2"]}]})");
+                  R"("created_at":11,"updated_at":12,"source_ids":["m-1","m-2"]}],)"
+                  R"("next_cursor":null})");
   auto h = f.get("/v1/users/u/facts?include=history");
   CHECK(h.status == 200);
   CHECK(h.body.find(R"("events":[{"seq":1,"fact_id":"f-1","new_fact_id":null,"kind":"add",)"
@@ -162,8 +163,12 @@ TEST_CASE("server: facts with and without history") {
         std::string::npos);
   auto q = f.api->fact_queries();
   REQUIRE(q.size() == 2);
-  CHECK(q[0] == std::pair<std::string, bool>{"+1555", false});
-  CHECK(q[1] == std::pair<std::string, bool>{"u", true});
+  CHECK(q[0].user_id == "+1555");
+  CHECK(q[0].limit == 1001);  // a page of 1,000 and one more: does another page follow?
+  CHECK(q[0].events_limit == 0);
+  CHECK(q[1].user_id == "u");
+  CHECK(q[1].events_limit == 1001);
+  CHECK(h.body.find(R"("events_next_cursor":null)") != std::string::npos);
 }
 
 //------------------------------------------------------------------------------
@@ -376,7 +381,7 @@ class minimal_api : public service_api {
   void history(history_query, callback<std::vector<stored_message>> done) override {
     done(outcome<std::vector<stored_message>>::success({}));
   }
-  void facts(std::string, bool, callback<fact_listing> done) override {
+  void facts(fact_query, callback<fact_listing> done) override {
     done(outcome<fact_listing>::success({}));
   }
   void health(callback<health_report> done) override { done(outcome<health_report>::success({})); }

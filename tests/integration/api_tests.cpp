@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <fstream>
 #include <future>
 #include <thread>
@@ -324,6 +325,84 @@ TEST_CASE("a user's whole history reads by cursor while messages keep arriving")
        {"/v1/users/bob/messages?cursor=", "/v1/users/%2B15551234567/messages?role=user&cursor=",
         "/v1/processor/dead?cursor="}) {
     auto r = http_request(svc.port, "GET", target + cursor);
+    CHECK(r.status == 400);
+    CHECK(json::parse(r.body).at("error").at("code").as_string() == "invalid_parameter");
+  }
+  CHECK(svc.stop() == 0);
+}
+
+TEST_CASE("a user's facts and fact history read by cursor") {
+  FOR_EACH_SERVICE_BACKEND(b);
+  temp_dir dir;
+  service svc(dir, env_for(b, dir));
+  std::vector<std::string> ids;  // written order
+  for (int i = 0; i < 25; ++i) {
+    auto r = post_json(svc.port, "/v1/users/alice/facts",
+                       R"({"text":"Likes thing )" + std::to_string(i) + R"("})");
+    REQUIRE(r.status == 201);
+    ids.emplace_back(json::parse(r.body).at("fact").at("id").as_string().c_str());
+  }
+  REQUIRE(http_request(svc.port, "DELETE", "/v1/users/alice/facts/" + ids[10]).status == 200);
+  ids.erase(ids.begin() + 10);
+  REQUIRE(post_json(svc.port, "/v1/users/bob/facts", R"({"text":"Likes tea"})").status == 201);
+
+  // Facts: pages of 4, oldest first, next_cursor after each page's last fact.
+  std::vector<std::string> got;
+  std::string cursor, first_cursor;
+  int pages = 0;
+  for (; pages < 50; ++pages) {
+    auto r =
+        http_request(svc.port, "GET",
+                     "/v1/users/alice/facts?limit=4" + (cursor.empty() ? "" : "&cursor=" + cursor));
+    REQUIRE(r.status == 200);
+    auto body = json::parse(r.body).as_object();
+    CHECK_FALSE(body.contains("events"));
+    for (auto& f : body.at("facts").as_array()) got.emplace_back(f.at("id").as_string().c_str());
+    if (body.at("next_cursor").is_null()) break;
+    cursor = body.at("next_cursor").as_string().c_str();
+    if (first_cursor.empty()) first_cursor = cursor;
+  }
+  CHECK(pages + 1 == 6);
+  CHECK(got == ids);
+
+  // Events: pages of 7, newest page first, each page oldest first.
+  std::vector<std::string> kinds;  // newest first
+  cursor.clear();
+  for (pages = 0; pages < 50; ++pages) {
+    auto r = http_request(
+        svc.port, "GET",
+        "/v1/users/alice/facts/events?limit=7" + (cursor.empty() ? "" : "&cursor=" + cursor));
+    REQUIRE(r.status == 200);
+    auto body = json::parse(r.body).as_object();
+    auto& events = body.at("events").as_array();
+    for (auto e = events.rbegin(); e != events.rend(); ++e)
+      kinds.emplace_back(e->at("kind").as_string().c_str());
+    if (body.at("next_cursor").is_null()) break;
+    cursor = body.at("next_cursor").as_string().c_str();
+  }
+  CHECK(pages + 1 == 4);
+  REQUIRE(kinds.size() == 26);
+  CHECK(kinds.front() == "delete");
+  CHECK(std::count(kinds.begin(), kinds.end(), "add") == 25);
+  // include=history: the newest events with the facts, and no older page here.
+  auto all =
+      json::parse(http_request(svc.port, "GET", "/v1/users/alice/facts?include=history").body)
+          .as_object();
+  CHECK(all.at("facts").as_array().size() == 24);
+  CHECK(all.at("events").as_array().size() == 26);
+  CHECK(all.at("events_next_cursor").is_null());
+  CHECK(all.at("next_cursor").is_null());
+
+  // Cursors belong to their list and user; limits are bounded.
+  for (const std::string& target : {"/v1/users/bob/facts?cursor=" + first_cursor,
+                                    "/v1/users/alice/facts/events?cursor=" + first_cursor,
+                                    "/v1/users/alice/messages?cursor=" + first_cursor,
+                                    std::string("/v1/users/alice/facts?limit=0"),
+                                    std::string("/v1/users/alice/facts?limit=1001"),
+                                    std::string("/v1/users/alice/facts/events?limit=x"),
+                                    std::string("/v1/users/alice/facts?cursor=abc")}) {
+    INFO(target);
+    auto r = http_request(svc.port, "GET", target);
     CHECK(r.status == 400);
     CHECK(json::parse(r.body).at("error").at("code").as_string() == "invalid_parameter");
   }

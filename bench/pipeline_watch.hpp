@@ -1,0 +1,110 @@
+// What the pipeline benchmarks share: a reader that records when each user's first fact
+// became visible in memory.db, and the port a `memoryd serve` reports at start.
+#pragma once
+
+#include <sqlite3.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace memoryd::bench {
+
+// Steady-clock milliseconds: the time base of every lag the pipeline benchmarks report.
+inline double now_ms() {
+  return std::chrono::duration<double, std::milli>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// Polls memory.db (read-only) and records when each user's first fact became visible.
+class fact_watcher {
+ public:
+  explicit fact_watcher(std::string path) : path_(std::move(path)) {
+    thread_ = std::thread([this] { run(); });
+  }
+  ~fact_watcher() {
+    stop_ = true;
+    thread_.join();
+  }
+  std::map<std::string, double> seen() const {
+    std::lock_guard lock(m_);
+    return seen_;
+  }
+  std::size_t count() const {
+    std::lock_guard lock(m_);
+    return seen_.size();
+  }
+
+ private:
+  void run() {
+    sqlite3* db = nullptr;
+    sqlite3_stmt* st = nullptr;
+    std::int64_t last_rowid = 0;
+    while (!stop_) {
+      if (db == nullptr) {
+        if (sqlite3_open_v2(path_.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK ||
+            sqlite3_prepare_v2(db,
+                               "SELECT rowid, user_id FROM facts WHERE rowid > ?1 ORDER BY rowid",
+                               -1, &st, nullptr) != SQLITE_OK) {
+          sqlite3_finalize(st);
+          st = nullptr;
+          sqlite3_close(db);
+          db = nullptr;
+          std::this_thread::sleep_for(std::chrono::milliseconds(20));
+          continue;
+        }
+        sqlite3_busy_timeout(db, 1000);
+      }
+      sqlite3_bind_int64(st, 1, last_rowid);
+      const double t = now_ms();
+      std::vector<std::string> users;
+      while (sqlite3_step(st) == SQLITE_ROW) {
+        last_rowid = sqlite3_column_int64(st, 0);
+        users.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(st, 1)));
+      }
+      sqlite3_reset(st);
+      if (!users.empty()) {
+        std::lock_guard lock(m_);
+        for (auto& u : users) seen_.emplace(u, t);
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+  }
+
+  std::string path_;
+  std::atomic<bool> stop_{false};
+  mutable std::mutex m_;
+  std::map<std::string, double> seen_;
+  std::thread thread_;
+};
+
+inline std::uint16_t port_of(const std::string& out) {
+  std::istringstream lines(out);
+  for (std::string line; std::getline(lines, line);) {
+    auto pos = line.find("\"server_started\"");
+    if (pos == std::string::npos) continue;
+    auto p = line.find("\"port\":");
+    if (p != std::string::npos) return static_cast<std::uint16_t>(std::stoi(line.substr(p + 7)));
+  }
+  return 0;
+}
+
+template <class Watcher>
+inline bool wait_count(const Watcher& w, std::size_t n, double deadline) {
+  while (w.count() < n) {
+    if (now_ms() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return true;
+}
+
+}  // namespace memoryd::bench
