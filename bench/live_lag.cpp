@@ -48,6 +48,8 @@ using memoryd::bench::fact_watcher;
 using memoryd::bench::now_ms;
 using memoryd::bench::percentile;
 using memoryd::bench::port_of;
+using memoryd::bench::post_message;
+using memoryd::bench::push_fact_answers;
 using memoryd::bench::split;
 using memoryd::bench::wall_ms;
 using namespace std::chrono_literals;
@@ -114,15 +116,10 @@ int run_mode(const options& o, const std::string& mode, int round) {
   const double prefill_s = (now_ms() - prefill_start) / 1000.0;
 
   mt::fake_llm llm;
-  const std::string answer =
-      R"({"operations": [{"op": "add", "text": "Likes coffee", "category": "preferences"}]})";
   // Enough answers for the whole run at the pool's full rate, with room to spare.
   const double run_s = o.live_s + o.grace_s + 30;
-  for (int i = 0; i < static_cast<int>(run_s * o.pool * 1000.0 / o.latency_ms) + 100; ++i) {
-    auto r = mt::openai_reply(answer, 200, 20);
-    r.delay = std::chrono::milliseconds(o.latency_ms);
-    llm.push(std::move(r));
-  }
+  push_fact_answers(llm, static_cast<int>(run_s * o.pool * 1000.0 / o.latency_ms) + 100,
+                    o.latency_ms);
 
   std::map<std::string, std::string> env{
       {"CONVERSATION_DB_PATH", dir.file("conversation.db")},
@@ -159,15 +156,7 @@ int run_mode(const options& o, const std::string& mode, int round) {
     while (now_ms() < due) std::this_thread::sleep_for(1ms);
     const std::string user = "live-" + std::to_string(i);
     const double at = now_ms();
-    try {
-      auto r = mt::http_request(
-          port, "POST", "/v1/messages",
-          R"({"user_id":")" + user + R"(","role":"user","content":"I like coffee."})",
-          "application/json");
-      if (r.status != 202) ++http_errors;
-    } catch (const std::exception&) {
-      ++http_errors;
-    }
+    if (!post_message(port, user)) ++http_errors;
     sent[user] = at;
   }
   auto live_done = [&] {

@@ -69,6 +69,8 @@ using memoryd::bench::fact_watcher;
 using memoryd::bench::now_ms;
 using memoryd::bench::percentile;
 using memoryd::bench::port_of;
+using memoryd::bench::post_message;
+using memoryd::bench::push_fact_answers;
 using memoryd::bench::split;
 using memoryd::bench::wait_count;
 
@@ -167,13 +169,7 @@ int run_pool(const options& o, int pool) {
   }
 
   mt::fake_llm llm;
-  const std::string answer =
-      R"({"operations": [{"op": "add", "text": "Likes coffee", "category": "preferences"}]})";
-  for (int i = 0; i < 2 * (m_users + paced_n) + 100; ++i) {
-    auto r = mt::openai_reply(answer, 200, 20);
-    r.delay = std::chrono::milliseconds(o.latency_ms);
-    llm.push(std::move(r));
-  }
+  push_fact_answers(llm, 2 * (m_users + paced_n) + 100, o.latency_ms);
 
   std::map<std::string, std::string> env{
       {"CONVERSATION_DB_PATH", dir.file("conversation.db")},
@@ -224,15 +220,7 @@ int run_pool(const options& o, int pool) {
     while (now_ms() < due) std::this_thread::sleep_for(std::chrono::microseconds(500));
     const std::string user = "paced-" + std::to_string(i);
     const double at = now_ms();
-    try {
-      auto r = mt::http_request(
-          port, "POST", "/v1/messages",
-          R"({"user_id":")" + user + R"(","role":"user","content":"I like coffee."})",
-          "application/json");
-      if (r.status != 202) ++http_errors;
-    } catch (const std::exception&) {
-      ++http_errors;
-    }
+    if (!post_message(port, user)) ++http_errors;
     sent[user] = at;
   }
   wait_count(watcher, static_cast<std::size_t>(m_users) + sent.size(),
@@ -312,13 +300,7 @@ int run_pool_pg(const options& o, int pool, int instances, int round) {
   admin.exec("CHECKPOINT");
 
   mt::fake_llm llm;
-  const std::string answer =
-      R"({"operations": [{"op": "add", "text": "Likes coffee", "category": "preferences"}]})";
-  for (int i = 0; i < 2 * (m_users + paced_n) + 100; ++i) {
-    auto r = mt::openai_reply(answer, 200, 20);
-    r.delay = std::chrono::milliseconds(o.latency_ms);
-    llm.push(std::move(r));
-  }
+  push_fact_answers(llm, 2 * (m_users + paced_n) + 100, o.latency_ms);
   std::map<std::string, std::string> env{
       {"MEMORYD_STORAGE", "postgres"},
       {"DATABASE_URL", url},
@@ -373,15 +355,7 @@ int run_pool_pg(const options& o, int pool, int instances, int round) {
       while (now_ms() < due) std::this_thread::sleep_for(std::chrono::microseconds(500));
       const std::string user = "paced-" + std::to_string(i);
       const double at = now_ms();
-      try {
-        auto r = mt::http_request(
-            ports[static_cast<std::size_t>(i) % ports.size()], "POST", "/v1/messages",
-            R"({"user_id":")" + user + R"(","role":"user","content":"I like coffee."})",
-            "application/json");
-        if (r.status != 202) ++http_errors;
-      } catch (const std::exception&) {
-        ++http_errors;
-      }
+      if (!post_message(ports[static_cast<std::size_t>(i) % ports.size()], user)) ++http_errors;
       sent[user] = at;
     }
     wait_count(watcher, static_cast<std::size_t>(m_users) + sent.size(),

@@ -1,5 +1,6 @@
 // What the pipeline benchmarks share: a reader that records when each user's first fact
-// became visible in memory.db, and the port a `memoryd serve` reports at start.
+// became visible in memory.db, the port a `memoryd serve` reports at start, the fake LLM's
+// scripted answers and the one message each test user sends.
 #pragma once
 
 #include <sqlite3.h>
@@ -13,6 +14,9 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "tests/support/fake_llm.hpp"
+#include "tests/support/http_client.hpp"
 
 namespace memoryd::bench {
 
@@ -105,6 +109,30 @@ inline bool wait_count(const Watcher& w, std::size_t n, double deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   return true;
+}
+
+// `n` answers of one "add" (an OpenAI chat completion), each after `latency_ms`.
+inline void push_fact_answers(testing::fake_llm& llm, int n, int latency_ms) {
+  const std::string answer =
+      R"({"operations": [{"op": "add", "text": "Likes coffee", "category": "preferences"}]})";
+  for (int i = 0; i < n; ++i) {
+    auto r = testing::openai_reply(answer, 200, 20);
+    r.delay = std::chrono::milliseconds(latency_ms);
+    llm.push(std::move(r));
+  }
+}
+
+// POST /v1/messages of `user`'s one message (live); false unless answered 202.
+inline bool post_message(std::uint16_t port, const std::string& user) {
+  try {
+    return testing::http_request(
+               port, "POST", "/v1/messages",
+               R"({"user_id":")" + user + R"(","role":"user","content":"I like coffee."})",
+               "application/json")
+               .status == 202;
+  } catch (const std::exception&) {
+    return false;
+  }
 }
 
 }  // namespace memoryd::bench

@@ -12,7 +12,7 @@ flags="-fsanitize=thread -g -O1 -fno-omit-frame-pointer"
 cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_CXX_FLAGS="$flags" \
   -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=thread" \
-  -DCMAKE_SHARED_LINKER_FLAGS="-fsanitize=thread" ${CMAKE_ARGS:-}
+  -DCMAKE_SHARED_LINKER_FLAGS="-fsanitize=thread" -DMEMORYD_HARDEN=OFF ${CMAKE_ARGS:-}
 cmake --build "$build_dir" -j "$(nproc)" --target memoryd test_actors test_http test_integration
 supp="$(pwd)/scripts/tsan.supp"
 export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 history_size=4 suppressions=$supp ${TSAN_OPTIONS:-}"

@@ -33,8 +33,8 @@ std::string read_first_line(const std::string& path) {
 struct own_cluster {
   std::string dir;
   ~own_cluster() {
-    if (!dir.empty())
-      std::system(("bash " + kScript + " stop " + dir + " >/dev/null 2>&1").c_str());
+    if (!dir.empty())  // best effort: a destructor has no one to tell
+      (void)!std::system(("bash " + kScript + " stop " + dir + " >/dev/null 2>&1").c_str());
   }
 };
 
@@ -130,7 +130,8 @@ void stop_orphans() {
     if (name.rfind(kPrivatePrefix, 0) != 0) continue;
     const auto pid = std::atoi(name.c_str() + kPrivatePrefix.size());
     if (pid > 0 && pid != getpid() && kill(pid, 0) != 0 && errno == ESRCH)
-      std::system(("bash " + kScript + " stop " + e.path().string() + " >/dev/null 2>&1").c_str());
+      (void)!std::system(
+          ("bash " + kScript + " stop " + e.path().string() + " >/dev/null 2>&1").c_str());
   }
 }
 
@@ -152,8 +153,8 @@ std::string fresh_pg_database() { return create_database(pg_server_url()); }
 std::string fresh_pg_private_database() {
   static std::atomic<int> counter{0};
   std::random_device rd;
-  const std::string name = "p_" + std::to_string(getpid()) + "_" + std::to_string(++counter) +
-                           "_" + std::to_string(rd() % 100000);
+  const std::string name = "p_" + std::to_string(getpid()) + "_" + std::to_string(++counter) + "_" +
+                           std::to_string(rd() % 100000);
   const std::string server_url = pg_server_url();
   for (int attempt = 0;; ++attempt) {
     PGconn* c = PQconnectdb(server_url.c_str());
@@ -201,7 +202,7 @@ private_pg_cluster::private_pg_cluster() {
 }
 
 private_pg_cluster::~private_pg_cluster() {
-  std::system(("bash " + kScript + " stop " + dir_ + " >/dev/null 2>&1").c_str());
+  (void)!std::system(("bash " + kScript + " stop " + dir_ + " >/dev/null 2>&1").c_str());
 }
 
 std::string private_pg_cluster::fresh_database() { return create_database(url_); }
