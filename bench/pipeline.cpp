@@ -101,53 +101,37 @@ struct options {
 // The same for facts on PostgreSQL: polls the last facts by `ord` every 10 ms. `ord` values
 // are drawn at insert and committed in any order by two instances' fact writers, so each
 // poll reads from `margin` below the highest ord seen (far more than the facts two writers
-// can have uncommitted at once) and keeps each user's first sighting.
-class pg_fact_watcher {
+// can have uncommitted at once); the first sighting of each user counts.
+class pg_fact_watcher : public memoryd::bench::first_sightings {
  public:
-  explicit pg_fact_watcher(std::string url) : url_(std::move(url)) {
-    thread_ = std::thread([this] { run(); });
-  }
-  ~pg_fact_watcher() {
-    stop_ = true;
-    thread_.join();
-  }
-  std::map<std::string, double> seen() const {
-    std::lock_guard lock(m_);
-    return seen_;
-  }
-  std::size_t count() const {
-    std::lock_guard lock(m_);
-    return seen_.size();
-  }
+  explicit pg_fact_watcher(std::string url) : first_sightings(poll_facts(std::move(url)), 10ms) {}
 
  private:
-  void run() {
-    constexpr std::int64_t margin = 1000;
+  struct reader {
+    std::string url;
     std::int64_t max_ord = 0;
     std::unique_ptr<memoryd::pg::connection> c;
-    while (!stop_) {
+  };
+  static std::function<std::vector<std::string>()> poll_facts(std::string url) {
+    auto r = std::make_shared<reader>();
+    r->url = std::move(url);
+    return [r] {
+      constexpr std::int64_t margin = 1000;
+      std::vector<std::string> users;
       try {
-        if (!c) c = std::make_unique<memoryd::pg::connection>(url_);
-        auto r = c->exec("SELECT ord, user_id FROM facts WHERE ord > $1::bigint",
-                         {std::to_string(std::max<std::int64_t>(0, max_ord - margin))});
-        const double t = now_ms();
-        std::lock_guard lock(m_);
-        for (int i = 0; i < r.rows(); ++i) {
-          max_ord = std::max(max_ord, r.integer(i, 0));
-          seen_.emplace(r.text(i, 1), t);
+        if (!r->c) r->c = std::make_unique<memoryd::pg::connection>(r->url);
+        auto rows = r->c->exec("SELECT ord, user_id FROM facts WHERE ord > $1::bigint",
+                               {std::to_string(std::max<std::int64_t>(0, r->max_ord - margin))});
+        for (int i = 0; i < rows.rows(); ++i) {
+          r->max_ord = std::max(r->max_ord, rows.integer(i, 0));
+          users.push_back(rows.text(i, 1));
         }
       } catch (const std::exception&) {
-        c.reset();  // the schema is not there yet, or the server went away: try again
+        r->c.reset();  // the schema is not there yet, or the server went away: try again
       }
-      std::this_thread::sleep_for(10ms);
-    }
+      return users;
+    };
   }
-
-  std::string url_;
-  std::atomic<bool> stop_{false};
-  mutable std::mutex m_;
-  std::map<std::string, double> seen_;
-  std::thread thread_;
 };
 
 int run_pool(const options& o, int pool) {

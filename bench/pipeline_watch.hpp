@@ -8,7 +8,9 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <sstream>
 #include <string>
@@ -27,16 +29,21 @@ inline double now_ms() {
       .count();
 }
 
-// Polls memory.db (read-only) and records when each user's first fact became visible.
-class fact_watcher {
+// Records when each user was first seen: `poll` runs on its own thread every `every` until
+// destruction and returns the users it sees now (keeping its own state between calls). The
+// time is taken before each poll: what it reads was visible then.
+class first_sightings {
  public:
-  explicit fact_watcher(std::string path) : path_(std::move(path)) {
+  first_sightings(std::function<std::vector<std::string>()> poll, std::chrono::milliseconds every)
+      : poll_(std::move(poll)), every_(every) {
     thread_ = std::thread([this] { run(); });
   }
-  ~fact_watcher() {
+  ~first_sightings() {
     stop_ = true;
     thread_.join();
   }
+  first_sightings(const first_sightings&) = delete;
+  first_sightings& operator=(const first_sightings&) = delete;
   std::map<std::string, double> seen() const {
     std::lock_guard lock(m_);
     return seen_;
@@ -48,47 +55,71 @@ class fact_watcher {
 
  private:
   void run() {
-    sqlite3* db = nullptr;
-    sqlite3_stmt* st = nullptr;
-    std::int64_t last_rowid = 0;
     while (!stop_) {
-      if (db == nullptr) {
-        if (sqlite3_open_v2(path_.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK ||
-            sqlite3_prepare_v2(db,
-                               "SELECT rowid, user_id FROM facts WHERE rowid > ?1 ORDER BY rowid",
-                               -1, &st, nullptr) != SQLITE_OK) {
-          sqlite3_finalize(st);
-          st = nullptr;
-          sqlite3_close(db);
-          db = nullptr;
-          std::this_thread::sleep_for(std::chrono::milliseconds(20));
-          continue;
-        }
-        sqlite3_busy_timeout(db, 1000);
-      }
-      sqlite3_bind_int64(st, 1, last_rowid);
       const double t = now_ms();
-      std::vector<std::string> users;
-      while (sqlite3_step(st) == SQLITE_ROW) {
-        last_rowid = sqlite3_column_int64(st, 0);
-        users.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(st, 1)));
-      }
-      sqlite3_reset(st);
+      auto users = poll_();
       if (!users.empty()) {
         std::lock_guard lock(m_);
-        for (auto& u : users) seen_.emplace(u, t);
+        for (auto& u : users) seen_.emplace(std::move(u), t);
       }
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      std::this_thread::sleep_for(every_);
     }
-    sqlite3_finalize(st);
-    sqlite3_close(db);
   }
 
-  std::string path_;
+  std::function<std::vector<std::string>()> poll_;
+  std::chrono::milliseconds every_;
   std::atomic<bool> stop_{false};
   mutable std::mutex m_;
   std::map<std::string, double> seen_;
   std::thread thread_;
+};
+
+// When each user's first fact became visible in memory.db: the facts added since the last
+// poll (by rowid, read-only, every 5 ms; the database may not exist yet).
+class fact_watcher : public first_sightings {
+ public:
+  explicit fact_watcher(std::string path)
+      : first_sightings(poll_new_facts(std::move(path)), std::chrono::milliseconds(5)) {}
+
+ private:
+  struct reader {
+    std::string path;
+    sqlite3* db = nullptr;
+    sqlite3_stmt* st = nullptr;
+    std::int64_t last_rowid = 0;
+    ~reader() { close(); }
+    void close() {
+      sqlite3_finalize(st);
+      st = nullptr;
+      sqlite3_close(db);
+      db = nullptr;
+    }
+    bool open() {
+      if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK &&
+          sqlite3_prepare_v2(db, "SELECT rowid, user_id FROM facts WHERE rowid > ?1 ORDER BY rowid",
+                             -1, &st, nullptr) == SQLITE_OK) {
+        sqlite3_busy_timeout(db, 1000);
+        return true;
+      }
+      close();
+      return false;
+    }
+  };
+  static std::function<std::vector<std::string>()> poll_new_facts(std::string path) {
+    auto r = std::make_shared<reader>();
+    r->path = std::move(path);
+    return [r] {
+      std::vector<std::string> users;
+      if (r->db == nullptr && !r->open()) return users;
+      sqlite3_bind_int64(r->st, 1, r->last_rowid);
+      while (sqlite3_step(r->st) == SQLITE_ROW) {
+        r->last_rowid = sqlite3_column_int64(r->st, 0);
+        users.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(r->st, 1)));
+      }
+      sqlite3_reset(r->st);
+      return users;
+    };
+  }
 };
 
 inline std::uint16_t port_of(const std::string& out) {
