@@ -141,11 +141,6 @@ void handle_post_messages(const request& req, service_api& api, reply_fn reply) 
   ingest(api, std::move(parsed.messages), false, std::move(reply));
 }
 
-response bad_param(std::string_view name, std::string_view what) {
-  return error_response(http::status::bad_request, "invalid_parameter",
-                        std::string(name) + ": " + std::string(what));
-}
-
 // What a history cursor is bound to: the user and every filter, so a cursor used for another
 // user or with other filters is refused instead of paging a different list from a key that
 // means nothing there. limit is not part of it: a keyset page may be of any size. The user id
@@ -170,11 +165,7 @@ void handle_history(const boost::urls::url_view& url, std::string user_id, servi
     const std::string& k = param.key;
     const std::string& v = param.value;
     if (k == "limit") {
-      auto n = parse_integer(v);
-      if (!n || *n < 1 || *n > kMaxHistoryLimit)
-        return reply(
-            bad_param(k, "must be an integer from 1 to " + std::to_string(kMaxHistoryLimit)));
-      q.limit = static_cast<std::int32_t>(*n);
+      if (auto bad = read_page_limit(v, kMaxHistoryLimit, q.limit)) return reply(std::move(*bad));
     } else if (k == "since" || k == "until") {
       auto n = parse_integer(v);
       if (!n || *n < 0) return reply(bad_param(k, "must be a non-negative integer (ms)"));
@@ -216,16 +207,6 @@ void handle_history(const boost::urls::url_view& url, std::string user_id, servi
   });
 }
 
-// A `limit` parameter from 1 to `max`, or the 400 that says so.
-std::optional<response> read_limit(std::string_view key, const std::string& value, int max,
-                                   std::int32_t& out) {
-  auto n = parse_integer(value);
-  if (!n || *n < 1 || *n > max)
-    return bad_param(std::string(key), "must be an integer from 1 to " + std::to_string(max));
-  out = static_cast<std::int32_t>(*n);
-  return std::nullopt;
-}
-
 // Keeps the newest `limit` of events read newest first with one more, oldest first as every
 // list shows them; the cursor to older ones when there are.
 std::string trim_events(std::vector<fact_event>& events, std::size_t limit,
@@ -256,7 +237,7 @@ void handle_facts(const boost::urls::url_view& url, std::string user_id, service
       if (v != "history") return reply(bad_param("include", "must be \"history\""));
       q.events_limit = kMaxEventsLimit + 1;
     } else if (k == "limit") {
-      if (auto bad = read_limit(k, v, kMaxFactsLimit, q.limit)) return reply(std::move(*bad));
+      if (auto bad = read_page_limit(v, kMaxFactsLimit, q.limit)) return reply(std::move(*bad));
     } else if (k == "cursor") {
       auto key = page_cursor::decode_pair(v, kFactsKind, q.user_id);
       if (!key)
@@ -297,7 +278,7 @@ void handle_fact_events(const boost::urls::url_view& url, std::string user_id, s
     const std::string& k = param.key;
     const std::string& v = param.value;
     if (k == "limit") {
-      if (auto bad = read_limit(k, v, kMaxEventsLimit, q.events_limit))
+      if (auto bad = read_page_limit(v, kMaxEventsLimit, q.events_limit))
         return reply(std::move(*bad));
     } else if (k == "cursor") {
       auto key = page_cursor::decode(v, kEventsKind, q.user_id);

@@ -26,11 +26,6 @@ constexpr int kDefaultPoints = 360;
 constexpr int kMaxPoints = 8640;
 constexpr const char* kDeadKind = "dead";
 
-response bad_param(std::string_view name, std::string_view what) {
-  return error_response(http::status::bad_request, "invalid_parameter",
-                        std::string(name) + ": " + std::string(what));
-}
-
 std::string render_dead_page(const std::vector<stored_message>& rows, std::size_t limit) {
   json::array a;
   const auto n = std::min(rows.size(), limit);
@@ -155,13 +150,10 @@ std::string render_history_window(const history_window& w, millis window_ms, int
 
 void handle_dead_letters(const boost::urls::url_view& url, service_api& api, reply_fn reply) {
   dead_letter_query q;
-  int limit = kDefaultPage;
+  std::int32_t limit = kDefaultPage;
   for (auto p : url.params()) {
     if (p.key == "limit") {
-      auto n = parse_integer(p.value);
-      if (!n || *n < 1 || *n > kMaxPage)
-        return reply(bad_param("limit", "must be an integer from 1 to " + std::to_string(kMaxPage)));
-      limit = static_cast<int>(*n);
+      if (auto bad = read_page_limit(p.value, kMaxPage, limit)) return reply(std::move(*bad));
     } else if (p.key == "cursor") {
       auto key = page_cursor::decode(p.value, kDeadKind, "");
       if (!key)

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "http/json_render.hpp"
+#include "http/request_parsing.hpp"
 
 namespace memoryd {
 namespace {
@@ -27,6 +28,19 @@ response make_response(http::status status, const char* content_type, std::strin
 
 response error_response(http::status status, std::string_view code, std::string_view message) {
   return make_response(status, kJson, render_error(code, message));
+}
+
+response bad_param(std::string_view name, std::string_view what) {
+  return error_response(http::status::bad_request, "invalid_parameter",
+                        std::string(name) + ": " + std::string(what));
+}
+
+std::optional<response> read_page_limit(std::string_view value, int max, std::int32_t& out) {
+  auto n = parse_integer(value);
+  if (!n || *n < 1 || *n > max)
+    return bad_param("limit", "must be an integer from 1 to " + std::to_string(max));
+  out = static_cast<std::int32_t>(*n);
+  return std::nullopt;
 }
 
 response failure_response(const api_failure& f) {

@@ -259,6 +259,8 @@ queue_stats conversation_store::stats(millis now) {
                        q->col_int(2));
   }
   {
+    // priority IN (0, 1) names every priority, so messages_status (status, priority,
+    // next_attempt_at) ranges on next_attempt_at in both instead of reading every pending row.
     use q(
         d.stmt("SELECT count(*) FROM messages WHERE status = 'pending' AND priority IN (0, 1) AND "
                "next_attempt_at > ?1"));

@@ -25,7 +25,8 @@ pid=""
 cleanup() {
   [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
   # Leave no package behind, whatever failed.
-  if dpkg-query -W -f='${Status}' memoryd 2>/dev/null | grep -q 'installed'; then
+  # Known to dpkg at all (installed, or removed with its config files): purge.
+  if dpkg-query -W memoryd >/dev/null 2>&1; then
     apt-get purge -y memoryd >/dev/null 2>&1 || true
   fi
   rm -rf "$out"
@@ -113,7 +114,7 @@ DEBIAN_FRONTEND=noninteractive apt-get purge -y memoryd >"$out/apt.log" 2>&1 ||
 check "purge: data gone" absent /var/lib/memoryd
 check "purge: conffile gone" absent /etc/memoryd/memoryd.toml
 check "purge: unit gone" absent /lib/systemd/system/memoryd.service
-check "purge: package not installed" \
-  bash -c "! dpkg-query -W -f='\${Status}' memoryd 2>/dev/null | grep -q installed"
+# After remove dpkg still knows the package (config-files); after purge it does not.
+check "purge: dpkg no longer knows the package" bash -c "! dpkg-query -W memoryd"
 check "purge: the system user stays (Debian policy)" getent passwd memoryd
 exit $fail
