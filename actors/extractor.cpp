@@ -53,9 +53,11 @@ extract_outcome failed(failure_kind kind, std::string error, millis retry_after_
 // Runs the backend; fills `out` and returns the batch to apply, or nothing on failure.
 std::optional<fact_batch> run_backend(extractor_state& st, const user_batch& b,
                                       std::vector<fact> facts, extract_outcome& out) {
-  // The batch holds the user's messages only: no assistant turn to give as context yet.
   extraction_input in{b.user_id, std::move(facts), {}, {}};
-  for (auto& m : b.messages) in.messages.push_back({m.id, m.content, m.created_at});
+  for (auto& m : b.messages) {
+    in.messages.push_back({m.id, m.content, m.created_at});
+    if (!m.context_before.empty()) in.context_before[m.id] = m.context_before;
+  }
   auto t0 = std::chrono::steady_clock::now();
   extraction_output res;
   try {

@@ -86,7 +86,7 @@ typename Inspector::result_type inspect(Inspector& f, claim_request& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, claimed_message& x) {
   return f(caf::meta::type_name("claimed_message"), x.id, x.seq, x.content, x.created_at,
-           x.attempts, x.priority);
+           x.attempts, x.priority, x.context_before);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, user_batch& x) {

@@ -45,6 +45,10 @@ struct claimed_message {
   millis created_at = 0;
   std::int32_t attempts = 0;  // including this claim
   message_priority priority = message_priority::live;
+  // What the assistant said right before this message, when the user's previous stored
+  // message is an assistant turn (empty otherwise). Read, never mined: it lets the extractor
+  // understand a short reply ("No, not yet." after "Are you married?").
+  std::string context_before;
 };
 
 // One user's share of a claimed batch, in arrival order.

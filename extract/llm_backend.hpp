@@ -91,7 +91,7 @@ class llm_extractor : public extractor_backend {
   ~llm_extractor() override;
 
   extraction_output extract(const extraction_input& in) override;
-  // "<provider>:<model>/<prompt_version>", e.g. "anthropic:claude-sonnet-4-6/prompt-2".
+  // "<provider>:<model>/<prompt_version>", e.g. "anthropic:claude-sonnet-4-6/prompt-3".
   std::string version() const override;
 
   // TCP connections opened so far (connection reuse shows here).

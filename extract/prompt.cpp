@@ -35,6 +35,19 @@ std::string json_string(std::string_view s) {
   return boost::json::serialize(boost::json::value(boost::json::string_view(s.data(), s.size())));
 }
 
+// The assistant's turn before a message is shown up to this many bytes, its end kept: the
+// question a short reply answers comes last, and a long turn (a recipe, a list) would
+// otherwise cost more tokens than the user's own words.
+constexpr std::size_t k_context_bytes = 400;
+
+std::string context_tail(std::string_view text) {
+  if (text.size() <= k_context_bytes) return std::string(text);
+  std::size_t from = text.size() - k_context_bytes;
+  // Start on a character, not inside one: skip UTF-8 continuation bytes (10xxxxxx).
+  while (from < text.size() && (static_cast<unsigned char>(text[from]) & 0xC0) == 0x80) ++from;
+  return "..." + std::string(text.substr(from));
+}
+
 }  // namespace
 
 std::string iso_time_utc(millis ms) {
@@ -99,7 +112,8 @@ llm_prompt build_prompt(const extraction_input& in) {
   for (const auto& m : in.messages) {
     u += "{\"time\": " + json_string(iso_time_utc(m.created_at));
     if (auto it = in.context_before.find(m.id); it != in.context_before.end())
-      u += ", \"assistant_before\": " + json_string(neutralize_delimiters(it->second));
+      u +=
+          ", \"assistant_before\": " + json_string(neutralize_delimiters(context_tail(it->second)));
     u += ", \"text\": " + json_string(neutralize_delimiters(m.content)) + "}\n";
   }
   u += prompt_messages_end;

@@ -9,7 +9,7 @@
 
 namespace memoryd {
 
-inline constexpr const char* prompt_version = "prompt-2";
+inline constexpr const char* prompt_version = "prompt-3";
 
 // Delimiters of the data blocks in the user part. User text can never contain them:
 // build_prompt breaks up every run of three '<' or '>' inside data.

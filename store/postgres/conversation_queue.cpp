@@ -15,6 +15,12 @@ namespace {
 // newest waiting message plus quiet_ms, or their head plus max_wait_ms); a user not due yet
 // comes without messages, and the claim gates them until then (available_at), so later
 // claims pass them in the index (user_queue_class holds available_at).
+// A claimed message's context: the user's previous message when it is an assistant turn
+// (one more probe of messages_user_seq per claimed message; `w` is the claimed row).
+#define K_BEFORE                                                                            \
+  "(SELECT CASE WHEN p.role = 'assistant' THEN p.content END FROM messages p "              \
+  "WHERE p.user_id = w.user_id AND p.seq < w.seq ORDER BY p.seq DESC LIMIT 1) AS before"
+
 constexpr const char* k_claim_sql = R"sql(
 WITH users AS (
   SELECT user_id, head_seq,
@@ -28,9 +34,9 @@ WITH users AS (
   FOR UPDATE SKIP LOCKED
 )
 SELECT u.user_id, u.head_seq, m.seq, m.id, m.content, m.created_at, m.attempts, m.status,
-       m.priority, u.due
+       m.priority, m.before, u.due
 FROM users u LEFT JOIN LATERAL (
-  SELECT seq, id, content, created_at, attempts, status, priority FROM messages
+  SELECT seq, id, content, created_at, attempts, status, priority, )sql" K_BEFORE R"sql( FROM messages w
   WHERE user_id = u.user_id AND seq >= u.head_seq AND status IN ('pending', 'leased')
   ORDER BY seq LIMIT $4
 ) m ON u.due <= $1
@@ -43,8 +49,9 @@ constexpr const char* k_gate_sql =
 
 // More of one user's waiting messages, after `seq` (the claim dead-lettered some).
 constexpr const char* k_claim_more_sql =
-    "SELECT seq, id, content, created_at, attempts, status, priority FROM messages "
-    "WHERE user_id = $1 AND seq > $2 AND status IN ('pending', 'leased') ORDER BY seq LIMIT $3";
+    "SELECT seq, id, content, created_at, attempts, status, priority, " K_BEFORE
+    " FROM messages w WHERE user_id = $1 AND seq > $2 AND status IN ('pending', 'leased') ORDER BY seq LIMIT $3";
+#undef K_BEFORE
 
 constexpr const char* k_lease_sql = R"sql(
 WITH leased AS (
@@ -110,7 +117,7 @@ claim_result conversation_store::claim(const claim_request& req) {
           while (i < r.rows() && r.get(i, 0) == user) ++i;
           if (remaining <= 0) continue;  // locked by this chunk, not needed: left as it is
           after_seq = head;
-          if (const millis due = r.is_null(first, 9) ? 0 : r.integer(first, 9); due > req.now) {
+          if (const millis due = r.is_null(first, 10) ? 0 : r.integer(first, 10); due > req.now) {
             gated_users.push_back(user);
             gated_due.push_back(due);
             continue;
@@ -123,7 +130,7 @@ claim_result conversation_store::claim(const claim_request& req) {
           auto full = [&] { return static_cast<std::int32_t>(batch.messages.size()) >= cap; };
           std::int64_t last_seq = 0;
           // A waiting message (columns from `col`: seq, id, content, created_at, attempts,
-          // status, priority) joins the batch, or is dead-lettered: an expired lease at
+          // status, priority, before) joins the batch, or is dead-lettered: an expired lease at
           // max_attempts.
           auto take = [&](const pg::result& rows, int k, int col) {
             claimed_message m;
@@ -133,6 +140,7 @@ claim_result conversation_store::claim(const claim_request& req) {
             m.created_at = rows.integer(k, col + 3);
             m.attempts = static_cast<std::int32_t>(rows.integer(k, col + 4));
             m.priority = static_cast<message_priority>(rows.integer(k, col + 6));
+            m.context_before = rows.text(k, col + 7);
             if (rows.get(k, col + 5) == message_status::leased && m.attempts >= req.max_attempts) {
               dead_seqs.push_back(m.seq);
               ++result.dead_lettered;

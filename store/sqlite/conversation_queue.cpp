@@ -76,6 +76,7 @@ std::int32_t conversation_store::impl::claim_class(const claim_request& req, mes
             m.created_at = q->col_int(3);
             m.attempts = static_cast<std::int32_t>(q->col_int(4));
             m.priority = static_cast<message_priority>(q->col_int(6));
+            m.context_before = q->col_text(7);
             rows.emplace_back(std::move(m), q->col_text(5) == message_status::leased);
           }
         }

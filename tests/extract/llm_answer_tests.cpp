@@ -5,6 +5,9 @@
 #include <string>
 #include <vector>
 
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
+
 #include "extract/llm_answer.hpp"
 #include "extract/prompt.hpp"
 
@@ -76,7 +79,7 @@ TEST_CASE("llm prompt: facts with ids and messages with times inside delimiters"
       u.find(R"({"time": "2024-05-01T12:01:00.123Z", "text": "I have a dog named Max"})");
   CHECK((m1 > msgs_begin && m1 < msgs_end));
   CHECK((m2 > m1 && m2 < msgs_end));
-  CHECK(std::string(prompt_version) == "prompt-2");
+  CHECK(std::string(prompt_version) == "prompt-3");
 }
 
 TEST_CASE("llm prompt: the assistant turn before a message is shown as not the user's words",
@@ -94,6 +97,40 @@ TEST_CASE("llm prompt: the assistant turn before a message is shown as not the u
   CHECK(count(p.user, prompt_messages_end) == 1);
   // a message without context keeps the plain form
   CHECK(p.user.find(R"({"time": "1970-01-01T00:00:00Z", "text": "I have a cat"})") !=
+        std::string::npos);
+}
+
+TEST_CASE("llm prompt: a long assistant turn is cut to its end, on a character boundary",
+          "[extract_llm][prompt]") {
+  extraction_input in;
+  in.messages = {{"m-1", "Yes, twice.", 0}};
+  // 600 bytes of two-byte characters, then the question the reply answers.
+  std::string turn;
+  for (int i = 0; i < 300; ++i) turn += "\xc3\xa9";  // é
+  turn += " Have you been to Paris?";
+  in.context_before["m-1"] = turn;
+  const auto p = build_prompt(in);
+  const auto from = p.user.find("\"assistant_before\": \"...");
+  REQUIRE(from != std::string::npos);
+  const auto value_begin = from + std::string("\"assistant_before\": \"").size();
+  const auto value_end = p.user.find("\", \"text\"", value_begin);
+  REQUIRE(value_end != std::string::npos);
+  const auto shown = p.user.substr(value_begin, value_end - value_begin);
+  CHECK(shown.size() <= 3 + 400);
+  CHECK(shown.size() >= 3 + 399);
+  CHECK(shown.substr(shown.size() - 24) == " Have you been to Paris?");
+  // The cut starts on a character (é is c3 a9), so the message's line is still valid JSON:
+  // the parser rejects a lone continuation byte.
+  CHECK(static_cast<unsigned char>(shown[3]) == 0xc3);
+  const auto line_begin = p.user.rfind('\n', from) + 1;
+  const auto line = p.user.substr(line_begin, p.user.find('\n', from) - line_begin);
+  boost::json::error_code ec;
+  const auto parsed = boost::json::parse(line, ec);
+  CHECK_FALSE(ec);
+  if (!ec) CHECK(parsed.at("text").as_string() == "Yes, twice.");
+  // A short turn is shown whole, without the mark.
+  in.context_before["m-1"] = "Have you been to Paris?";
+  CHECK(build_prompt(in).user.find("\"assistant_before\": \"Have you been to Paris?\"") !=
         std::string::npos);
 }
 

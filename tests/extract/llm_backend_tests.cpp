@@ -106,7 +106,7 @@ TEST_CASE("llm anthropic: request as the SDK sends it with ops and tokens from t
   auto opts = anthropic_options(fake);
   opts.base_url += "/";  // a trailing slash is tolerated
   llm_extractor ex(opts);
-  CHECK(ex.version() == "anthropic:claude-test/prompt-2");
+  CHECK(ex.version() == "anthropic:claude-test/prompt-3");
 
   const auto out = ex.extract(sample_input());
   check_good_ops(out);
@@ -147,7 +147,7 @@ TEST_CASE("llm openai: request as the SDK sends it with ops and tokens from the 
   fake_llm fake;
   fake.push(openai_reply(kGoodAnswer, 321, 45));
   llm_extractor ex(openai_options(fake));
-  CHECK(ex.version() == "openai:gpt-test/prompt-2");
+  CHECK(ex.version() == "openai:gpt-test/prompt-3");
 
   const auto out = ex.extract(sample_input());
   check_good_ops(out);

@@ -87,6 +87,27 @@ TEST_CASE("anthropic backend: facts land with the API key header") {
   CHECK(svc.stop() == 0);
 }
 
+TEST_CASE("the pipeline gives the LLM the assistant turn before a reply, marked as context") {
+  temp_dir dir;
+  fake_llm llm;
+  llm.push(openai_reply(
+      R"({"operations":[{"op":"add","text":"Is not married","category":"relationships"}]})"));
+  service svc(dir, llm_env(env_for(dir), "openai", llm));
+  const std::string body =
+      R"({"messages": [{"user_id": "u-ctx", "role": "assistant", "content": "Are you married?"},)"
+      R"({"user_id": "u-ctx", "role": "user", "content": "No, not yet."}]})";
+  REQUIRE(http_request(svc.port, "POST", "/v1/messages", body, "application/json").status == 202);
+  CHECK(run_cycle(svc.port).at("facts_written").as_int64() == 1);
+  auto reqs = llm.requests();
+  REQUIRE(reqs.size() == 1);
+  // The prompt is a JSON string inside the request body: its quotes are escaped there.
+  const auto& sent = reqs[0].body;
+  CHECK(sent.find(R"(\"assistant_before\": \"Are you married?\", \"text\": \"No, not yet.\")") !=
+        std::string::npos);
+  CHECK(fact_texts(svc.port, "u-ctx") == std::vector<std::string>{"Is not married"});
+  CHECK(svc.stop() == 0);
+}
+
 TEST_CASE("a wrong key dead-letters at once and garbage is processed with its error") {
   FOR_EACH_SERVICE_BACKEND(b);
   temp_dir dir;

@@ -209,7 +209,12 @@ TEST_CASE("claim query plans use indexes", "[store][conversation][sqlite]") {
       // history is never read; the head's own row is read by its key.
       const bool from_head = line.find("messages_user_seq") != std::string::npos &&
                              (line.find("seq>?") != std::string::npos);
-      CHECK((from_head || line.find("INTEGER PRIMARY KEY (rowid=?)") != std::string::npos));
+      // A claimed message's context: the user's entry right before it (descending, LIMIT 1).
+      const bool context =
+          line.find("SEARCH p USING INDEX messages_user_seq (user_id=? AND seq<?)") !=
+          std::string::npos;
+      CHECK((from_head || context ||
+             line.find("INTEGER PRIMARY KEY (rowid=?)") != std::string::npos));
     }
   }
   CHECK(queue);
@@ -256,6 +261,8 @@ TEST_CASE("pg: the claim's plan walks user_queue_class and messages_waiting",
   CHECK(uses(plan, "Index Scan using messages_waiting on messages"));
   CHECK_FALSE(uses(plan, "Bitmap"));
   CHECK_FALSE(uses(plan, "Seq Scan"));
+  // A claimed message's context: one entry, read backward from the message.
+  CHECK(uses(plan, "Index Scan Backward using messages_user_seq on messages p"));
   CHECK(s.claim(req_at(3000, 10, 5)).users.size() == 2);  // and the claim itself works
 
   t.exec("DROP INDEX user_queue_class");
@@ -339,4 +346,30 @@ TEST_CASE("claim over a large backlog picks the right users", "[store][conversat
     CHECK(c3.users[1].messages.size() == 5);
     CHECK(s.stats(2001).oldest_pending_age_ms == 1001);
   }
+}
+
+TEST_CASE("a claimed message carries the assistant turn right before it", "[store][conversation]") {
+  FOR_EACH_BACKEND(backend);
+  auto& s = backend.conversations();
+  // Another user's assistant turn between alice's messages is not alice's context; a user
+  // message between the question and the reply takes the context over.
+  s.ingest(
+      {msg("alice", "Are you married?", 100, {}, "assistant"), msg("alice", "No, not yet.", 200),
+       msg("bob", "What about you?", 250, {}, "assistant"), msg("alice", "I have a cat", 300),
+       msg("alice", "What is its name?", 400, {}, "assistant"), msg("bob", "hi", 450),
+       msg("alice", "Max", 500), msg("carol", "first words", 600)},
+      1000);
+  auto c = s.claim(req_at(1000, 100, 2));
+  REQUIRE(users_of(c) == std::vector<std::string>{"alice", "bob", "carol"});
+  REQUIRE(contents_of(c.users[0]) == std::vector<std::string>{"No, not yet.", "I have a cat"});
+  CHECK(c.users[0].messages[0].context_before == "Are you married?");
+  CHECK(c.users[0].messages[1].context_before.empty());  // its previous message is alice's own
+  CHECK(c.users[1].messages[0].context_before == "What about you?");
+  CHECK(c.users[2].messages[0].context_before.empty());  // nothing before
+  // The user's next claim, after the first is done: the context of a message that waited.
+  s.mark_done("alice", ids_of(c.users[0]), 1000);
+  auto next = s.claim(req_at(1000, 100, 2));
+  REQUIRE(users_of(next) == std::vector<std::string>{"alice"});
+  REQUIRE(contents_of(next.users[0]) == std::vector<std::string>{"Max"});
+  CHECK(next.users[0].messages[0].context_before == "What is its name?");
 }
