@@ -7,7 +7,7 @@
 //
 //   bench_load --port N[,N...] --target twilio|api|raw [--connections C] [--threads T]
 //              [--duration S] [--warmup S] [--requests N] [--senders K] [--run-id ID]
-//              [--label key=value]...
+//              [--rate R] [--label key=value]...
 //   bench_load --port N --target get --paths FILE ...   GETs of the request targets in FILE
 //                                                       (one a line, taken in turn)
 //
@@ -15,7 +15,14 @@
 // connections are dealt out in turn, connection c to port c % P, as a round-robin balancer
 // in front of them would; the JSON line then has "ports":P.
 //
-// Latency is send -> whole response read, per request. Prints ONE JSON line:
+// Closed loop by default: each connection sends its next request when the last is answered,
+// so the rate is whatever the server sustains (a saturation test). --rate R makes it an open
+// loop: R requests/s in all, connection c's k-th request due at start + (c + k*C) / R, and
+// latency measured from that due time, not from the send: a request that had to wait for a
+// slow answer before it could go counts the wait (no coordinated omission). Requests that
+// fall behind go at once, one at a time per connection.
+//
+// Latency is send (or due time) -> whole response read, per request. Prints ONE JSON line:
 // {"bench":"ingest","target":..,"connections":C,"seconds":S,"requests":N,"errors":E,
 //  "req_per_s":R,"p50_ms":..,"p99_ms":..,"max_ms":..,<labels>}
 // "requests" counts 2xx answers completed inside the measured window (after the warm-up);
@@ -73,6 +80,7 @@ struct options {
   std::vector<std::pair<std::string, std::string>> labels;
   std::chrono::milliseconds request_timeout{10000};
   std::vector<std::string> paths;  // --target get
+  double rate = 0;                 // requests/s in all (open loop); 0: closed loop
 };
 
 // Shared, read-only while the run is under way.
@@ -123,7 +131,8 @@ class connection : public std::enable_shared_from_this<connection> {
   beast::flat_buffer buffer_;
   std::string request_;
   std::optional<http::response_parser<http::string_body>> parser_;
-  clock_type::time_point sent_at_;
+  clock_type::time_point sent_at_;  // or, with --rate, when the request was due
+  asio::steady_timer pace_;         // --rate: waits for the next due time
   std::uint64_t seq_ = 0;
   std::mt19937_64 rng_;  // MessageSids: seeded per connection and run, never repeated
   int reconnects_ = 0;
@@ -138,11 +147,15 @@ class connection : public std::enable_shared_from_this<connection> {
         index_(index),
         budget_(budget),
         stream_(ioc),
+        pace_(ioc),
         rng_(std::hash<std::string>{}(opt.run_id) ^ (0x9e3779b97f4a7c15ULL * (index + 1))) {}
 
   void start() { do_connect(); }
 
-  void stop() { stream_.close(); }
+  void stop() {
+    pace_.cancel();
+    stream_.close();
+  }
 
  private:
   void do_connect() {
@@ -230,14 +243,40 @@ class connection : public std::enable_shared_from_this<connection> {
     request_ += body;
   }
 
+  // This connection's next due time with --rate: every C/R seconds from start + c/R.
+  clock_type::time_point next_due() const {
+    const double at = (static_cast<double>(index_) +
+                       static_cast<double>(seq_) * static_cast<double>(opt_.connections)) /
+                      opt_.rate;
+    return clk_.start +
+           std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(at));
+  }
+
   void do_request() {
     if (clock_type::now() >= clk_.deadline || !take_budget()) return stop();
+    if (opt_.rate > 0) {
+      const auto due = next_due();
+      if (due >= clk_.deadline) return stop();
+      if (due > clock_type::now()) {
+        pace_.expires_at(due);
+        pace_.async_wait([self = shared_from_this()](beast::error_code ec) {
+          if (!ec) self->do_send(self->next_due());
+        });
+        return;
+      }
+      return do_send(due);
+    }
+    do_send(clock_type::now());
+  }
+
+  void do_send(clock_type::time_point latency_from) {
+    if (clock_type::now() >= clk_.deadline) return stop();
     build_request();
     parser_.emplace();
     parser_->body_limit(1024 * 1024);
     ++stats.sent;
     stream_.expires_after(opt_.request_timeout);
-    sent_at_ = clock_type::now();
+    sent_at_ = latency_from;
     asio::async_write(stream_, asio::buffer(request_),
                       [self = shared_from_this()](beast::error_code ec, std::size_t) {
                         if (ec) return self->on_transport_error();
@@ -294,7 +333,7 @@ class connection : public std::enable_shared_from_this<connection> {
   std::cerr << "bench_load: " << why
             << "\nusage: bench_load --port N[,N...] --target twilio|api|raw [--connections C] "
                "[--threads T] [--duration S] [--warmup S] [--requests N] [--senders K] "
-               "[--run-id ID] [--label key=value]...\n";
+               "[--run-id ID] [--rate R] [--label key=value]...\n";
   std::exit(2);
 }
 
@@ -347,6 +386,8 @@ options parse_args(int argc, char** argv) {
         o.run_id = value();
       } else if (a == "--timeout-ms") {
         o.request_timeout = std::chrono::milliseconds(std::stoi(value()));
+      } else if (a == "--rate") {
+        o.rate = std::stod(value());
       } else if (a == "--label") {
         auto kv = value();
         auto eq = kv.find('=');
@@ -369,6 +410,7 @@ options parse_args(int argc, char** argv) {
   if (o.senders < 1) usage("--senders must be >= 1");
   if (o.run_id.size() > 64) usage("--run-id must be at most 64 bytes");
   if (o.request_timeout.count() < 1) usage("--timeout-ms must be >= 1");
+  if (!(o.rate >= 0 && o.rate <= 1e6)) usage("--rate must be in [0, 1e6] (0: closed loop)");
   if (o.run_id.empty()) {
     o.run_id = std::to_string(std::chrono::system_clock::now().time_since_epoch().count()) + "-" +
                std::to_string(::getpid());
@@ -496,6 +538,7 @@ int main(int argc, char** argv) {
       << ",\"errors\":" << total.errors << ",\"non_2xx\":" << total.non_2xx
       << ",\"transport_errors\":" << total.transport_errors;
   out.precision(1);
+  if (opt.rate > 0) out << ",\"offered_per_s\":" << opt.rate;
   out << ",\"req_per_s\":" << (seconds > 0 ? total.ok / seconds : 0.0);
   out.precision(3);
   out << ",\"p50_ms\":" << percentile_ms(total.latency_us, 0.50)
