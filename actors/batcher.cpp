@@ -477,7 +477,7 @@ void claim(self_pointer self) {
   auto t0 = steady::now();
   claim_request req{now_ms(self),     st.opts.batch_size,   st.opts.per_user_batch_size,
                     st.opts.lease_ms, st.opts.max_attempts, st.opts.backfill_share,
-                    st.opts.quiet_ms, st.opts.max_wait_ms};
+                    st.opts.quiet_ms, st.opts.max_wait_ms,  st.opts.with_context};
   self->request(st.persistence, timeout(st.opts), claim_atom_v, req)
       .then([=](claim_result& res) { on_claimed(self, res, t0, req.now + req.lease_ms); },
             [=](caf::error& e) {

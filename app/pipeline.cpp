@@ -52,9 +52,13 @@ pipeline start_pipeline(caf::actor_system& sys, const config& cfg, pipeline_mode
   extractor_options eo;
   eo.writer_timeout =
       std::chrono::milliseconds(cfg.storage.busy_timeout_ms) + std::chrono::seconds(30);
-  for (std::int64_t i = 0; i < cfg.extractor.pool_size; ++i)
+  bool with_context = false;
+  for (std::int64_t i = 0; i < cfg.extractor.pool_size; ++i) {
+    auto backend = make_extractor_backend(cfg);
+    with_context = backend->reads_context();
     p.extractors.push_back(
-        spawn_extractor(sys, p.fact_writer, make_extractor_backend(cfg), eo, spawn_mode::detached));
+        spawn_extractor(sys, p.fact_writer, std::move(backend), eo, spawn_mode::detached));
+  }
   batcher_options bo;
   bo.batch_size = static_cast<std::int32_t>(cfg.processor.batch_size);
   bo.per_user_batch_size = static_cast<std::int32_t>(cfg.processor.per_user_batch_size);
@@ -65,6 +69,7 @@ pipeline start_pipeline(caf::actor_system& sys, const config& cfg, pipeline_mode
   bo.backfill_share = cfg.processor.backfill_share;
   bo.quiet_ms = cfg.processor.quiet_ms;
   bo.max_wait_ms = cfg.processor.max_wait_ms;
+  bo.with_context = with_context;
   bo.drain_backlog = mode == pipeline_mode::serve;
   p.batcher = spawn_batcher(sys, p.persistence, p.extractors, bo);
   if (mode == pipeline_mode::process_once) return p;

@@ -28,6 +28,8 @@ struct claim_request {
   // old, or once their oldest is max_wait_ms old, whichever comes first.
   millis quiet_ms = 0;
   millis max_wait_ms = 600000;
+  // Fill claimed_message::context_before (the extractor reads it: LLM backends).
+  bool with_context = false;
 };
 
 // The messages of a claim that backfill may take before live users have what is left:
@@ -46,7 +48,7 @@ struct claimed_message {
   std::int32_t attempts = 0;  // including this claim
   message_priority priority = message_priority::live;
   // What the assistant said right before this message, when the user's previous stored
-  // message is an assistant turn (empty otherwise). Read, never mined: it lets the extractor
+  // message is an assistant turn (empty otherwise, and when the claim did not ask for it). Read, never mined: it lets the extractor
   // understand a short reply ("No, not yet." after "Are you married?").
   std::string context_before;
 };

@@ -66,6 +66,9 @@ class extractor_backend {
   virtual extraction_output extract(const extraction_input& in) = 0;
   // Recorded in every fact event, e.g. "rules/1".
   virtual std::string version() const = 0;
+  // Whether extract() reads extraction_input::context_before: the claims then fetch it (one
+  // index probe per claimed message), otherwise they do not.
+  virtual bool reads_context() const { return false; }
 };
 
 }  // namespace memoryd

@@ -93,6 +93,7 @@ class llm_extractor : public extractor_backend {
   extraction_output extract(const extraction_input& in) override;
   // "<provider>:<model>/<prompt_version>", e.g. "anthropic:claude-sonnet-4-6/prompt-3".
   std::string version() const override;
+  bool reads_context() const override { return true; }
 
   // TCP connections opened so far (connection reuse shows here).
   std::int64_t connections_opened() const;

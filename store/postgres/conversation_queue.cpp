@@ -15,11 +15,13 @@ namespace {
 // newest waiting message plus quiet_ms, or their head plus max_wait_ms); a user not due yet
 // comes without messages, and the claim gates them until then (available_at), so later
 // claims pass them in the index (user_queue_class holds available_at).
-// A claimed message's context: the user's previous message when it is an assistant turn
-// (one more probe of messages_user_seq per claimed message; `w` is the claimed row).
-#define K_BEFORE                                                                            \
-  "(SELECT CASE WHEN p.role = 'assistant' THEN p.content END FROM messages p "              \
-  "WHERE p.user_id = w.user_id AND p.seq < w.seq ORDER BY p.seq DESC LIMIT 1) AS before"
+// A claimed message's context when the claim asks for it (the parameter `asked`): the user's
+// previous message when it is an assistant turn (one more probe of messages_user_seq per
+// claimed message; `w` is the claimed row; CASE runs the subquery only when asked).
+#define K_BEFORE(asked)                                                                      \
+  "CASE WHEN " asked "::boolean THEN (SELECT CASE WHEN p.role = 'assistant' THEN p.content " \
+  "END FROM messages p WHERE p.user_id = w.user_id AND p.seq < w.seq ORDER BY p.seq DESC "   \
+  "LIMIT 1) END AS before"
 
 constexpr const char* k_claim_sql = R"sql(
 WITH users AS (
@@ -36,7 +38,7 @@ WITH users AS (
 SELECT u.user_id, u.head_seq, m.seq, m.id, m.content, m.created_at, m.attempts, m.status,
        m.priority, m.before, u.due
 FROM users u LEFT JOIN LATERAL (
-  SELECT seq, id, content, created_at, attempts, status, priority, )sql" K_BEFORE R"sql( FROM messages w
+  SELECT seq, id, content, created_at, attempts, status, priority, )sql" K_BEFORE("$8") R"sql( FROM messages w
   WHERE user_id = u.user_id AND seq >= u.head_seq AND status IN ('pending', 'leased')
   ORDER BY seq LIMIT $4
 ) m ON u.due <= $1
@@ -49,7 +51,7 @@ constexpr const char* k_gate_sql =
 
 // More of one user's waiting messages, after `seq` (the claim dead-lettered some).
 constexpr const char* k_claim_more_sql =
-    "SELECT seq, id, content, created_at, attempts, status, priority, " K_BEFORE
+    "SELECT seq, id, content, created_at, attempts, status, priority, " K_BEFORE("$4")
     " FROM messages w WHERE user_id = $1 AND seq > $2 AND status IN ('pending', 'leased') ORDER BY seq LIMIT $3";
 #undef K_BEFORE
 
@@ -94,14 +96,30 @@ claim_result conversation_store::claim(const claim_request& req) {
     auto pass = [&](message_priority cls, std::int32_t cap_total, std::int64_t& after_seq) {
       std::int32_t remaining = cap_total;
       // The first chunk locks as many users as the batch needs if each brings a full share; a
-      // later one as many as could still bring one message each.
+      // later one as many as the users seen so far suggest, plus one, never more than could
+      // still bring one message each. Locking a user writes its row: locking 60 users to keep
+      // 6 cost ~5 ms at 100,000 waiting users (PERFORMANCE.md). The guess counts the users
+      // that brought less than their share (and those in their quiet period, who bring none):
+      // a user who filled it says only "at least", and one heavy user would make the others
+      // look heavy too.
       std::int32_t chunk = (remaining + req.per_user_batch_size - 1) / req.per_user_batch_size;
+      std::int64_t short_users = 0, short_messages = 0;
+      auto next_chunk = [&]() -> std::int32_t {
+        std::int64_t per_user = req.per_user_batch_size;  // everyone seen filled their share
+        if (short_users > 0) {
+          if (short_messages == 0) return remaining;  // nothing to go by
+          per_user = std::max<std::int64_t>(1, short_messages / short_users);
+        }
+        return static_cast<std::int32_t>(
+            std::min<std::int64_t>(remaining, (remaining + per_user - 1) / per_user + 1));
+      };
       while (remaining > 0) {
         const std::int32_t limit = std::min(req.per_user_batch_size, remaining);  // per user
         auto r = c.exec_prepared(
             "claim", k_claim_sql,
             {num(req.now), num(after_seq), num(chunk), num(limit),
-             num(static_cast<std::int64_t>(cls)), num(req.quiet_ms), num(req.max_wait_ms)});
+             num(static_cast<std::int64_t>(cls)), num(req.quiet_ms), num(req.max_wait_ms),
+             std::string(req.with_context ? "true" : "false")});
         // None left in this class (or all locked elsewhere): a later pass over it reads
         // nothing.
         if (r.rows() == 0) {
@@ -120,6 +138,7 @@ claim_result conversation_store::claim(const claim_request& req) {
           if (const millis due = r.is_null(first, 10) ? 0 : r.integer(first, 10); due > req.now) {
             gated_users.push_back(user);
             gated_due.push_back(due);
+            ++short_users;
             continue;
           }
           user_batch batch;
@@ -159,12 +178,18 @@ claim_result conversation_store::claim(const claim_request& req) {
           for (std::int32_t asked = limit; dead_lettered && !full() && read == asked;) {
             asked = cap - static_cast<std::int32_t>(batch.messages.size());
             auto more =
-                c.exec_prepared("claim_more", k_claim_more_sql, {user, num(last_seq), num(asked)});
+                c.exec_prepared("claim_more", k_claim_more_sql,
+                                {user, num(last_seq), num(asked),
+                                 std::string(req.with_context ? "true" : "false")});
             read = more.rows();
             for (int k = 0; k < more.rows(); ++k) take(more, k, 0);
           }
           // Dead letters move the head; a user with nothing claimable has a stale row.
           if (dead_lettered || batch.messages.empty()) refresh_users.push_back(user);
+          if (!full()) {
+            ++short_users;
+            short_messages += static_cast<std::int64_t>(batch.messages.size());
+          }
           if (!batch.messages.empty()) {
             remaining -= static_cast<std::int32_t>(batch.messages.size());
             leased_users.push_back(user);
@@ -175,7 +200,7 @@ claim_result conversation_store::claim(const claim_request& req) {
           if (remaining > 0) after_seq = std::numeric_limits<std::int64_t>::max();
           break;
         }
-        chunk = remaining;
+        chunk = next_chunk();
       }
       return cap_total - remaining;
     };
@@ -328,7 +353,8 @@ std::vector<std::string> conversation_store::explain_claim() {
     c.exec(k_claim_plan);
     auto r = c.exec(std::string("EXPLAIN ") + k_claim_sql,
                     {std::string("0"), std::string("0"), std::string("4"), std::string("25"),
-                     std::string("0"), std::string("0"), std::string("600000")});
+                     std::string("0"), std::string("0"), std::string("600000"),
+                     std::string("true")});
     for (int i = 0; i < r.rows(); ++i) out.push_back(r.text(i, 0));
     return out;
   });

@@ -68,6 +68,7 @@ std::int32_t conversation_store::impl::claim_class(const claim_request& req, mes
         {
           use q(msgs_q);
           q->bind(1, user_id).bind(2, want).bind(3, last_seq);
+          q->bind(4, std::int64_t{req.with_context ? 1 : 0});
           while (q->step()) {
             claimed_message m;
             m.seq = q->col_int(0);
@@ -297,7 +298,7 @@ std::vector<std::string> conversation_store::explain_claim() {
     if (sql == k_claim_users_sql)
       s.bind(1, std::int64_t{0}).bind(2, std::int64_t{0}).bind(3, 1).bind(4, std::int64_t{0});
     else
-      s.bind(1, "user").bind(2, 1).bind(3, std::int64_t{0});
+      s.bind(1, "user").bind(2, 1).bind(3, std::int64_t{0}).bind(4, std::int64_t{1});
     while (s.step()) out.push_back(s.col_text(3));
   }
   return out;

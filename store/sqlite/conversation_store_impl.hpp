@@ -106,13 +106,14 @@ inline constexpr const char* k_msg_columns =
 inline constexpr const char* k_claim_users_sql =
     "SELECT user_id, head_seq FROM user_queue INDEXED BY user_queue_class "
     "WHERE priority = ?4 AND available_at <= ?1 AND head_seq > ?2 ORDER BY head_seq LIMIT ?3";
-// The last column is the message's context: the user's previous message when it is an
-// assistant turn (one more probe of messages_user_seq per claimed message).
+// The last column is the message's context when the claim asks for it (?4): the user's
+// previous message when it is an assistant turn (one more probe of messages_user_seq per
+// claimed message; CASE evaluates the subquery only when ?4 is true).
 inline constexpr const char* k_claim_messages_sql =
     "SELECT seq, id, content, created_at, attempts, status, priority, "
-    "(SELECT CASE WHEN p.role = 'assistant' THEN p.content END FROM messages p "
+    "CASE WHEN ?4 THEN (SELECT CASE WHEN p.role = 'assistant' THEN p.content END FROM messages p "
     "INDEXED BY messages_user_seq WHERE p.user_id = m.user_id AND p.seq < m.seq "
-    "ORDER BY p.seq DESC LIMIT 1) "
+    "ORDER BY p.seq DESC LIMIT 1) END "
     "FROM messages m INDEXED BY messages_user_seq "
     "WHERE user_id = ?1 AND seq > ?3 AND status IN ('pending','leased') ORDER BY seq LIMIT ?2";
 

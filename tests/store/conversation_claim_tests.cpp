@@ -359,7 +359,11 @@ TEST_CASE("a claimed message carries the assistant turn right before it", "[stor
        msg("alice", "What is its name?", 400, {}, "assistant"), msg("bob", "hi", 450),
        msg("alice", "Max", 500), msg("carol", "first words", 600)},
       1000);
-  auto c = s.claim(req_at(1000, 100, 2));
+  auto asking = [](claim_request r) {
+    r.with_context = true;  // as the batcher does for an LLM extractor
+    return r;
+  };
+  auto c = s.claim(asking(req_at(1000, 100, 2)));
   REQUIRE(users_of(c) == std::vector<std::string>{"alice", "bob", "carol"});
   REQUIRE(contents_of(c.users[0]) == std::vector<std::string>{"No, not yet.", "I have a cat"});
   CHECK(c.users[0].messages[0].context_before == "Are you married?");
@@ -368,8 +372,14 @@ TEST_CASE("a claimed message carries the assistant turn right before it", "[stor
   CHECK(c.users[2].messages[0].context_before.empty());  // nothing before
   // The user's next claim, after the first is done: the context of a message that waited.
   s.mark_done("alice", ids_of(c.users[0]), 1000);
-  auto next = s.claim(req_at(1000, 100, 2));
+  auto next = s.claim(asking(req_at(1000, 100, 2)));
   REQUIRE(users_of(next) == std::vector<std::string>{"alice"});
   REQUIRE(contents_of(next.users[0]) == std::vector<std::string>{"Max"});
   CHECK(next.users[0].messages[0].context_before == "What is its name?");
+  // A claim that does not ask (the rules extractor) reads no context.
+  s.release("alice", ids_of(next.users[0]));
+  auto plain = s.claim(req_at(1000, 100, 2));
+  REQUIRE(users_of(plain) == std::vector<std::string>{"alice"});
+  REQUIRE(contents_of(plain.users[0]) == std::vector<std::string>{"Max"});
+  CHECK(plain.users[0].messages[0].context_before.empty());
 }
