@@ -2,7 +2,10 @@
 //
 // usage: bench_claim [--pending 10000,100000,1000000] [--users 1000]
 //                    [--layout spread,one_user_half] [--sync full,normal] [--claims 50]
-//                    [--batch 100] [--per-user 25] [--dir DIR]
+//                    [--batch 100] [--per-user 25] [--dir DIR] [--context]
+//
+// --context: the claims read each message's context (the assistant turn before it), as they
+// do for an LLM extractor; the fill holds user messages only, so each probe finds none.
 //
 // For each N and layout, fills a fresh conversation.db (a real file in a temporary directory,
 // or DIR) with N pending user messages: bulk ingest through the store's own ingest path in
@@ -176,17 +179,18 @@ struct options {
   int per_user = 25;
   millis quiet_ms = 0;
   double backfill_share = 0.2;
+  bool context = false;  // claims read the assistant turn before each message (LLM extractors)
   std::string dir;
 };
 
 int usage() {
   std::cerr << "usage: bench_claim [--pending N,...] [--users U,...] "
                "[--layout spread,one_user_half] [--sync full,normal] [--claims K] [--batch B] "
-               "[--per-user P] [--dir DIR] [--quiet-ms Q] [--backfill-share S]\n"
+               "[--per-user P] [--dir DIR] [--quiet-ms Q] [--backfill-share S] [--context]\n"
                "       (layouts: spread, one_user_half, backfill_live)\n"
                "       bench_claim --backend postgres --url URL [--pending N,...] [--users U,...] "
                "[--layout ...] [--claims K] [--claimers C,...] [--batch B] [--per-user P] "
-               "[--explain]\n";
+               "[--explain] [--context]\n";
   return 2;
 }
 
@@ -275,6 +279,7 @@ void pg_claimer(const std::string& url, const options& o, pg_thread_result& out)
       req.per_user_batch_size = o.per_user;
       req.quiet_ms = o.quiet_ms;
       req.backfill_share = o.backfill_share;
+      req.with_context = o.context;
       const auto t0 = clock_type::now();
       auto res = store.claim(req);
       out.claim_ms.push_back(ms_since(t0));
@@ -367,7 +372,7 @@ int run_postgres(const options& o) {
               "\"done_call_p99_ms\":%.3f,\"done_median_ms\":%.3f,\"done_p99_ms\":%.3f,"
               "\"cycles_per_s\":%.1f,\"messages_per_s\":%.0f,\"wal_bytes_per_cycle\":%.0f,"
               "\"fill_s\":%.1f,\"load_avg\":%.2f,\"quiet_ms\":%lld,\"claimed_live\":%lld,"
-              "\"claimed_backfill\":%lld}\n",
+              "\"claimed_backfill\":%lld,\"context\":%s}\n",
               static_cast<long long>(n), static_cast<long long>(users), layout.c_str(), claimers,
               claims, o.batch, o.per_user, static_cast<long long>(all.claimed),
               all.claim_ms.empty() ? 0.0 : static_cast<double>(all.users) / claims,
@@ -381,7 +386,7 @@ int run_postgres(const options& o) {
               wall_s > 0 ? claims / wall_s : 0.0, wall_s > 0 ? all.claimed / wall_s : 0.0,
               claims > 0 ? static_cast<double>(wal) / claims : 0.0, fill / 1000.0, load_avg(),
               static_cast<long long>(o.quiet_ms), static_cast<long long>(all.live),
-              static_cast<long long>(all.backfill));
+              static_cast<long long>(all.backfill), o.context ? "true" : "false");
           std::fflush(stdout);
         }
         admin.exec("SET client_min_messages = warning; DROP SCHEMA IF EXISTS " + schema +
@@ -398,8 +403,8 @@ int main(int argc, char** argv) {
   options o;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
-    if (a == "--explain") {
-      o.explain = true;
+    if (a == "--explain" || a == "--context") {
+      (a == "--explain" ? o.explain : o.context) = true;
       continue;
     }
     if (i + 1 >= argc) return usage();
@@ -474,6 +479,7 @@ int main(int argc, char** argv) {
             req.per_user_batch_size = o.per_user;
             req.quiet_ms = o.quiet_ms;
             req.backfill_share = o.backfill_share;
+            req.with_context = o.context;
             const auto t0 = clock_type::now();
             auto res = store.claim(req);
             claim_ms.push_back(ms_since(t0));
@@ -517,7 +523,7 @@ int main(int argc, char** argv) {
             "\"first_ms\":%.3f,\"done_median_ms\":%.3f,\"open_ms\":%.1f,\"fill_s\":%.1f,"
             "\"rss_mb\":%.1f,\"peak_rss_mb\":%.1f,\"claim_wal_pages\":%.0f,"
             "\"done_wal_pages\":%.0f,\"done_txns\":%.0f,\"quiet_ms\":%lld,"
-            "\"claimed_live\":%lld,\"claimed_backfill\":%lld}\n",
+            "\"claimed_live\":%lld,\"claimed_backfill\":%lld,\"context\":%s}\n",
             static_cast<long long>(n), static_cast<long long>(users), layout.c_str(), sync.c_str(),
             o.claims, o.batch, o.per_user, static_cast<long long>(claimed),
             percentile(claim_ms, 0.5), percentile(claim_ms, 0.9),
@@ -525,7 +531,7 @@ int main(int argc, char** argv) {
             percentile(done_ms, 0.5), open_ms, fill_ms / 1000.0, rss, hwm,
             percentile(claim_frames, 0.5), percentile(done_frames, 0.5), percentile(done_txns, 0.5),
             static_cast<long long>(o.quiet_ms), static_cast<long long>(claimed_live),
-            static_cast<long long>(claimed_backfill));
+            static_cast<long long>(claimed_backfill), o.context ? "true" : "false");
         std::fflush(stdout);
       }
       if (o.dir.empty())
