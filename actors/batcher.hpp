@@ -23,7 +23,7 @@ struct batcher_options {
   millis quiet_ms = 0;
   millis max_wait_ms = 600000;
   bool with_context = false;  // the extractors read the assistant turn before a message
-  std::uint64_t seed = 0;  // jitter; 0: random
+  std::uint64_t seed = 0;     // jitter; 0: random
   // Keep claiming while claims come back full, instead of waiting for the next tick.
   bool drain_backlog = true;
 };

@@ -81,8 +81,7 @@ typename Inspector::result_type inspect(Inspector& f, history_query& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, claim_request& x) {
   return f(caf::meta::type_name("claim_request"), x.now, x.batch_size, x.per_user_batch_size,
-           x.lease_ms, x.max_attempts, x.backfill_share, x.quiet_ms, x.max_wait_ms,
-           x.with_context);
+           x.lease_ms, x.max_attempts, x.backfill_share, x.quiet_ms, x.max_wait_ms, x.with_context);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, claimed_message& x) {

@@ -48,8 +48,9 @@ struct claimed_message {
   std::int32_t attempts = 0;  // including this claim
   message_priority priority = message_priority::live;
   // What the assistant said right before this message, when the user's previous stored
-  // message is an assistant turn (empty otherwise, and when the claim did not ask for it). Read, never mined: it lets the extractor
-  // understand a short reply ("No, not yet." after "Are you married?").
+  // message is an assistant turn (empty otherwise, and when the claim did not ask for it). Read,
+  // never mined: it lets the extractor understand a short reply ("No, not yet." after "Are you
+  // married?").
   std::string context_before;
 };
 

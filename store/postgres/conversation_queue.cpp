@@ -9,20 +9,21 @@
 namespace memoryd::pg {
 namespace {
 
+// A claimed message's context when the claim asks for it (the parameter `asked`): the user's
+// previous message when it is an assistant turn (one more probe of messages_user_seq per
+// claimed message; `w` is the claimed row; CASE runs the subquery only when asked).
+#define K_BEFORE(asked)                                                                    \
+  "CASE WHEN " asked                                                                       \
+  "::boolean THEN (SELECT CASE WHEN p.role = 'assistant' THEN p.content "                  \
+  "END FROM messages p WHERE p.user_id = w.user_id AND p.seq < w.seq ORDER BY p.seq DESC " \
+  "LIMIT 1) END AS before"
+
 // The claim, in chunks of users: lock the next available users of class $5 in FIFO order
 // (skipping those another claim or writer holds), each with their oldest waiting messages.
 // $6 quiet_ms (0: off), $7 max_wait_ms: `due` is when the user's quiet period ends (their
 // newest waiting message plus quiet_ms, or their head plus max_wait_ms); a user not due yet
 // comes without messages, and the claim gates them until then (available_at), so later
 // claims pass them in the index (user_queue_class holds available_at).
-// A claimed message's context when the claim asks for it (the parameter `asked`): the user's
-// previous message when it is an assistant turn (one more probe of messages_user_seq per
-// claimed message; `w` is the claimed row; CASE runs the subquery only when asked).
-#define K_BEFORE(asked)                                                                      \
-  "CASE WHEN " asked "::boolean THEN (SELECT CASE WHEN p.role = 'assistant' THEN p.content " \
-  "END FROM messages p WHERE p.user_id = w.user_id AND p.seq < w.seq ORDER BY p.seq DESC "   \
-  "LIMIT 1) END AS before"
-
 constexpr const char* k_claim_sql = R"sql(
 WITH users AS (
   SELECT user_id, head_seq,
@@ -38,7 +39,9 @@ WITH users AS (
 SELECT u.user_id, u.head_seq, m.seq, m.id, m.content, m.created_at, m.attempts, m.status,
        m.priority, m.before, u.due
 FROM users u LEFT JOIN LATERAL (
-  SELECT seq, id, content, created_at, attempts, status, priority, )sql" K_BEFORE("$8") R"sql( FROM messages w
+  SELECT seq, id, content, created_at, attempts, status, priority,
+    )sql" K_BEFORE("$8") R"sql(
+  FROM messages w
   WHERE user_id = u.user_id AND seq >= u.head_seq AND status IN ('pending', 'leased')
   ORDER BY seq LIMIT $4
 ) m ON u.due <= $1
@@ -51,8 +54,9 @@ constexpr const char* k_gate_sql =
 
 // More of one user's waiting messages, after `seq` (the claim dead-lettered some).
 constexpr const char* k_claim_more_sql =
-    "SELECT seq, id, content, created_at, attempts, status, priority, " K_BEFORE("$4")
-    " FROM messages w WHERE user_id = $1 AND seq > $2 AND status IN ('pending', 'leased') ORDER BY seq LIMIT $3";
+    "SELECT seq, id, content, created_at, attempts, status, priority, " K_BEFORE("$4") " "
+    "FROM messages w WHERE user_id = $1 AND seq > $2 AND status IN ('pending', 'leased') "
+    "ORDER BY seq LIMIT $3";
 #undef K_BEFORE
 
 constexpr const char* k_lease_sql = R"sql(
@@ -177,10 +181,9 @@ claim_result conversation_store::claim(const claim_request& req) {
           // up to the share, while the user may have more.
           for (std::int32_t asked = limit; dead_lettered && !full() && read == asked;) {
             asked = cap - static_cast<std::int32_t>(batch.messages.size());
-            auto more =
-                c.exec_prepared("claim_more", k_claim_more_sql,
-                                {user, num(last_seq), num(asked),
-                                 std::string(req.with_context ? "true" : "false")});
+            auto more = c.exec_prepared("claim_more", k_claim_more_sql,
+                                        {user, num(last_seq), num(asked),
+                                         std::string(req.with_context ? "true" : "false")});
             read = more.rows();
             for (int k = 0; k < more.rows(); ++k) take(more, k, 0);
           }
@@ -351,10 +354,10 @@ std::vector<std::string> conversation_store::explain_claim() {
     std::vector<std::string> out;
     transaction tx(c);
     c.exec(k_claim_plan);
-    auto r = c.exec(std::string("EXPLAIN ") + k_claim_sql,
-                    {std::string("0"), std::string("0"), std::string("4"), std::string("25"),
-                     std::string("0"), std::string("0"), std::string("600000"),
-                     std::string("true")});
+    auto r =
+        c.exec(std::string("EXPLAIN ") + k_claim_sql,
+               {std::string("0"), std::string("0"), std::string("4"), std::string("25"),
+                std::string("0"), std::string("0"), std::string("600000"), std::string("true")});
     for (int i = 0; i < r.rows(); ++i) out.push_back(r.text(i, 0));
     return out;
   });
