@@ -403,8 +403,12 @@ int main(int argc, char** argv) {
   options o;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
-    if (a == "--explain" || a == "--context") {
-      (a == "--explain" ? o.explain : o.context) = true;
+    if (a == "--explain") {
+      o.explain = true;
+      continue;
+    }
+    if (a == "--context") {
+      o.context = true;
       continue;
     }
     if (i + 1 >= argc) return usage();

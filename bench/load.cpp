@@ -259,8 +259,8 @@ class connection : public std::enable_shared_from_this<connection> {
       if (due >= clk_.deadline) return stop();
       if (due > clock_type::now()) {
         pace_.expires_at(due);
-        pace_.async_wait([self = shared_from_this()](beast::error_code ec) {
-          if (!ec) self->do_send(self->next_due());
+        pace_.async_wait([self = shared_from_this(), due](beast::error_code ec) {
+          if (!ec) self->do_send(due);
         });
         return;
       }
@@ -269,8 +269,8 @@ class connection : public std::enable_shared_from_this<connection> {
     do_send(clock_type::now());
   }
 
+  // Sends the next request; its latency counts from `latency_from` (now, or its due time).
   void do_send(clock_type::time_point latency_from) {
-    if (clock_type::now() >= clk_.deadline) return stop();
     build_request();
     parser_.emplace();
     parser_->body_limit(1024 * 1024);

@@ -90,6 +90,7 @@ claim_result conversation_store::claim(const claim_request& req) {
     c.exec(k_relaxed);
     c.exec(k_claim_plan);
     const millis lease_until = req.now + req.lease_ms;
+    const std::string with_context = req.with_context ? "true" : "false";  // K_BEFORE's flag
     std::vector<std::int64_t> lease_seqs, dead_seqs;
     std::vector<std::string> leased_users, refresh_users, gated_users;
     std::vector<std::int64_t> gated_due;
@@ -119,11 +120,10 @@ claim_result conversation_store::claim(const claim_request& req) {
       };
       while (remaining > 0) {
         const std::int32_t limit = std::min(req.per_user_batch_size, remaining);  // per user
-        auto r = c.exec_prepared(
-            "claim", k_claim_sql,
-            {num(req.now), num(after_seq), num(chunk), num(limit),
-             num(static_cast<std::int64_t>(cls)), num(req.quiet_ms), num(req.max_wait_ms),
-             std::string(req.with_context ? "true" : "false")});
+        auto r = c.exec_prepared("claim", k_claim_sql,
+                                 {num(req.now), num(after_seq), num(chunk), num(limit),
+                                  num(static_cast<std::int64_t>(cls)), num(req.quiet_ms),
+                                  num(req.max_wait_ms), with_context});
         // None left in this class (or all locked elsewhere): a later pass over it reads
         // nothing.
         if (r.rows() == 0) {
@@ -182,8 +182,7 @@ claim_result conversation_store::claim(const claim_request& req) {
           for (std::int32_t asked = limit; dead_lettered && !full() && read == asked;) {
             asked = cap - static_cast<std::int32_t>(batch.messages.size());
             auto more = c.exec_prepared("claim_more", k_claim_more_sql,
-                                        {user, num(last_seq), num(asked),
-                                         std::string(req.with_context ? "true" : "false")});
+                                        {user, num(last_seq), num(asked), with_context});
             read = more.rows();
             for (int k = 0; k < more.rows(); ++k) take(more, k, 0);
           }

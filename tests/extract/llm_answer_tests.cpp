@@ -104,10 +104,11 @@ TEST_CASE("llm prompt: a long assistant turn is cut to its end, on a character b
           "[extract_llm][prompt]") {
   extraction_input in;
   in.messages = {{"m-1", "Yes, twice.", 0}};
-  // 600 bytes of two-byte characters, then the question the reply answers.
+  // 600 bytes of two-byte characters, then the question the reply answers: 23 bytes, an odd
+  // number, so the last 400 bytes begin inside an é and the cut must move past its second byte.
   std::string turn;
   for (int i = 0; i < 300; ++i) turn += "\xc3\xa9";  // é
-  turn += " Have you been to Paris?";
+  turn += " Have you been to Rome?";
   in.context_before["m-1"] = turn;
   const auto p = build_prompt(in);
   const auto from = p.user.find("\"assistant_before\": \"...");
@@ -116,9 +117,8 @@ TEST_CASE("llm prompt: a long assistant turn is cut to its end, on a character b
   const auto value_end = p.user.find("\", \"text\"", value_begin);
   REQUIRE(value_end != std::string::npos);
   const auto shown = p.user.substr(value_begin, value_end - value_begin);
-  CHECK(shown.size() <= 3 + 400);
-  CHECK(shown.size() >= 3 + 399);
-  CHECK(shown.substr(shown.size() - 24) == " Have you been to Paris?");
+  CHECK(shown.size() == 3 + 399);  // one continuation byte skipped
+  CHECK(shown.substr(shown.size() - 23) == " Have you been to Rome?");
   // The cut starts on a character (é is c3 a9), so the message's line is still valid JSON:
   // the parser rejects a lone continuation byte.
   CHECK(static_cast<unsigned char>(shown[3]) == 0xc3);
@@ -129,8 +129,8 @@ TEST_CASE("llm prompt: a long assistant turn is cut to its end, on a character b
   CHECK_FALSE(ec);
   if (!ec) CHECK(parsed.at("text").as_string() == "Yes, twice.");
   // A short turn is shown whole, without the mark.
-  in.context_before["m-1"] = "Have you been to Paris?";
-  CHECK(build_prompt(in).user.find("\"assistant_before\": \"Have you been to Paris?\"") !=
+  in.context_before["m-1"] = "Have you been to Rome?";
+  CHECK(build_prompt(in).user.find("\"assistant_before\": \"Have you been to Rome?\"") !=
         std::string::npos);
 }
 
