@@ -5,6 +5,7 @@
 #include "store/sqlite/fact_columns.hpp"
 #include "store/sqlite/fact_index.hpp"
 #include "store/sqlite/fact_reader.hpp"
+#include "store/sqlite/wal_checkpointer.hpp"
 
 #include <sqlite3.h>
 
@@ -82,6 +83,13 @@ constexpr std::int64_t k_index_build_batch = 5000;
 // at most once per interval (about a second of work at 1M facts, docs/PERFORMANCE.md).
 constexpr int k_max_index_segments = 4;
 constexpr std::chrono::seconds k_compact_interval{60};
+// With synchronous=normal, WAL checkpoints of memory.db run on a background thread (as for
+// conversation.db) once the WAL holds this many pages: SQLite's own checkpoint, inside the commit
+// that crosses the threshold, was 14% of a fact write there (bench_fact_write: 60 -> 48 us per
+// fact). Not with FULL: each commit then fsyncs the WAL, and a checkpoint's writes and fsync on
+// another thread made those commits wait (+22-35% per fact at one batch per commit), while the
+// in-commit checkpoint cost nothing measurable (docs/PERFORMANCE.md, "Fact writes").
+constexpr int k_checkpoint_pages = 1000;
 
 using use = statement_use;
 
@@ -112,9 +120,15 @@ struct memory_store::impl {
   fact_reader reader{db};
   std::chrono::steady_clock::time_point next_compact{};
 
+  std::unique_ptr<wal_checkpointer> checkpointer;  // destroyed before db
+
   explicit impl(const store_options& o)
       : db(o.path, o.synchronous, o.busy_timeout_ms), busy_budget(o.busy_timeout_ms) {
     db.migrate(k_migrations);
+    const bool normal = db.scalar_int("PRAGMA synchronous") == 1;  // 1: NORMAL, as set
+    if (normal && o.path != ":memory:" && !o.path.empty())
+      checkpointer = std::make_unique<wal_checkpointer>(db, o.path, o.synchronous,
+                                                        o.busy_timeout_ms, k_checkpoint_pages);
     for (;;) {  // facts stored before the index existed (migrations 3 and 4)
       write_transaction tx(db, index);
       const auto n = index.build_pending(k_index_build_batch);
@@ -259,6 +273,10 @@ memory_store::memory_store(const store_options& opts) : impl_(std::make_unique<i
 memory_store::~memory_store() = default;
 
 database& memory_store::db() { return impl_->db; }
+
+std::int64_t memory_store::background_checkpoints() const {
+  return impl_->checkpointer ? impl_->checkpointer->checkpoints() : 0;
+}
 
 std::vector<apply_result> memory_store::apply_group(const std::vector<fact_batch>& batches) {
   write_transaction tx(impl_->db, impl_->index);

@@ -36,6 +36,8 @@ class memory_store final : public memoryd::memory_store {
                                  bool remembered_only) override;
 
   database& db();  // SQLite only: tests and diagnostics
+  // WAL checkpoints done by the background checkpointer (synchronous=normal only; 0 otherwise).
+  std::int64_t background_checkpoints() const;
 
  private:
   struct impl;
