@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Fact writes, several builds interleaved (docs/PERFORMANCE.md, "Fact writes, before and after
 # the index"): for each round, each configuration, each variant in turn, one bench_fact_write
-# run on a fresh database. Prints the bench's JSON line with "variant" and "round" added.
+# run on a fresh database. Prints the bench's JSON line with "variant" and "round" added
+# (only that line: log lines, such as WordNet's absence, are dropped).
 #
 #   bash bench/fact_write_ab.sh LABEL=BINARY [LABEL=BINARY ...]
 #
@@ -26,7 +27,7 @@ for config in $CONFIGS; do
       [[ $label == *_nowordnet ]] && wordnet=(env MEMORYD_WORDNET_DIR=/nonexistent)
       "${wordnet[@]}" "$binary" --db "$DB" --facts "$facts" --per-batch 5 \
         --batches-per-commit "$per_commit" --synchronous "$sync" |
-        sed "s/}\$/,\"variant\":\"$label\",\"round\":$round}/"
+        sed -n "/^{\"bench\"/ s/}\$/,\"variant\":\"$label\",\"round\":$round}/p"
     done
   done
 done

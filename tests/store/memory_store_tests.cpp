@@ -412,7 +412,7 @@ TEST_CASE("memory.db checkpoints in the background with synchronous=normal only"
     std::this_thread::sleep_for(std::chrono::milliseconds(10));  // bounded wait
   CHECK(normal.background_checkpoints() > 0);
   CHECK(full.background_checkpoints() == 0);
-  // Both WALs stay bounded: the full store's by SQLite's own checkpoint in the commit.
+  // The full store's WAL stays bounded by SQLite's own checkpoint in the commit.
   const auto wal_full = std::filesystem::file_size(dir_full.file("m.db") + "-wal");
   INFO("WAL with in-commit checkpoints: " << wal_full << " bytes");
   CHECK(wal_full < 2000u * 4096u);
