@@ -1,15 +1,32 @@
 #!/usr/bin/env python3
 """Score the offline extractor on the turn-level MSC file, by conversation halves.
 
-usage: scripts/eval_extract.py MEMORYD GOLD.jsonl [--context] [--misses FILE] [--json]
+usage: scripts/eval_extract.py MEMORYD GOLD.jsonl [--context] [--symmetric-stem] [--misses FILE]
+                               [--json]
 
 Runs `MEMORYD extract` (EXTRACTOR=rules) over GOLD, then score.py (next to GOLD's folder,
 ../score.py) over three sets: all records, the dev half (conversations valid_N with N even:
 the half the rules were tuned on) and the held-out half (N odd). --context gives each record
 the partner's previous turn in the same session as a {"role": "assistant"} message (read,
 never mined). --misses writes the gold facts no prediction matched, with the message.
+--symmetric-stem scores with score.py's stemmer made to give a verb's base and third-person
+forms one stem (it strips "es" from "likes" but nothing from "like": "lik" against "like"), by
+also dropping a final "e" after its suffix rule (docs/EXTRACTION.md, "The scorer and the
+third person"). A second measurement beside the plain one, not a replacement.
 """
 import argparse, json, os, re, subprocess, sys, tempfile
+
+SYMMETRIC_WRAPPER = """import importlib.util, sys
+spec = importlib.util.spec_from_file_location("score", {score})
+m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m)
+plain = m.stem
+def stem(w):
+    s = plain(w)
+    return s[:-1] if len(s) > 3 and s.endswith("e") else s
+m.stem = stem
+sys.argv[0] = {score}
+m.main()
+"""
 
 def conv_of(rid):  # msc-s2-valid_12-u03 -> (s2, 12, 3)
     m = re.match(r"msc-(s\d)-valid_(\d+)-u(\d+)", rid)
@@ -19,6 +36,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("memoryd"); ap.add_argument("gold")
     ap.add_argument("--context", action="store_true")
+    ap.add_argument("--symmetric-stem", action="store_true")
     ap.add_argument("--misses"); ap.add_argument("--json", action="store_true")
     a = ap.parse_args()
     recs = [json.loads(l) for l in open(a.gold, encoding="utf-8") if l.strip()]
@@ -35,6 +53,11 @@ def main():
             if c:
                 prev[c] = r["messages"][0] if r["messages"] else ""
             f.write(json.dumps({"id": r["id"], "user_id": r["user_id"], "messages": msgs}) + "\n")
+    if a.symmetric_stem:  # score.py itself, with its stem() wrapped
+        wrapper = os.path.join(tmp, "score_symmetric.py")
+        with open(wrapper, "w") as f:
+            f.write(SYMMETRIC_WRAPPER.format(score=json.dumps(score)))
+        score = wrapper
     pred = os.path.join(tmp, "pred.jsonl")
     env = dict(os.environ, EXTRACTOR="rules")
     with open(inp) as i, open(pred, "w") as o:
