@@ -12,7 +12,9 @@
 # bench/fact_write.cpp against them (the g++ line in docs/PERFORMANCE.md; drop its lexicon
 # lines, which that tree does not have).
 # Environment: ROUNDS (default 3), CONFIGS (default "full:1:5000 full:10:20000 normal:10:20000
-# normal:1:5000", synchronous:batches per commit:facts), DB (default /tmp/fact_write_ab.db).
+# normal:1:5000", synchronous:batches per commit:facts), DB (default /tmp/fact_write_ab.db),
+# DATABASE_URL (set: PostgreSQL instead of SQLite, each run in a new database on that server,
+# dropped after; synchronous is then only a label: the server's durable commit is used).
 set -euo pipefail
 ROUNDS=${ROUNDS:-3}
 CONFIGS=${CONFIGS:-"full:1:5000 full:10:20000 normal:10:20000 normal:1:5000"}
@@ -25,10 +27,17 @@ for config in $CONFIGS; do
       label=${variant%%=*} binary=${variant#*=}
       wordnet=()
       [[ $label == *_nowordnet ]] && wordnet=(env MEMORYD_WORDNET_DIR=/nonexistent)
-      "${wordnet[@]}" "$binary" --db "$DB" --facts "$facts" --per-batch 5 \
+      target=(--db "$DB")
+      if [[ -n ${DATABASE_URL:-} ]]; then
+        psql -X -q "$DATABASE_URL" -c "DROP DATABASE IF EXISTS fact_write_ab" \
+          -c "CREATE DATABASE fact_write_ab" >/dev/null
+        target=(--url "${DATABASE_URL%/*}/fact_write_ab")
+      fi
+      "${wordnet[@]}" "$binary" "${target[@]}" --facts "$facts" --per-batch 5 \
         --batches-per-commit "$per_commit" --synchronous "$sync" |
         sed -n "/^{\"bench\"/ s/}\$/,\"variant\":\"$label\",\"round\":$round}/p"
     done
   done
 done
 rm -f "$DB" "$DB-wal" "$DB-shm"
+[[ -z ${DATABASE_URL:-} ]] || psql -X -q "$DATABASE_URL" -c "DROP DATABASE IF EXISTS fact_write_ab"
