@@ -1,6 +1,7 @@
-// User: look up a user id; their active facts with the full history (who changed what, when,
-// from which message), their messages with their processing status a page at a time (newest
-// first, older pages by next_cursor), remember / forget, and erase with a typed confirmation.
+// User: look up a user id; their active facts a page at a time (in written order, later pages by
+// next_cursor) with the full history (who changed what, when, from which message), their
+// messages with their processing status a page at a time (newest first, older pages by
+// next_cursor), remember / forget, and erase with a typed confirmation.
 // Everything the user said is rendered as text.
 import { get, post, del, userPath } from './api.js';
 import { el, clear, section, table, notice, badge, actionButton, fmtDateTime, last4 } from './ui.js';
@@ -15,6 +16,7 @@ export function openUser(id) {
 
 const shortId = id => String(id).slice(-8);
 const PAGE = 50;
+const FACT_PAGE = 100;
 
 export function mount(main) {
   const input = el('input', { type: 'text', id: 'user-id', placeholder: 'user id, e.g. +15551234567',
@@ -33,6 +35,13 @@ export function mount(main) {
   older.id = 'messages-older';
   const newer = actionButton('← Newer', async () => { cursors.pop(); await load(); });
   newer.id = 'messages-newer';
+  // Fact pages, the same way: the cursor of each page read so far.
+  let factCursors = [null];
+  let factNext = null;
+  const laterFacts = actionButton('Later facts →', async () => { factCursors.push(factNext); await load(); });
+  laterFacts.id = 'facts-later';
+  const earlierFacts = actionButton('← Earlier facts', async () => { factCursors.pop(); await load(); });
+  earlierFacts.id = 'facts-earlier';
   main.append(el('div', { class: 'page-head' }, el('h1', { text: 'User' }), form), result, body);
   form.addEventListener('submit', e => {
     e.preventDefault();
@@ -40,6 +49,7 @@ export function mount(main) {
     if (!id) return;
     openUser(id);
     cursors = [null];
+    factCursors = [null];
     seen = new Map();
     clear(result);
     load();
@@ -51,11 +61,14 @@ export function mount(main) {
       return;
     }
     const cursor = cursors[cursors.length - 1];
+    const factCursor = factCursors[factCursors.length - 1];
     const [facts, msgs] = await Promise.all([
-      get(userPath(current) + '/facts?include=history'),
+      get(userPath(current) + '/facts?include=history&limit=' + FACT_PAGE +
+        (factCursor ? '&cursor=' + encodeURIComponent(factCursor) : '')),
       get(userPath(current) + '/messages?limit=' + PAGE + (cursor ? '&cursor=' + encodeURIComponent(cursor) : '')),
     ]);
     next = msgs.next_cursor;
+    factNext = facts.next_cursor;
     for (const m of msgs.messages) seen.set(m.id, m);
     render(facts, msgs.messages);
   }
@@ -88,6 +101,13 @@ export function mount(main) {
       el('td', {}, source(e.source_ids))));
     older.disabled = !next;
     newer.disabled = cursors.length <= 1;
+    laterFacts.disabled = !factNext;
+    earlierFacts.disabled = factCursors.length <= 1;
+    const paged = factNext || factCursors.length > 1;
+    const firstFact = (factCursors.length - 1) * FACT_PAGE + 1;
+    const factCount = paged
+      ? `active facts ${firstFact}–${firstFact + facts.facts.length - 1}${factNext ? ' of more' : ''}`
+      : `${facts.facts.length} active facts`;
     const msgRows = [...messages].reverse().map(m => el('tr', { 'data-id': m.id },
       el('td', { text: fmtDateTime(m.created_at) }), el('td', { text: m.role }),
       el('td', {}, badge(m.status)), el('td', { class: 'num', text: String(m.attempts) }),
@@ -115,6 +135,7 @@ export function mount(main) {
         const r = await del(userPath(current));
         say('ok', `Erased ${last4(current)}: ${r.erased.messages} messages, ${r.erased.facts} facts, ${r.erased.fact_events} fact events.`);
         cursors = [null];
+        factCursors = [null];
         seen = new Map();
         await load();
       } catch (e) { say('error', 'Erase failed: ' + e.message); }
@@ -124,8 +145,9 @@ export function mount(main) {
 
     clear(body).append(
       el('div', { class: 'user-head' }, el('span', { class: 'muted', text: 'user ' }), el('span', { class: 'mono', text: current }),
-        el('span', { class: 'muted', text: ` · ${facts.facts.length} active facts · ${messages.length} ${cursors.length > 1 ? 'older' : 'recent'} messages` })),
-      section('Active facts', table(['fact', 'category', 'updated', 'from', ''], factRows, 'No active facts.'), remember),
+        el('span', { class: 'muted', text: ` · ${factCount} · ${messages.length} ${cursors.length > 1 ? 'older' : 'recent'} messages` })),
+      section('Active facts', table(['fact', 'category', 'updated', 'from', ''], factRows, 'No active facts.'),
+        paged ? el('div', { class: 'pager' }, earlierFacts, laterFacts) : null, remember),
       section('Fact history', table(['when', 'change', 'what', 'cause', 'from'], eventRows, 'No fact has changed yet.')),
       section(cursors.length > 1 ? `Older messages (page ${cursors.length})` : 'Recent messages',
         table(['received', 'role', 'status', 'attempts', 'message', 'error'], msgRows, 'No messages.'),

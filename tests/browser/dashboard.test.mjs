@@ -138,6 +138,29 @@ test('a user\'s older messages are a page away (next_cursor)', async () => {
   assert.equal(await rows.count(), 50);
 });
 
+test('a user\'s later facts are a page away (next_cursor)', async () => {
+  // 120 remembered facts: the first page holds 100, in written order.
+  const user = 'facts-pager-user';
+  const text = i => 'Collects stamp number ' + String(i).padStart(3, '0');
+  for (let i = 0; i < 120; ++i)
+    assert.equal((await call(svc.base, 'POST', `/v1/users/${user}/facts`, { text: text(i) })).status, 201);
+  await page.goto(svc.base + '/dashboard#/user');
+  await page.fill('#user-id', user);
+  await page.click('#user-form button');
+  const facts = page.locator('td.fact-text');
+  await page.locator('.user-head', { hasText: 'active facts 1–100 of more' }).waitFor();
+  assert.deepEqual(await facts.allTextContents(), Array.from({ length: 100 }, (_, i) => text(i)));
+  assert.equal(await page.locator('#facts-earlier').isDisabled(), true);
+  await page.click('#facts-later');
+  await page.locator('.user-head', { hasText: 'active facts 101–120' }).waitFor();
+  assert.deepEqual(await facts.allTextContents(), Array.from({ length: 20 }, (_, i) => text(100 + i)));
+  assert.equal(await page.locator('#facts-later').isDisabled(), true);
+  await screenshot(page, 'user-facts-later');
+  await page.click('#facts-earlier');
+  await page.locator('.user-head', { hasText: 'active facts 1–100 of more' }).waitFor();
+  assert.equal(await facts.count(), 100);
+});
+
 test('no console errors, exceptions or dialogs on any page', async () => {
   assert.deepEqual(problems, { console: [], errors: [], dialogs: [] });
   await context.close();
