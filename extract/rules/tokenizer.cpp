@@ -69,6 +69,20 @@ const std::unordered_map<std::string_view, std::vector<std::string_view>>& expan
   return m;
 }
 
+// `word` is a capitalized abbreviation that stands before a name ("Dr", not "the dr. Then")
+// and `text` continues at `from` with spaces and a capital letter.
+bool before_name(const std::string& word, const std::string& text, std::size_t from) {
+  static const word_set& abbreviations = lexicon::words("name_abbreviations");
+  if (word.empty() || word.size() > 4 || !std::isupper(static_cast<unsigned char>(word[0])))
+    return false;
+  std::string lower;
+  for (char ch : word) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  if (!has(abbreviations, lower)) return false;
+  std::size_t i = from;
+  while (i < text.size() && text[i] == ' ') ++i;
+  return i > from && i < text.size() && std::isupper(static_cast<unsigned char>(text[i]));
+}
+
 bool is_contraction_tail(std::string_view s) {
   return s == "m" || s == "s" || s == "re" || s == "ve" || s == "ll" || s == "d" || s == "t";
 }
@@ -94,6 +108,8 @@ tokens tokenize(std::string_view message) {
     } else if (c == '.' && !cur.empty() && std::isdigit(static_cast<unsigned char>(cur.back())) &&
                i + 1 < n && std::isdigit(static_cast<unsigned char>(text[i + 1]))) {
       cur += '.';
+    } else if (c == '.' && before_name(cur, text, i + 1)) {
+      cur += '.';  // "Mt. Everest": part of the name, not the end of the sentence
     } else if (c == '.' || c == '!' || c == '?' || c == ';') {
       flush();
       const char p = c == ';' ? '.' : static_cast<char>(c);

@@ -27,6 +27,11 @@ TEST_CASE("rules: clauses and sentences") {
        {"Is a software engineer at Microsoft", "Lives in Seattle"}},
       {"i like hiking too", {"Likes hiking"}},
       {"i love hiking , but i hate running", {"Loves hiking", "Hates running"}},
+      // the period of an abbreviation before a name does not end the sentence
+      {"I like Mt. Ember. Where do you bike?", {"Likes Mt. Ember"}},
+      {"My teacher is Mrs. Ohtani and I live in St. Louis.", {"Lives in St. Louis"}},
+      // ... but it does when the abbreviation is not capitalized as a title
+      {"I went to the dr. Then I have a cat.", {"Has a cat"}},
   });
 }
 
