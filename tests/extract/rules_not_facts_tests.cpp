@@ -165,5 +165,11 @@ TEST_CASE("rules: an object that lost its referent gives no fact") {
       {"I do have my gaming group I play with regularly.", {"Has their gaming group"}},
       {"So much energy and love everywhere!", {}},
       {"Plus, love makes writing even more fun.", {}},
+      // "yet" is no object ("Does not have yet"), though it stays in one
+      {"I haven't yet. I want to soon though.", {}},
+      {"I haven't found anything I love yet.", {}},
+      {"I don't have any children yet.", {"Does not have any children yet"}},
+      // a discourse marker is not part of the object
+      {"I love guitar, however I can't really play it.", {"Loves guitar"}},
   });
 }
