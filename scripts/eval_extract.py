@@ -53,11 +53,11 @@ def main():
             if c:
                 prev[c] = r["messages"][0] if r["messages"] else ""
             f.write(json.dumps({"id": r["id"], "user_id": r["user_id"], "messages": msgs}) + "\n")
+    scorer = score  # what scores; --misses reads score.py's own words() and dice()
     if a.symmetric_stem:  # score.py itself, with its stem() wrapped
-        wrapper = os.path.join(tmp, "score_symmetric.py")
-        with open(wrapper, "w") as f:
+        scorer = os.path.join(tmp, "score_symmetric.py")
+        with open(scorer, "w") as f:
             f.write(SYMMETRIC_WRAPPER.format(score=json.dumps(score)))
-        score = wrapper
     pred = os.path.join(tmp, "pred.jsonl")
     env = dict(os.environ, EXTRACTOR="rules")
     with open(inp) as i, open(pred, "w") as o:
@@ -71,7 +71,7 @@ def main():
                 c = conv_of(r["id"])
                 if c is None or keep(c):
                     f.write(json.dumps(r) + "\n")
-        res = subprocess.run([sys.executable, score, g, pred, "--json"], capture_output=True,
+        res = subprocess.run([sys.executable, scorer, g, pred, "--json"], capture_output=True,
                              text=True, check=True)
         s = json.loads(res.stdout)
         empty = sum(1 for r in recs if not r["gold_facts"] and (conv_of(r["id"]) is None or keep(conv_of(r["id"]))))
