@@ -11,8 +11,8 @@ the partner's previous turn in the same session as a {"role": "assistant"} messa
 never mined). --misses writes the gold facts no prediction matched, with the message.
 --symmetric-stem scores with score.py's stemmer made to give a verb's base and third-person
 forms one stem (it strips "es" from "likes" but nothing from "like": "lik" against "like"), by
-also dropping a final "e" after its suffix rule (docs/EXTRACTION.md, "The scorer and the
-third person"). A second measurement beside the plain one, not a replacement.
+also dropping a final "e" after its suffix rule (docs/EXTRACTION.md, "Why the targets are
+not reached"). A second measurement beside the plain one, not a replacement.
 """
 import argparse, json, os, re, subprocess, sys, tempfile
 
