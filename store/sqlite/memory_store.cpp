@@ -87,7 +87,7 @@ constexpr std::chrono::seconds k_compact_interval{60};
 // conversation.db) once the WAL holds this many pages: SQLite's own checkpoint, inside the commit
 // that crosses the threshold, was 14% of a fact write there (bench_fact_write: 62 -> 49 us per
 // fact). Not with FULL: each commit then fsyncs the WAL, and a checkpoint's writes and fsync on
-// another thread made those commits wait (+22-35% per fact at one batch per commit), while the
+// another thread made those commits wait (+19-37% per fact at one batch per commit), while the
 // in-commit checkpoint cost nothing measurable (docs/PERFORMANCE.md, "Fact writes").
 constexpr int k_checkpoint_pages = 1000;
 
