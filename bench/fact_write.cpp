@@ -9,7 +9,7 @@
 //                    [--per-batch 5] [--batches-per-commit 1] [--synchronous normal|full]
 //
 // It uses only open_memory_store and memory_store::apply_group, so the same file builds against
-// a tree without the index for the "before" figure (docs/PERFORMANCE.md has the command).
+// a tree without the index for the "before" figure (docs/perf/fact_writes.md has the command).
 #include <chrono>
 #include <cstdio>
 #include <filesystem>

@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
-# Fact writes, several builds interleaved (docs/PERFORMANCE.md, "Fact writes, before and after
-# the index"): for each round, each configuration, each variant in turn, one bench_fact_write
-# run on a fresh database. Prints the bench's JSON line with "variant" and "round" added
+# Fact writes, several builds interleaved (docs/perf/fact_writes.md): for each configuration,
+# round and variant in turn, one bench_fact_write run on a fresh database. Prints the bench's JSON line with "variant" and "round" added
 # (only that line: log lines, such as WordNet's absence, are dropped).
 #
 #   bash bench/fact_write_ab.sh LABEL=BINARY [LABEL=BINARY ...]
@@ -9,8 +8,8 @@
 # A LABEL ending in "_nowordnet" runs its binary with MEMORYD_WORDNET_DIR pointing at nothing
 # (no broader terms). A binary of a tree without the index: build that tree's store libraries
 # (cmake --build B --target memoryd_store memoryd_domain memoryd_core) and compile this tree's
-# bench/fact_write.cpp against them (the g++ line in docs/PERFORMANCE.md; drop its lexicon
-# lines, which that tree does not have).
+# bench/fact_write.cpp against them (the g++ line in docs/perf/fact_writes.md; drop its
+# lexicon lines, which that tree does not have).
 # Environment: ROUNDS (default 3), CONFIGS (default "full:1:5000 full:10:20000 normal:10:20000
 # normal:1:5000", synchronous:batches per commit:facts), DB (default /tmp/fact_write_ab.db),
 # DATABASE_URL (set: PostgreSQL instead of SQLite, each run in a new database on that server,
