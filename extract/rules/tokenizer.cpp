@@ -69,15 +69,13 @@ const std::unordered_map<std::string_view, std::vector<std::string_view>>& expan
   return m;
 }
 
-// `word` is a capitalized abbreviation that stands before a name ("Dr", not "the dr. Then")
+// `word` is a capitalized abbreviation that stands before a name ("Dr", not "the dr. My")
 // and `text` continues at `from` with spaces and a capital letter.
 bool before_name(const std::string& word, const std::string& text, std::size_t from) {
   static const word_set& abbreviations = lexicon::words("name_abbreviations");
   if (word.empty() || word.size() > 4 || !std::isupper(static_cast<unsigned char>(word[0])))
     return false;
-  std::string lower;
-  for (char ch : word) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-  if (!has(abbreviations, lower)) return false;
+  if (!has(abbreviations, lower(word))) return false;
   std::size_t i = from;
   while (i < text.size() && text[i] == ' ') ++i;
   return i > from && i < text.size() && std::isupper(static_cast<unsigned char>(text[i]));

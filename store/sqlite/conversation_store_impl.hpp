@@ -159,14 +159,6 @@ class relaxed_sync {
 // For the two source files only (this header is theirs alone).
 using namespace detail;
 
-// WAL size (pages) at which the background checkpointer copies the WAL into the database:
-// SQLite's own default, now off the writer's thread. bench_store_ingest (group 64, random
-// MessageSids, 200k prefill), interleaved: background 18.7-19.4k msg/s, SQLite's in-commit
-// checkpoint (--wal-autocheckpoint 1000) 16.4-17.6k. bench/ingest (twilio, 64, full),
-// interleaved: 1,000 / 2,000 / 8,000 pages gave 13.4k / 13.2-14.8k / 14.4-16.4k req/s with
-// p99 ~8-10 ms each and WAL files of 18 / 34 / 130 MB, so the smallest WAL it is.
-inline constexpr int kCheckpointPages = 1000;
-
 struct conversation_store::impl {
   database db;
   const bool full;  // synchronous=FULL: claims and transitions run relaxed (see relaxed_sync)
@@ -180,7 +172,7 @@ struct conversation_store::impl {
     db.migrate(k_migrations);
     if (o.path != ":memory:" && !o.path.empty()) {
       checkpointer = std::make_unique<wal_checkpointer>(db, o.path, o.synchronous,
-                                                        o.busy_timeout_ms, kCheckpointPages);
+                                                        o.busy_timeout_ms, k_checkpoint_pages);
     }
   }
 

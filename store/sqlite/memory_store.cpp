@@ -83,13 +83,6 @@ constexpr std::int64_t k_index_build_batch = 5000;
 // at most once per interval (about a second of work at 1M facts, docs/PERFORMANCE.md).
 constexpr int k_max_index_segments = 4;
 constexpr std::chrono::seconds k_compact_interval{60};
-// With synchronous=normal, WAL checkpoints of memory.db run on a background thread (as for
-// conversation.db) once the WAL holds this many pages: SQLite's own checkpoint, inside the commit
-// that crosses the threshold, was 14% of a fact write there (bench_fact_write: 62 -> 49 us per
-// fact). Not with FULL: each commit then fsyncs the WAL, and a checkpoint's writes and fsync on
-// another thread made those commits wait (+19-37% per fact at one batch per commit), while the
-// in-commit checkpoint cost nothing measurable (docs/PERFORMANCE.md, "Fact writes").
-constexpr int k_checkpoint_pages = 1000;
 
 using use = statement_use;
 
@@ -125,6 +118,12 @@ struct memory_store::impl {
   explicit impl(const store_options& o)
       : db(o.path, o.synchronous, o.busy_timeout_ms), busy_budget(o.busy_timeout_ms) {
     db.migrate(k_migrations);
+    // With synchronous=normal, WAL checkpoints of memory.db run on a background thread (as for
+    // conversation.db, wal_checkpointer.hpp): SQLite's own checkpoint, inside the commit
+    // that crosses the threshold, was 14% of a fact write there (bench_fact_write: 62 -> 49 us per
+    // fact). Not with FULL: each commit then fsyncs the WAL, and a checkpoint's writes and fsync on
+    // another thread made those commits wait (+19-37% per fact at one batch per commit), while the
+    // in-commit checkpoint cost nothing measurable (docs/PERFORMANCE.md, "Fact writes").
     const bool normal = db.scalar_int("PRAGMA synchronous") == 1;  // 1: NORMAL, as set
     if (normal && o.path != ":memory:" && !o.path.empty())
       checkpointer = std::make_unique<wal_checkpointer>(db, o.path, o.synchronous,

@@ -19,6 +19,15 @@
 
 namespace memoryd::sqlite {
 
+// WAL size (pages) at which the background checkpointer copies the WAL into the database
+// (conversation.db; memory.db with synchronous=normal): SQLite's own default, now off the
+// writer's thread. Measured on conversation.db: bench_store_ingest (group 64, random
+// MessageSids, 200k prefill), interleaved: background 18.7-19.4k msg/s, SQLite's in-commit
+// checkpoint (--wal-autocheckpoint 1000) 16.4-17.6k. bench/ingest (twilio, 64, full),
+// interleaved: 1,000 / 2,000 / 8,000 pages gave 13.4k / 13.2-14.8k / 14.4-16.4k req/s with
+// p99 ~8-10 ms each and WAL files of 18 / 34 / 130 MB, so the smallest WAL it is.
+inline constexpr int k_checkpoint_pages = 1000;
+
 class wal_checkpointer {
  public:
   // Installs the hook on `writer` (which must outlive this object) and starts the thread
